@@ -1,0 +1,57 @@
+package compile
+
+import (
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+	"cuelang.org/go/cue/token"
+
+	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/load"
+)
+
+// Settings are the platform-wide settings fleetc reads from the
+// `platform` field of the clusters package.
+type Settings struct {
+	// Output is the output directory relative to the module root.
+	Output string `json:"output"`
+	ArgoCD struct {
+		Namespace string `json:"namespace"`
+	} `json:"argocd"`
+	SecretStore struct {
+		Kind            string `json:"kind"`
+		Name            string `json:"name"`
+		PathPrefix      string `json:"pathPrefix"`
+		TokenProperty   string `json:"tokenProperty"`
+		CAProperty      string `json:"caProperty"`
+		RefreshInterval string `json:"refreshInterval"`
+	} `json:"secretStore"`
+	Repos struct {
+		Catalog string `json:"catalog"`
+		Values  string `json:"values"`
+	} `json:"repos"`
+	Labels map[string]string `json:"labels"`
+	Envs   map[string]struct {
+		Branch string `json:"branch"`
+	} `json:"envs"`
+}
+
+// ReadSettings evaluates the shared clusters package of p, checks that it
+// is valid on its own, and decodes the platform settings.
+func ReadSettings(p *load.Platform) (*Settings, error) {
+	v := cuecontext.New().BuildInstance(p.Shared)
+	if err := v.Err(); err != nil {
+		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+	}
+	pv := v.LookupPath(PlatformPath)
+	if !pv.Exists() {
+		return nil, diag.List{{Pos: p.Shared.Files[0].Pos().Position(), Message: "the clusters package has no `platform` field: the shared file must say `platform: defs.platform`"}}
+	}
+	if err := pv.Validate(cue.Concrete(true)); err != nil {
+		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+	}
+	var s Settings
+	if err := pv.Decode(&s); err != nil {
+		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+	}
+	return &s, nil
+}

@@ -1,0 +1,158 @@
+// Package diag holds fleetc's positioned diagnostics: every problem fleetc
+// finds in a platform, from a syntax error to a label Kubernetes would
+// reject, becomes a Diagnostic that names its file, line, column and cluster.
+package diag
+
+import (
+	"cmp"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/token"
+)
+
+// Diagnostic is one problem in the platform.
+type Diagnostic struct {
+	// Pos is where the problem is; Filename is absolute, or empty when the
+	// problem has no place in a file.
+	Pos token.Position
+	// Cluster names the cluster the problem belongs to, if any.
+	Cluster string
+	// Path is the CUE path of the offending value within the cluster (or
+	// within the platform when Cluster is empty), if known.
+	Path string
+	// Message says what is wrong.
+	Message string
+}
+
+// Format renders d as `file:line:col: cluster: path: message`, with the file
+// relative to cwd where it lies below it.
+func (d Diagnostic) Format(cwd string) string {
+	var b strings.Builder
+	if d.Pos.Filename != "" {
+		b.WriteString(relPath(cwd, d.Pos.Filename))
+		if d.Pos.Line > 0 {
+			fmt.Fprintf(&b, ":%d:%d", d.Pos.Line, d.Pos.Column)
+		}
+		b.WriteString(": ")
+	}
+	if d.Cluster != "" {
+		b.WriteString(d.Cluster)
+		b.WriteString(": ")
+	}
+	if d.Path != "" {
+		b.WriteString(d.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(d.Message)
+	return b.String()
+}
+
+func relPath(cwd, name string) string {
+	if cwd == "" || !filepath.IsAbs(name) {
+		return name
+	}
+	rel, err := filepath.Rel(cwd, name)
+	if err != nil || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == ".." {
+		return name
+	}
+	return rel
+}
+
+// List is a set of diagnostics; it is an error when non-empty.
+type List []Diagnostic
+
+// Error implements error with one diagnostic per line, paths absolute.
+func (l List) Error() string {
+	lines := make([]string, len(l))
+	for i, d := range l {
+		lines[i] = d.Format("")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Err returns l as an error, or nil when it is empty.
+func (l List) Err() error {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
+}
+
+// Sorted returns l sorted by file, line, column, cluster, path and message,
+// with exact duplicates removed.
+func (l List) Sorted() List {
+	out := slices.Clone(l)
+	slices.SortFunc(out, compare)
+	return slices.CompactFunc(out, func(a, b Diagnostic) bool { return compare(a, b) == 0 })
+}
+
+func compare(a, b Diagnostic) int {
+	return cmp.Or(
+		cmp.Compare(a.Pos.Filename, b.Pos.Filename),
+		cmp.Compare(a.Pos.Line, b.Pos.Line),
+		cmp.Compare(a.Pos.Column, b.Pos.Column),
+		cmp.Compare(a.Cluster, b.Cluster),
+		cmp.Compare(a.Path, b.Path),
+		cmp.Compare(a.Message, b.Message),
+	)
+}
+
+// Errorf returns a single diagnostic at pos.
+func Errorf(pos token.Pos, cluster, format string, args ...any) Diagnostic {
+	return Diagnostic{Pos: pos.Position(), Cluster: cluster, Message: fmt.Sprintf(format, args...)}
+}
+
+// FromCUE converts a CUE error, which may hold many errors, into
+// diagnostics for cluster. Each error is placed at the first of its
+// positions that lies in prefer (the cluster's own file), so a user sees the
+// line they wrote rather than the schema line it broke; when none does, at
+// fallback if that is valid, else at the error's first position. trimPath
+// turns the CUE path into the one shown, for example by dropping the
+// `clusters.<name>.` prefix.
+func FromCUE(err error, cluster, prefer string, fallback token.Pos, trimPath func([]string) string) List {
+	if err == nil {
+		return nil
+	}
+	var out List
+	for _, e := range cueerrors.Errors(err) {
+		format, args := e.Msg()
+		d := Diagnostic{Cluster: cluster, Message: simplify(fmt.Sprintf(format, args...))}
+		if trimPath != nil {
+			d.Path = trimPath(e.Path())
+		} else {
+			d.Path = strings.Join(e.Path(), ".")
+		}
+		d.Pos = place(e, prefer, fallback)
+		out = append(out, d)
+	}
+	return out
+}
+
+func place(e cueerrors.Error, prefer string, fallback token.Pos) token.Position {
+	positions := cueerrors.Positions(e)
+	if prefer != "" {
+		for _, p := range positions {
+			if pp := p.Position(); pp.Filename == prefer {
+				return pp
+			}
+		}
+		if fallback.IsValid() {
+			return fallback.Position()
+		}
+	}
+	if len(positions) > 0 {
+		return positions[0].Position()
+	}
+	return token.Position{}
+}
+
+// simplify trims CUE's phrasing where it says less than it seems: the
+// disjunction noise that a default produces is reduced elsewhere, here only
+// the wording is tidied.
+func simplify(msg string) string {
+	return strings.TrimSuffix(msg, ":")
+}

@@ -1,0 +1,310 @@
+// Package load finds a fleetc platform on disk and reads it: the CUE module
+// root, the shared files of the clusters package, and one parsed file per
+// cluster. It is the only package that imports cue/load.
+package load
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/build"
+	cueerrors "cuelang.org/go/cue/errors"
+	cueload "cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+
+	"github.com/fleetc/fleetc/internal/diag"
+)
+
+// The layout of a platform module.
+const (
+	// ModuleFile marks the root of a CUE module.
+	ModuleFile = "cue.mod/module.cue"
+	// ClustersDir holds the clusters package: one file per cluster plus the
+	// shared files that apply the platform to each of them.
+	ClustersDir = "clusters"
+	// ClustersField is the top-level field of the clusters package that
+	// every cluster file adds its cluster to.
+	ClustersField = "clusters"
+)
+
+// Platform is a platform module as read from disk.
+type Platform struct {
+	// Root is the absolute path of the module root.
+	Root string
+	// Shared is the clusters package without its cluster files: what
+	// every cluster is unified with. Its imports (the defs package) are
+	// loaded and resolved. Building an instance mutates it, so each
+	// evaluator that runs concurrently with others loads its own copy
+	// with LoadShared.
+	Shared *build.Instance
+	// Clusters are the cluster files, sorted by cluster name.
+	Clusters []*ClusterFile
+
+	sharedFiles []string
+	overlay     map[string][]byte
+}
+
+// ClusterFile is one file of the clusters package that defines one cluster.
+type ClusterFile struct {
+	// Name is the cluster's name, the key under `clusters:`.
+	Name string
+	// Path is the file's absolute path.
+	Path string
+	// Pos is the position of the cluster's name in the file.
+	Pos token.Pos
+	// Syntax is the parsed file.
+	Syntax *ast.File
+	// Source is the file's content: its hash keys caches, and the editor
+	// may supply it from an unsaved buffer.
+	Source []byte
+}
+
+// Config says where to find the platform.
+type Config struct {
+	// Dir is the directory to start from; the module root is Dir or its
+	// nearest ancestor with cue.mod/module.cue.
+	Dir string
+	// Overlay maps absolute file paths to contents that replace what is on
+	// disk, for editors with unsaved buffers.
+	Overlay map[string][]byte
+}
+
+// FindRoot returns the nearest directory at or above dir that holds a CUE
+// module.
+func FindRoot(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := abs; ; {
+		if _, err := os.Stat(filepath.Join(d, ModuleFile)); err == nil {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("no CUE module in %s or any parent directory: a fleetc platform has %s at its root", abs, ModuleFile)
+		}
+		d = parent
+	}
+}
+
+// Load reads the platform that contains cfg.Dir. Problems with the files
+// themselves (syntax, layout, duplicate clusters) come back as a diag.List;
+// other errors are plain.
+func Load(cfg Config) (*Platform, error) {
+	root, err := FindRoot(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Platform{Root: root}
+	dir := filepath.Join(root, ClustersDir)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no %s directory in %s: a fleetc platform keeps one file per cluster there", ClustersDir, root)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+
+	var diags diag.List
+	var shared []string
+	byName := map[string]*ClusterFile{}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		src, ok := cfg.Overlay[path]
+		if !ok {
+			src, err = os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", path, err)
+			}
+		}
+		cf, isCluster, ds := parseClusterFile(path, src)
+		diags = append(diags, ds...)
+		if len(ds) > 0 {
+			continue
+		}
+		if !isCluster {
+			shared = append(shared, path)
+			continue
+		}
+		if prev, dup := byName[cf.Name]; dup {
+			diags = append(diags, diag.Errorf(cf.Pos, cf.Name, "cluster %q is also defined in %s; each cluster has exactly one file", cf.Name, prev.Pos.Position()))
+			continue
+		}
+		byName[cf.Name] = cf
+		p.Clusters = append(p.Clusters, cf)
+	}
+	if len(shared) == 0 && len(diags) == 0 {
+		return nil, fmt.Errorf("%s has no shared file: one file of the clusters package must apply the platform to %s (see clusters/platform.cue in the fleetc repository)", dir, ClustersField)
+	}
+	if len(diags) > 0 {
+		return nil, diags.Sorted()
+	}
+	slices.SortFunc(p.Clusters, func(a, b *ClusterFile) int { return strings.Compare(a.Name, b.Name) })
+
+	p.sharedFiles, p.overlay = shared, cfg.Overlay
+	p.Shared, err = p.LoadShared()
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// LoadShared loads a fresh copy of the shared instance, for an evaluator
+// that builds it concurrently with others.
+func (p *Platform) LoadShared() (*build.Instance, error) {
+	return loadShared(p.Root, p.sharedFiles, p.overlay)
+}
+
+// loadShared loads the shared files of the clusters package as one
+// instance, with its imports resolved within the module.
+func loadShared(root string, files []string, overlay map[string][]byte) (*build.Instance, error) {
+	lc := &cueload.Config{Dir: root, ModuleRoot: root}
+	if len(overlay) > 0 {
+		lc.Overlay = map[string]cueload.Source{}
+		for path, src := range overlay {
+			lc.Overlay[path] = cueload.FromBytes(src)
+		}
+	}
+	insts := cueload.Instances(files, lc)
+	if len(insts) != 1 {
+		return nil, fmt.Errorf("load %s: got %d instances, want 1", ClustersDir, len(insts))
+	}
+	inst := insts[0]
+	if err := instanceErr(inst); err != nil {
+		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+	}
+	return inst, nil
+}
+
+// instanceErr collects the errors of inst and everything it imports.
+func instanceErr(inst *build.Instance) error {
+	var errs cueerrors.Error
+	seen := map[*build.Instance]bool{}
+	var walk func(*build.Instance)
+	walk = func(i *build.Instance) {
+		if seen[i] {
+			return
+		}
+		seen[i] = true
+		if i.Err != nil {
+			errs = cueerrors.Append(errs, i.Err)
+		}
+		for _, imp := range i.Imports {
+			walk(imp)
+		}
+	}
+	walk(inst)
+	return errs
+}
+
+// parseClusterFile parses one file of the clusters package and tells
+// whether it is a cluster file: one whose only declarations add a single
+// named cluster to `clusters`. Anything else (definitions, patterns that
+// apply to every cluster, the schema glue) is shared.
+func parseClusterFile(path string, src []byte) (*ClusterFile, bool, diag.List) {
+	if !utf8.Valid(src) {
+		line, col := firstInvalidUTF8(src)
+		return nil, false, diag.List{{
+			Pos:     token.Position{Filename: path, Line: line, Column: col},
+			Message: "file is not valid UTF-8",
+		}}
+	}
+	f, err := parser.ParseFile(path, src, parser.ParseComments)
+	if err != nil {
+		return nil, false, diag.FromCUE(err, "", "", token.NoPos, nil)
+	}
+	if f.PackageName() != ClustersField {
+		return nil, false, diag.List{diag.Errorf(f.Pos(), "", "package %q: files in %s/ belong to package %s", f.PackageName(), ClustersDir, ClustersField)}
+	}
+	cf := &ClusterFile{Path: path, Syntax: f, Source: src}
+	for _, decl := range f.Decls {
+		switch d := decl.(type) {
+		case *ast.Package, *ast.CommentGroup, *ast.Attribute:
+			continue
+		case *ast.ImportDecl:
+			// Cluster files are data: only shared files may import.
+			return nil, false, nil
+		case *ast.Field:
+			name, pos, ok := clusterName(d)
+			if !ok {
+				return nil, false, nil
+			}
+			if cf.Name != "" && cf.Name != name {
+				return nil, false, diag.List{diag.Errorf(pos, name, "a cluster file defines one cluster, and this one already defines %q: move %q to %s.cue", cf.Name, name, name)}
+			}
+			if cf.Name == "" {
+				cf.Name, cf.Pos = name, pos
+			}
+		default:
+			return nil, false, nil
+		}
+	}
+	if cf.Name == "" {
+		return nil, false, nil
+	}
+	if want := strings.TrimSuffix(filepath.Base(path), ".cue"); want != cf.Name {
+		return nil, false, diag.List{diag.Errorf(cf.Pos, cf.Name, "cluster %q is defined in %s: a cluster file is named after its cluster (%s.cue)", cf.Name, filepath.Base(path), cf.Name)}
+	}
+	return cf, true, nil
+}
+
+// clusterName returns the cluster that a declaration `clusters: <name>: ...`
+// defines, if it is one.
+func clusterName(f *ast.Field) (string, token.Pos, bool) {
+	if label, _, _ := ast.LabelName(f.Label); label != ClustersField || f.Constraint != token.ILLEGAL {
+		return "", token.NoPos, false
+	}
+	s, ok := f.Value.(*ast.StructLit)
+	if !ok || len(s.Elts) != 1 {
+		return "", token.NoPos, false
+	}
+	inner, ok := s.Elts[0].(*ast.Field)
+	if !ok || inner.Constraint != token.ILLEGAL {
+		return "", token.NoPos, false
+	}
+	switch l := inner.Label.(type) {
+	case *ast.Ident:
+		return l.Name, l.Pos(), true
+	case *ast.BasicLit:
+		if l.Kind != token.STRING {
+			return "", token.NoPos, false
+		}
+		name, err := strconv.Unquote(l.Value)
+		if err != nil {
+			return "", token.NoPos, false
+		}
+		return name, l.Pos(), true
+	}
+	return "", token.NoPos, false
+}
+
+func firstInvalidUTF8(src []byte) (line, col int) {
+	line, col = 1, 1
+	for len(src) > 0 {
+		r, size := utf8.DecodeRune(src)
+		if r == utf8.RuneError && size <= 1 {
+			return line, col
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		src = src[size:]
+	}
+	return line, col
+}

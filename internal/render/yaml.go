@@ -1,0 +1,124 @@
+package render
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+
+	"cuelang.org/go/cue"
+	"go.yaml.in/yaml/v3"
+)
+
+// YAML encodes a concrete CUE value as a YAML document: fields in CUE
+// order, 2-space indentation, strings quoted wherever YAML would read them
+// as something else, header as a leading comment.
+func YAML(v cue.Value, header string) ([]byte, error) {
+	n, err := node(v)
+	if err != nil {
+		return nil, err
+	}
+	return Encode(n, header)
+}
+
+// Encode writes n as one YAML document with header as a leading comment.
+func Encode(n *yaml.Node, header string) ([]byte, error) {
+	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}, HeadComment: header}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// node walks v into a YAML node without going through Go maps, which would
+// lose CUE's field order.
+func node(v cue.Value) (*yaml.Node, error) {
+	switch k := v.IncompleteKind(); k {
+	case cue.StructKind:
+		iter, err := v.Fields()
+		if err != nil {
+			return nil, err
+		}
+		m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		for iter.Next() {
+			val, err := node(iter.Value())
+			if err != nil {
+				return nil, err
+			}
+			key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: iter.Selector().Unquoted()}
+			m.Content = append(m.Content, key, val)
+		}
+		if len(m.Content) == 0 {
+			m.Style = yaml.FlowStyle
+		}
+		return m, nil
+	case cue.ListKind:
+		iter, err := v.List()
+		if err != nil {
+			return nil, err
+		}
+		s := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		for iter.Next() {
+			val, err := node(iter.Value())
+			if err != nil {
+				return nil, err
+			}
+			s.Content = append(s.Content, val)
+		}
+		if len(s.Content) == 0 {
+			s.Style = yaml.FlowStyle
+		}
+		return s, nil
+	case cue.StringKind:
+		s, err := v.String()
+		if err != nil {
+			return nil, err
+		}
+		return str(s), nil
+	case cue.BytesKind:
+		b, err := v.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!binary", Value: base64.StdEncoding.EncodeToString(b)}, nil
+	case cue.BoolKind:
+		b, err := v.Bool()
+		if err != nil {
+			return nil, err
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(b)}, nil
+	case cue.IntKind, cue.FloatKind, cue.NumberKind:
+		// JSON's number syntax is valid YAML and exact for CUE's decimals.
+		b, err := v.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		tag := "!!float"
+		if k == cue.IntKind {
+			tag = "!!int"
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: string(b)}, nil
+	case cue.NullKind:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}, nil
+	default:
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s: cannot encode %v as YAML", v.Path(), k)
+	}
+}
+
+// str is a string scalar; multi-line strings become literal blocks so
+// embedded files (dashboards, configs) stay readable.
+func str(s string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	if bytes.ContainsRune([]byte(s), '\n') {
+		n.Style = yaml.LiteralStyle
+	}
+	return n
+}
