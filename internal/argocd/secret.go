@@ -185,8 +185,9 @@ func checkServer(server string) error {
 	return nil
 }
 
-// Labels returns the labels of the cluster Secret: SecretTypeLabel=cluster,
-// EnvLabel=c.Env, <bundle>=enabled for each of c.Bundles, and c.Labels.
+// Labels returns the labels of the cluster Secret, as plain values:
+// SecretTypeLabel=cluster, EnvLabel=c.Env, <bundle>=enabled for each of
+// c.Bundles, and c.Labels.
 // Every key must be a qualified name and every value a valid label value. An
 // extra label that reuses a reserved or bundle key, a bundle named like a
 // reserved key, a repeated bundle and an empty Env are errors, each naming
@@ -256,8 +257,9 @@ func reservedLabel(key string) string {
 	return ""
 }
 
-// Annotations returns the annotations of the cluster Secret: c.Annotations
-// plus ManagedByAnnotation=ManagedByArgoCD, as `argocd cluster add` sets.
+// Annotations returns the annotations of the cluster Secret, as plain
+// values: c.Annotations plus ManagedByAnnotation=ManagedByArgoCD, which
+// `argocd cluster add` sets.
 // Keys must be qualified names. Keys Argo CD or the External Secrets
 // Operator manage themselves are errors.
 func Annotations(c Cluster) (map[string]string, error) {

@@ -117,19 +117,93 @@ func FromCUE(err error, cluster, prefer string, fallback token.Pos, trimPath fun
 	if err == nil {
 		return nil
 	}
+	errs := cueerrors.Errors(err)
 	var out List
-	for _, e := range cueerrors.Errors(err) {
-		format, args := e.Msg()
-		d := Diagnostic{Cluster: cluster, Message: simplify(fmt.Sprintf(format, args...))}
+	for i := 0; i < len(errs); i++ {
+		e := errs[i]
+		d := Diagnostic{Cluster: cluster, Pos: place(e, prefer, fallback)}
 		if trimPath != nil {
 			d.Path = trimPath(e.Path())
 		} else {
 			d.Path = strings.Join(e.Path(), ".")
 		}
-		d.Pos = place(e, prefer, fallback)
+		format, args := e.Msg()
+		if format == disjunctionFormat {
+			// CUE lists every alternative that failed after a summary
+			// line. Say it once: the value and what it may be instead.
+			group := errs[i+1:]
+			n := 0
+			for n < len(group) && slices.Equal(group[n].Path(), e.Path()) {
+				n++
+			}
+			if msg, ok := summarizeDisjunction(group[:n]); ok {
+				d.Message = msg
+				if n > 0 {
+					d.Pos = place(group[0], prefer, fallback)
+				}
+				out = append(out, d)
+				i += n
+				continue
+			}
+			// Not the usual shape: show the alternatives, not the summary.
+			continue
+		}
+		d.Message = strings.TrimSuffix(fmt.Sprintf(format, args...), ":")
 		out = append(out, d)
 	}
 	return out
+}
+
+// CUE's message formats that FromCUE rewrites. They are the format strings
+// of cue/errors, not rendered text.
+const (
+	disjunctionFormat = "%d errors in empty disjunction:"
+	conflictPrefix    = "conflicting values %s and %s"
+)
+
+// summarizeDisjunction turns the errors of each failed alternative, when
+// they all say that one value conflicts with an alternative, into one line:
+// `"qa" matches none of "dev" | "staging" | "prod"`.
+func summarizeDisjunction(alts []cueerrors.Error) (string, bool) {
+	if len(alts) == 0 {
+		return "", false
+	}
+	counts := map[string]int{}
+	var pairs [][2]string
+	for _, a := range alts {
+		format, args := a.Msg()
+		if !strings.HasPrefix(format, conflictPrefix) || len(args) < 2 {
+			return "", false
+		}
+		pair := [2]string{fmt.Sprint(args[0]), fmt.Sprint(args[1])}
+		pairs = append(pairs, pair)
+		counts[pair[0]]++
+		if pair[1] != pair[0] {
+			counts[pair[1]]++
+		}
+	}
+	// The value is the side every conflict shares.
+	var value string
+	for v, n := range counts {
+		if n == len(alts) && (value == "" || v < value) {
+			value = v
+		}
+	}
+	if value == "" {
+		return "", false
+	}
+	var want []string
+	for _, p := range pairs {
+		other := p[1]
+		if other == value {
+			other = p[0]
+		}
+		if !slices.Contains(want, other) {
+			want = append(want, other)
+		}
+	}
+	slices.Sort(want)
+	return fmt.Sprintf("%s matches none of %s", value, strings.Join(want, " | ")), true
 }
 
 func place(e cueerrors.Error, prefer string, fallback token.Pos) token.Position {
@@ -150,9 +224,3 @@ func place(e cueerrors.Error, prefer string, fallback token.Pos) token.Position 
 	return token.Position{}
 }
 
-// simplify trims CUE's phrasing where it says less than it seems: the
-// disjunction noise that a default produces is reduced elsewhere, here only
-// the wording is tidied.
-func simplify(msg string) string {
-	return strings.TrimSuffix(msg, ":")
-}
