@@ -236,7 +236,15 @@ func (ev *evaluator) cluster(f *load.ClusterFile) (*Cluster, diag.List) {
 	v := ev.shared.Unify(data)
 	cv := v.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.Str(f.Name)))
 	if err := cv.Validate(cue.Concrete(true)); err != nil {
-		return nil, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))
+		ds := diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))
+		// CUE leaves out "field not allowed" when a struct has other
+		// errors; a typo is often the cause of those, so find it anyway.
+		// The evaluated cluster holds errors, and an erroneous value allows
+		// anything, so compare with the schema of any cluster instead.
+		own := data.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.Str(f.Name)))
+		schema := ev.shared.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.AnyString))
+		ds = append(ds, notAllowed(f, own, schema, nil)...)
+		return nil, ds.Sorted()
 	}
 	c := &Cluster{Name: f.Name, File: f.Path, Value: cv}
 	var fields struct {
@@ -282,6 +290,31 @@ func (ev *evaluator) cluster(f *load.ClusterFile) (*Cluster, diag.List) {
 		c.Apps = append(c.Apps, app)
 	}
 	return c, nil
+}
+
+// notAllowed reports the fields that the cluster file sets (own) and that
+// the schema (the evaluated cluster, closed) does not allow.
+func notAllowed(f *load.ClusterFile, own, schema cue.Value, path []cue.Selector) diag.List {
+	iter, err := own.Fields()
+	if err != nil {
+		return nil
+	}
+	var out diag.List
+	for iter.Next() {
+		sel := iter.Selector()
+		p := append(append([]cue.Selector(nil), path...), sel)
+		if !schema.Allows(sel) {
+			out = append(out, diag.Diagnostic{
+				Pos: iter.Value().Pos().Position(), Cluster: f.Name,
+				Path: cue.MakePath(p...).String(), Message: "field not allowed",
+			})
+			continue
+		}
+		if iter.Value().IncompleteKind() == cue.StructKind {
+			out = append(out, notAllowed(f, iter.Value(), schema.LookupPath(cue.MakePath(sel)), p)...)
+		}
+	}
+	return out
 }
 
 // kubernetesRules checks what Kubernetes itself would reject, with the
