@@ -1,0 +1,90 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	cuecmd "cuelang.org/go/cmd/cue/cmd"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/fleetc/fleetc/internal/cli"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected output in testdata/script from what the commands print")
+
+// TestMain lets the test binary act as fleetc and as the cue CLI of the
+// version fleetc is built with, so scripts run both as a user would.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"fleetc": func() { os.Exit(cli.Main()) },
+		"cue":    func() { os.Exit(cuecmd.Main()) },
+	})
+}
+
+// TestScripts runs the CLI's spec: testdata/script/*.txtar.
+func TestScripts(t *testing.T) {
+	_, self, _, _ := runtime.Caller(0)
+	repo := filepath.Join(filepath.Dir(self), "..", "..")
+	testscript.Run(t, testscript.Params{
+		Dir:           filepath.Join(repo, "testdata", "script"),
+		UpdateScripts: *update,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("REPO", repo)
+			// Scripts that use git get a fixed identity and no user config.
+			e.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+			e.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+			e.Setenv("GIT_AUTHOR_NAME", "fleetc test")
+			e.Setenv("GIT_AUTHOR_EMAIL", "test@fleetc.invalid")
+			e.Setenv("GIT_COMMITTER_NAME", "fleetc test")
+			e.Setenv("GIT_COMMITTER_EMAIL", "test@fleetc.invalid")
+			e.Setenv("CUE_REGISTRY", "none")
+			e.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"platform": copyPlatform(repo),
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "git" {
+				_, err := exec.LookPath("git")
+				return err == nil, nil
+			}
+			return false, nil
+		},
+	})
+}
+
+// copyPlatform implements `platform DIR`: a copy of the repository's
+// reference platform (cue.mod, defs, clusters) in DIR, so scripts start
+// from the real thing and change it.
+func copyPlatform(repo string) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: platform DIR")
+		}
+		dst := ts.MkAbs(args[0])
+		for _, dir := range []string{"cue.mod", "defs", "clusters"} {
+			src := filepath.Join(repo, dir)
+			err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				rel, _ := filepath.Rel(repo, path)
+				target := filepath.Join(dst, rel)
+				if d.IsDir() {
+					return os.MkdirAll(target, 0o755)
+				}
+				data, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				return os.WriteFile(target, data, 0o644)
+			})
+			ts.Check(err)
+		}
+	}
+}
