@@ -83,6 +83,8 @@ type plan struct {
 	files    []render.File
 	scope    func(string) bool
 	clusters int
+	// outputs are the per-cluster results, sorted by cluster.
+	outputs []*render.Output
 }
 
 // buildPlan runs the pipeline up to the bytes: load, compile, render.
@@ -101,7 +103,7 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	results, err := compile.Fleet(p, compile.Options{Clusters: f.clusters}, func(c *compile.Cluster) ([]render.File, error) {
+	results, err := compile.Fleet(p, compile.Options{Clusters: f.clusters}, func(c *compile.Cluster) (*render.Output, error) {
 		return render.Cluster(c, settings, p.Root)
 	})
 	if err != nil {
@@ -115,7 +117,8 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 		}
 	}
 	for _, r := range results {
-		pl.files = append(pl.files, r.Value...)
+		pl.outputs = append(pl.outputs, r.Value)
+		pl.files = append(pl.files, r.Value.Files...)
 	}
 	slices.SortFunc(pl.files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
 	if len(f.clusters) > 0 {
