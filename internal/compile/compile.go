@@ -244,6 +244,7 @@ func (ev *evaluator) cluster(f *load.ClusterFile) (*Cluster, diag.List) {
 		own := data.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.Str(f.Name)))
 		schema := ev.shared.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.AnyString))
 		ds = append(ds, notAllowed(f, own, schema, nil)...)
+		ds = append(ds, missingRequired(f, own, schema, nil)...)
 		return nil, ds.Sorted()
 	}
 	c := &Cluster{Name: f.Name, File: f.Path, Value: cv}
@@ -317,6 +318,39 @@ func notAllowed(f *load.ClusterFile, own, schema cue.Value, path []cue.Selector)
 	return out
 }
 
+// missingRequired reports the required fields of the schema that the
+// cluster file does not set, at the cluster's own position: CUE reports
+// them only when nothing else is wrong.
+func missingRequired(f *load.ClusterFile, own, schema cue.Value, path []cue.Selector) diag.List {
+	iter, err := schema.Fields(cue.Optional(true))
+	if err != nil {
+		return nil
+	}
+	var out diag.List
+	for iter.Next() {
+		sel := iter.Selector()
+		if len(path) == 0 && sel.Unquoted() == "name" {
+			continue // set from the key under `clusters:`
+		}
+		plain := cue.Str(sel.Unquoted())
+		p := append(append([]cue.Selector(nil), path...), plain)
+		mine := own.LookupPath(cue.MakePath(plain))
+		if sel.ConstraintType() == cue.RequiredConstraint {
+			if !mine.Exists() {
+				out = append(out, diag.Diagnostic{
+					Pos: f.Pos.Position(), Cluster: f.Name,
+					Path: cue.MakePath(p...).String(), Message: "field is required but not present",
+				})
+			}
+			continue
+		}
+		if mine.Exists() && mine.IncompleteKind() == cue.StructKind {
+			out = append(out, missingRequired(f, mine, iter.Value(), p)...)
+		}
+	}
+	return out
+}
+
 // kubernetesRules checks what Kubernetes itself would reject, with the
 // rules of k8s.io/apimachinery: names, label keys and values, annotation
 // keys, and the server URL.
@@ -362,6 +396,10 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
+// requiresField is the hidden field of #Cluster that checks bundle
+// dependencies.
+const requiresField = "_requires"
+
 // trimmer shows CUE paths relative to the cluster: `clusters.a.env`
 // becomes `env` and `deploy.a.grafana.values.x` becomes
 // `apps.grafana.values.x`.
@@ -371,6 +409,11 @@ func trimmer(cluster string) func([]string) string {
 			switch p[0] {
 			case load.ClustersField:
 				p = p[2:]
+				// The bundle dependency check reports under a hidden
+				// field; the user wrote the bundle.
+				if len(p) > 0 && p[0] == requiresField {
+					p = append([]string{"bundles"}, p[1:]...)
+				}
 			case "deploy":
 				p = append([]string{"apps"}, p[2:]...)
 			}
