@@ -7,6 +7,7 @@ package compile
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -146,7 +147,7 @@ func Fleet[T any](p *load.Platform, opts Options, step func(*Cluster) (T, error)
 	for _, ds := range diags {
 		all = append(all, ds...)
 	}
-	all = append(all, duplicateServers(files, servers)...)
+	all = append(all, duplicateServers(p.Root, files, servers)...)
 	if len(all) > 0 {
 		return nil, all.Sorted()
 	}
@@ -184,7 +185,7 @@ func selectClusters(p *load.Platform, names []string) ([]*load.ClusterFile, erro
 // duplicateServers reports clusters that register the same API server:
 // Argo CD keys clusters by server URL, so the second would overwrite the
 // first.
-func duplicateServers(files []*load.ClusterFile, servers []string) diag.List {
+func duplicateServers(root string, files []*load.ClusterFile, servers []string) diag.List {
 	first := map[string]int{}
 	var out diag.List
 	for i, s := range servers {
@@ -192,8 +193,11 @@ func duplicateServers(files []*load.ClusterFile, servers []string) diag.List {
 			continue
 		}
 		if j, ok := first[s]; ok {
+			other := files[j].Pos.Position()
+			rel, _ := filepath.Rel(root, other.Filename)
 			out = append(out, diag.Errorf(files[i].Pos, files[i].Name,
-				"server %s is also the server of cluster %q (%s): Argo CD keys clusters by server URL", s, files[j].Name, files[j].Pos.Position()))
+				"server %s is also the server of cluster %q (%s:%d:%d): Argo CD keys clusters by server URL",
+				s, files[j].Name, filepath.ToSlash(rel), other.Line, other.Column))
 			continue
 		}
 		first[s] = i
@@ -235,17 +239,8 @@ func (ev *evaluator) cluster(f *load.ClusterFile) (*Cluster, diag.List) {
 	}
 	v := ev.shared.Unify(data)
 	cv := v.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.Str(f.Name)))
-	if err := cv.Validate(cue.Concrete(true)); err != nil {
-		ds := diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))
-		// CUE leaves out "field not allowed" when a struct has other
-		// errors; a typo is often the cause of those, so find it anyway.
-		// The evaluated cluster holds errors, and an erroneous value allows
-		// anything, so compare with the schema of any cluster instead.
-		own := data.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.Str(f.Name)))
-		schema := ev.shared.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.AnyString))
-		ds = append(ds, notAllowed(f, own, schema, nil)...)
-		ds = append(ds, missingRequired(f, own, schema, nil)...)
-		return nil, ds.Sorted()
+	if ds := ev.validate(f, data, cv); len(ds) > 0 {
+		return nil, ds
 	}
 	c := &Cluster{Name: f.Name, File: f.Path, Value: cv}
 	var fields struct {
@@ -293,6 +288,29 @@ func (ev *evaluator) cluster(f *load.ClusterFile) (*Cluster, diag.List) {
 	return c, nil
 }
 
+// validate checks the cluster in two passes so that a user sees causes,
+// not their echoes: first conflicts, fields the schema does not allow and
+// required fields left out; only when there are none, values that are not
+// concrete (which a missing required field would otherwise cause by the
+// dozen).
+func (ev *evaluator) validate(f *load.ClusterFile, data, cv cue.Value) diag.List {
+	// CUE leaves out "field not allowed" and missing required fields when
+	// a struct has other errors, and an erroneous value allows anything,
+	// so compare the file's own fields with the schema of any cluster.
+	own := data.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.Str(f.Name)))
+	schema := ev.shared.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.AnyString))
+	ds := append(notAllowed(f, own, schema, nil), missingRequired(f, own, schema, nil)...)
+	if err := cv.Validate(); err != nil {
+		ds = append(ds, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))...)
+	}
+	if len(ds) == 0 {
+		if err := cv.Validate(cue.Concrete(true)); err != nil {
+			ds = diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))
+		}
+	}
+	return ds.Sorted()
+}
+
 // notAllowed reports the fields that the cluster file sets (own) and that
 // the schema (the evaluated cluster, closed) does not allow.
 func notAllowed(f *load.ClusterFile, own, schema cue.Value, path []cue.Selector) diag.List {
@@ -312,10 +330,21 @@ func notAllowed(f *load.ClusterFile, own, schema cue.Value, path []cue.Selector)
 			continue
 		}
 		if iter.Value().IncompleteKind() == cue.StructKind {
-			out = append(out, notAllowed(f, iter.Value(), schema.LookupPath(cue.MakePath(sel)), p)...)
+			out = append(out, notAllowed(f, iter.Value(), fieldSchema(schema, sel), p)...)
 		}
 	}
 	return out
+}
+
+// fieldSchema returns the schema of the field sel of schema, whether it is
+// declared regular, optional or required, or only allowed by a pattern.
+func fieldSchema(schema cue.Value, sel cue.Selector) cue.Value {
+	for _, s := range []cue.Selector{sel, sel.Optional(), sel.Required()} {
+		if v := schema.LookupPath(cue.MakePath(s)); v.Exists() {
+			return v
+		}
+	}
+	return schema.LookupPath(cue.MakePath(cue.AnyString))
 }
 
 // missingRequired reports the required fields of the schema that the

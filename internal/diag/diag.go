@@ -148,10 +148,21 @@ func FromCUE(err error, cluster, prefer string, fallback token.Pos, trimPath fun
 			// Not the usual shape: show the alternatives, not the summary.
 			continue
 		}
-		d.Message = strings.TrimSuffix(fmt.Sprintf(format, args...), ":")
+		d.Message = strings.TrimSuffix(message(e, format, args), ":")
 		out = append(out, d)
 	}
 	return out
+}
+
+// message renders e's message without its path, which Diagnostic carries
+// on its own.
+func message(e cueerrors.Error, format string, args []any) string {
+	text := fmt.Sprintf(format, args...)
+	if text == "" || len(args) == 0 && strings.Contains(format, "%") {
+		// Some errors (from cue/load, for one) keep their text out of Msg.
+		text = strings.TrimPrefix(e.Error(), strings.Join(e.Path(), ".")+": ")
+	}
+	return text
 }
 
 // CUE's message formats that FromCUE rewrites. They are the format strings

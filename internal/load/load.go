@@ -141,11 +141,25 @@ func Load(cfg Config) (*Platform, error) {
 			continue
 		}
 		if prev, dup := byName[cf.Name]; dup {
-			diags = append(diags, diag.Errorf(cf.Pos, cf.Name, "cluster %q is also defined in %s; each cluster has exactly one file", cf.Name, prev.Pos.Position()))
+			// Both files are at fault; name the other one relative to the
+			// module so the message reads the same on every machine.
+			for _, pair := range [][2]*ClusterFile{{cf, prev}, {prev, cf}} {
+				other := pair[1].Pos.Position()
+				rel, _ := filepath.Rel(root, other.Filename)
+				diags = append(diags, diag.Errorf(pair[0].Pos, cf.Name, "cluster %q is defined twice: here and in %s:%d:%d", cf.Name, filepath.ToSlash(rel), other.Line, other.Column))
+			}
 			continue
 		}
 		byName[cf.Name] = cf
 		p.Clusters = append(p.Clusters, cf)
+	}
+	for _, cf := range p.Clusters {
+		if want := strings.TrimSuffix(filepath.Base(cf.Path), ".cue"); want != cf.Name {
+			diags = append(diags, diag.Errorf(cf.Pos, cf.Name, "cluster %q is defined in %s: a cluster file is named after its cluster (%s.cue)", cf.Name, filepath.Base(cf.Path), cf.Name))
+		}
+	}
+	if len(p.Clusters) == 0 && len(diags) == 0 {
+		return nil, fmt.Errorf("%s defines no cluster: add one file per cluster, such as clusters/<name>.cue with `clusters: \"<name>\": {...}`", dir)
 	}
 	if len(shared) == 0 && len(diags) == 0 {
 		return nil, fmt.Errorf("%s has no shared file: one file of the clusters package must apply the platform to %s (see clusters/platform.cue in the fleetc repository)", dir, ClustersField)
@@ -255,9 +269,6 @@ func parseClusterFile(path string, src []byte) (*ClusterFile, bool, diag.List) {
 	}
 	if cf.Name == "" {
 		return nil, false, nil
-	}
-	if want := strings.TrimSuffix(filepath.Base(path), ".cue"); want != cf.Name {
-		return nil, false, diag.List{diag.Errorf(cf.Pos, cf.Name, "cluster %q is defined in %s: a cluster file is named after its cluster (%s.cue)", cf.Name, filepath.Base(path), cf.Name)}
 	}
 	return cf, true, nil
 }
