@@ -1,0 +1,111 @@
+package render
+
+import (
+	"reflect"
+	"testing"
+
+	"cuelang.org/go/cue/cuecontext"
+	"go.yaml.in/yaml/v3"
+)
+
+// TestYAMLQuoting checks the strings YAML would otherwise read as
+// something else come back as the same strings.
+func TestYAMLQuoting(t *testing.T) {
+	for _, s := range []string{
+		"yes", "no", "on", "off", "true", "null", "~", "1.0", "0x1F", "1e3", "012",
+		"", " leading", "trailing ", "a: b", "- x", "#x", "@x", "`x", "{x}", "[x]",
+		"multi\nline\n", "multi\nline", "tab\there", "'quoted'", "\"dq\"", "*alias", "&anchor", "!tag", "%x", "?", "café",
+	} {
+		ctx := cuecontext.New()
+		v := ctx.Encode(map[string]any{"k": s, s: "key"})
+		data, err := YAML(v, "")
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		var got map[string]any
+		if err := yaml.Unmarshal(data, &got); err != nil {
+			t.Fatalf("%q: %v\n%s", s, err, data)
+		}
+		if got["k"] != s || got[s] != "key" {
+			t.Errorf("%q did not round-trip:\n%s", s, data)
+		}
+	}
+}
+
+// TestYAMLOrderAndIndent pins the layout: CUE field order, 2-space
+// indentation, sequences indented under their key, header comment.
+func TestYAMLOrderAndIndent(t *testing.T) {
+	v := cuecontext.New().CompileString(`
+zeta: 1
+alpha: {b: true, a: [1.5, "x", {k: null}]}
+empty: {}
+none: []
+`)
+	data, err := YAML(v, "head")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `# head
+
+zeta: 1
+alpha:
+  b: true
+  a:
+    - 1.5
+    - x
+    - k: null
+empty: {}
+none: []
+`
+	if string(data) != want {
+		t.Errorf("got:\n%s\nwant:\n%s", data, want)
+	}
+}
+
+// FuzzYAML checks the property that matters: whatever the strings and
+// numbers, the YAML fleetc writes parses back to the same data.
+func FuzzYAML(f *testing.F) {
+	f.Add("key", "value", int64(1), true, 1.5)
+	f.Add("yes", "no", int64(-7), false, -0.25)
+	f.Add("a: b", "multi\nline", int64(0), true, 1e21)
+	f.Add("", "\t#", int64(9007199254740993), false, 0.1)
+	f.Fuzz(func(t *testing.T, key, value string, n int64, b bool, x float64) {
+		if !validString(key) || !validString(value) || x != x || x > 1e300 || x < -1e300 {
+			t.Skip()
+		}
+		in := map[string]any{key: value, "n": n, "list": []any{value, b, x}}
+		if key == "n" || key == "list" {
+			t.Skip()
+		}
+		v := cuecontext.New().Encode(in)
+		if v.Err() != nil {
+			t.Skip()
+		}
+		data, err := YAML(v, "header")
+		if err != nil {
+			t.Fatalf("render: %v", err)
+		}
+		var got map[string]any
+		if err := yaml.Unmarshal(data, &got); err != nil {
+			t.Fatalf("parse back: %v\n%s", err, data)
+		}
+		want := map[string]any{key: value, "n": int(n), "list": []any{value, b, x}}
+		if x == float64(int64(x)) && x < 1e15 && x > -1e15 {
+			// YAML reads 2.0 written as 2 as an int; the value is the same.
+			want["list"].([]any)[2] = got["list"].([]any)[2]
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round trip:\ngot  %#v\nwant %#v\n%s", got, want, data)
+		}
+	})
+}
+
+// validString leaves out what neither CUE nor YAML can carry as text.
+func validString(s string) bool {
+	for _, r := range s {
+		if r == 0xFFFD || r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0xfeff {
+			return false
+		}
+	}
+	return true
+}
