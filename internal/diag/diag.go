@@ -234,4 +234,3 @@ func place(e cueerrors.Error, prefer string, fallback token.Pos) token.Position 
 	}
 	return token.Position{}
 }
-
