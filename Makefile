@@ -1,0 +1,66 @@
+# fleetc: the tool and the reference platform it compiles.
+#
+#   make compile   compile the reference platform into deploy/
+#   make test      everything CI checks
+#   make bench     benchmarks, with figures
+
+GO        ?= go
+CUE_VERSION := v0.17.1
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+CUE       := $(GOBIN)/cue
+FLEETC    := bin/fleetc
+
+.PHONY: all build compile test unit vet fmt-check cue-check check-output bench fuzz update clean
+
+all: build
+
+build:
+	$(GO) build -o $(FLEETC) ./cmd/fleetc
+
+## compile: compile the reference platform (defs/, clusters/) into deploy/.
+compile: build
+	./$(FLEETC) compile
+
+## test: formatting, vet, the Go tests with the race detector (unit tests,
+## golden files, the CLI scripts), and the CUE module checked by the real
+## cue CLI. Fails if any golden file or the committed output is stale.
+test: fmt-check vet unit cue-check
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+$(CUE):
+	$(GO) install cuelang.org/go/cmd/cue@$(CUE_VERSION)
+
+## cue-check: the module is an ordinary CUE module for the official tools.
+cue-check: $(CUE)
+	$(CUE) vet -c ./...
+	$(CUE) fmt --check ./...
+	$(CUE) export ./clusters -e deploy >/dev/null
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: run each fuzz target for a while (FUZZTIME, default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## update: rewrite golden files and the committed output from the code.
+update:
+	$(GO) test ./cmd/fleetc -update
+	$(GO) test ./internal/compile -run TestGolden -update
+	$(GO) test ./internal/cli -run TestReferenceOutput -update
+
+clean:
+	rm -rf bin
