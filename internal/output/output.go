@@ -1,0 +1,599 @@
+// Package output is the only code in fleetc that writes to disk. Write
+// replaces the files fleetc owns under an output root with a Plan's files,
+// atomically per file, keeping a ledger of what it owns so that it never
+// overwrites or deletes anything else, and prunes files it wrote earlier
+// that are no longer planned.
+package output
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/fleetc/fleetc/internal/render"
+)
+
+// lockName is the lock file Write holds at the output root while it works.
+const lockName = ".fleetc-lock"
+
+// Plan is what one Write makes true on disk.
+type Plan struct {
+	// Files is the complete content of every file this run owns in scope.
+	// Paths are slash-separated and relative to the output root.
+	Files []render.File
+	// Scope reports which owned paths this run manages; nil means all.
+	// Ledger entries outside Scope are kept as they are and never pruned,
+	// so that compiling one cluster leaves the others alone. Every planned
+	// file must be in Scope.
+	Scope func(path string) bool
+}
+
+// Result says what Write did. Each list holds sorted slash paths relative
+// to the output root.
+type Result struct {
+	// Written lists planned files that were created or replaced.
+	Written []string
+	// Unchanged lists planned files whose bytes were already on disk.
+	Unchanged []string
+	// Removed lists previously owned files that Write deleted.
+	Removed []string
+}
+
+// ConflictError is returned when planned files already exist on disk but
+// fleetc does not own them. Write then changes nothing.
+type ConflictError struct {
+	// Root is the output root as given to Write.
+	Root string
+	// Paths lists the conflicting paths, sorted, slash-separated and
+	// relative to Root.
+	Paths []string
+}
+
+// Error names every conflicting file.
+func (e *ConflictError) Error() string {
+	names := make([]string, len(e.Paths))
+	for i, p := range e.Paths {
+		names[i] = filepath.Join(e.Root, filepath.FromSlash(p))
+	}
+	if len(names) == 1 {
+		return fmt.Sprintf("refusing to overwrite file fleetc does not own: %s (move it away or delete it)", names[0])
+	}
+	return fmt.Sprintf("refusing to overwrite files fleetc does not own: %s (move them away or delete them)", strings.Join(names, ", "))
+}
+
+// LockedError is returned when another Write, usually another fleetc
+// process, holds the lock on the same output root.
+type LockedError struct {
+	// Path is the lock file: the output root joined with its name.
+	Path string
+}
+
+// Error says that another fleetc is writing the directory.
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("lock %s: another fleetc is writing this directory; try again when it has finished", e.Path)
+}
+
+// testHookRename, when set by a test, runs just before a temporary file is
+// renamed onto rel; an error it returns is treated as a failed write.
+var testHookRename func(rel string) error
+
+// Write makes the files fleetc owns under root match p, creating root if
+// needed. Root itself may be a symlink; nothing below it may.
+//
+// Before it touches the disk, Write checks every planned path, and it
+// refuses (with a *ConflictError, changing nothing) to overwrite files that
+// exist but are not in the ledger. It never writes or removes anything
+// through a symbolic link. Files whose bytes are already on disk are left
+// alone; others are replaced atomically. Owned files in p.Scope that are
+// not planned are removed, as are directories that become empty because of
+// that. The ledger is updated so that, even if the process is killed at any
+// point, every file fleetc may have created is owned and the next Write
+// repairs the tree. Concurrent Writes on one root fail fast with a
+// *LockedError.
+//
+// On error, the Result lists what had been done before the failure.
+func Write(root string, p Plan) (Result, error) {
+	if root == "" {
+		return Result{}, errors.New("write output: output directory is empty")
+	}
+	files, err := checkPlan(p)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return Result{}, opError("create directory", root, err)
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return Result{}, opError("open", root, err)
+	}
+	defer r.Close()
+	w := &writer{root: root, r: r}
+	unlock, err := lock(r, w.show(lockName))
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := w.write(files, p.Scope)
+	if uerr := unlock(); uerr != nil && err == nil {
+		err = uerr
+	}
+	return res, err
+}
+
+// writer carries one Write's state.
+type writer struct {
+	root string   // output root as given, for messages
+	r    *os.Root // confines every operation to root
+}
+
+// show turns rel into the path shown to users: root joined with rel.
+func (w *writer) show(rel string) string {
+	return filepath.Join(w.root, filepath.FromSlash(rel))
+}
+
+func (w *writer) fail(op, rel string, err error) error {
+	return opError(op, w.show(rel), err)
+}
+
+// opError formats err as "op name: reason", dropping the operation and
+// path that os errors carry so they are not repeated.
+func opError(op, name string, err error) error {
+	switch e := err.(type) {
+	case *fs.PathError:
+		err = e.Err
+	case *os.LinkError:
+		err = e.Err
+	case *os.SyscallError:
+		err = e.Err
+	}
+	return fmt.Errorf("%s %s: %w", op, name, err)
+}
+
+func (w *writer) write(files []planned, scope func(string) bool) (Result, error) {
+	var res Result
+	old, cur, err := w.readLedger()
+	if err != nil {
+		return res, err
+	}
+	inPlan := make(map[string]bool, len(files))
+	needDirs := make(map[string]bool) // directories holding planned files
+	for _, f := range files {
+		inPlan[f.path] = true
+		for _, d := range parents(f.path) {
+			needDirs[d] = true
+		}
+	}
+	var prunes []string // owned, in scope, not planned; sorted
+	for _, p := range old.Paths() {
+		if (scope == nil || scope(p)) && !inPlan[p] {
+			prunes = append(prunes, p)
+		}
+	}
+
+	// Look before touching anything.
+	st := &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo)}
+	toRemove, toWrite, unchanged, err := w.inspect(st, old, files, prunes)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Unchanged = unchanged
+
+	// Leftovers of a killed run. Temporary files are only ever created in
+	// directories of owned paths, and the root for the ledger.
+	dirs := map[string]bool{".": true}
+	for p := range old {
+		dirs[path.Dir(p)] = true
+	}
+	for _, f := range files {
+		dirs[path.Dir(f.path)] = true
+	}
+	if err := w.removeTemps(st, sortedKeys(dirs)); err != nil {
+		return res, err
+	}
+
+	// Own every file this run may create before creating any.
+	if len(toWrite) > 0 {
+		union := make(Ledger, len(old)+len(files))
+		for p, s := range old {
+			union[p] = s
+		}
+		for _, f := range files {
+			union[f.path] = f.sum
+		}
+		if cur, err = w.writeLedger(union, cur); err != nil {
+			return res, err
+		}
+	}
+
+	touched := make(map[string]bool) // directories whose entries changed
+	for _, p := range prunes {
+		if !toRemove[p] {
+			continue
+		}
+		if err := w.r.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return res, w.fail("remove", p, err)
+		}
+		res.Removed = append(res.Removed, p)
+		touched[path.Dir(p)] = true
+	}
+	for _, p := range prunes {
+		w.removeEmptyParents(p, needDirs, touched)
+	}
+
+	for _, f := range toWrite {
+		dir := path.Dir(f.path)
+		if dir != "." {
+			if err := w.r.MkdirAll(dir, 0o755); err != nil {
+				return res, w.fail("create directory", dir, err)
+			}
+		}
+		if err := w.writeAtomic(f.path, f.data); err != nil {
+			return res, err
+		}
+		res.Written = append(res.Written, f.path)
+		touched[dir] = true
+	}
+	for _, d := range sortedKeys(touched) {
+		if err := w.syncDir(d); err != nil {
+			return res, err
+		}
+	}
+
+	final := make(Ledger, len(old)+len(files))
+	for p, s := range old {
+		if scope != nil && !scope(p) {
+			final[p] = s
+		}
+	}
+	for _, f := range files {
+		final[f.path] = f.sum
+	}
+	if _, err := w.writeLedger(final, cur); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// inspect looks at the tree before Write changes anything. It returns the
+// prunes that exist as regular files, the planned files to write and those
+// already on disk, or an error (a *ConflictError for files fleetc does not
+// own) if Write must not go ahead.
+func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []string) (toRemove map[string]bool, toWrite []planned, unchanged []string, err error) {
+	toRemove = make(map[string]bool)
+	for _, p := range prunes {
+		_, absent, err := st.parentState(p)
+		if err != nil {
+			return nil, nil, nil, w.fail("remove", p, err)
+		}
+		if absent {
+			continue
+		}
+		fi, err := st.lstat(p)
+		if err != nil {
+			return nil, nil, nil, w.fail("remove", p, err)
+		}
+		if fi == nil {
+			continue
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, nil, nil, w.fail("remove", p, errors.New("not a regular file; fleetc only removes files it wrote"))
+		}
+		toRemove[p] = true
+	}
+	conflicts := make(map[string]bool)
+	for _, f := range files {
+		blocker, absent, err := st.parentState(f.path)
+		if err != nil {
+			return nil, nil, nil, w.fail("write", f.path, err)
+		}
+		if blocker != "" {
+			switch {
+			case toRemove[blocker]:
+				// Pruned before the writes.
+			case old[blocker] != "":
+				return nil, nil, nil, w.fail("write", f.path, fmt.Errorf("%s is a file fleetc owns outside this run's scope", w.show(blocker)))
+			default:
+				conflicts[blocker] = true
+			}
+		}
+		if absent {
+			toWrite = append(toWrite, f)
+			continue
+		}
+		fi, err := st.lstat(f.path)
+		if err != nil {
+			return nil, nil, nil, w.fail("write", f.path, err)
+		}
+		_, owned := old[f.path]
+		switch {
+		case fi == nil:
+			toWrite = append(toWrite, f)
+		case !owned:
+			if fi.IsDir() && w.vanishes(f.path, toRemove) {
+				toWrite = append(toWrite, f)
+			} else {
+				conflicts[f.path] = true
+			}
+		case !fi.Mode().IsRegular():
+			return nil, nil, nil, w.fail("write", f.path, errors.New("not a regular file; fleetc only replaces files it wrote"))
+		case fi.Size() == int64(len(f.data)) && w.sameContent(f):
+			unchanged = append(unchanged, f.path)
+		default:
+			toWrite = append(toWrite, f)
+		}
+	}
+	if len(conflicts) > 0 {
+		paths := make([]string, 0, len(conflicts))
+		for p := range conflicts {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		return nil, nil, nil, &ConflictError{Root: w.root, Paths: paths}
+	}
+	return toRemove, toWrite, unchanged, nil
+
+}
+
+// readLedger reads the ledger under the root, returning it and its bytes
+// (nil if there is none).
+func (w *writer) readLedger() (Ledger, []byte, error) {
+	fi, err := w.r.Lstat(LedgerName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Ledger{}, nil, nil
+	}
+	if err != nil {
+		return nil, nil, w.fail("read", LedgerName, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, w.fail("read", LedgerName, errors.New("not a regular file"))
+	}
+	data, err := w.r.ReadFile(LedgerName)
+	if err != nil {
+		return nil, nil, w.fail("read", LedgerName, err)
+	}
+	l, err := parseLedger(data, w.show(LedgerName))
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, data, nil
+}
+
+// writeLedger atomically replaces the ledger with l unless its bytes are
+// cur already, and returns the bytes now on disk.
+func (w *writer) writeLedger(l Ledger, cur []byte) ([]byte, error) {
+	data := l.bytes()
+	if cur != nil && bytes.Equal(data, cur) {
+		return cur, nil
+	}
+	if err := w.writeAtomic(LedgerName, data); err != nil {
+		return cur, err
+	}
+	return data, w.syncDir(".")
+}
+
+// writeAtomic replaces rel with data by way of a temporary file in the
+// same directory, so that rel always holds either its old or its new
+// content.
+func (w *writer) writeAtomic(rel string, data []byte) error {
+	dir := path.Dir(rel)
+	var f *os.File
+	var tmp string
+	for i := 0; ; i++ {
+		tmp = path.Join(dir, tmpPrefix+rand.Text())
+		var err error
+		f, err = w.r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || i == 10 {
+			return w.fail("write", rel, err)
+		}
+	}
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = w.r.Chmod(tmp, 0o644)
+	}
+	if err == nil && testHookRename != nil {
+		err = testHookRename(rel)
+	}
+	if err == nil {
+		err = w.r.Rename(tmp, rel)
+	}
+	if err != nil {
+		w.r.Remove(tmp) // best effort; the next Write removes it otherwise
+		return w.fail("write", rel, err)
+	}
+	return nil
+}
+
+// sameContent reports whether f's bytes are already at f.path.
+func (w *writer) sameContent(f planned) bool {
+	data, err := w.r.ReadFile(f.path)
+	return err == nil && bytes.Equal(data, f.data)
+}
+
+// vanishes reports whether dir will be gone once the files in toRemove are
+// pruned (with the directories they leave empty) and stray temporary files
+// are removed: it holds nothing else, and no empty directories.
+func (w *writer) vanishes(dir string, toRemove map[string]bool) bool {
+	ok, any := w.onlyPruned(dir, toRemove)
+	return ok && any
+}
+
+func (w *writer) onlyPruned(dir string, toRemove map[string]bool) (ok, any bool) {
+	f, err := w.r.Open(dir)
+	if err != nil {
+		return false, false
+	}
+	entries, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return false, false
+	}
+	for _, e := range entries {
+		p := dir + "/" + e.Name()
+		switch {
+		case e.Type().IsRegular() && toRemove[p]:
+			any = true
+		case e.Type().IsDir():
+			if ok, sub := w.onlyPruned(p, toRemove); !ok || !sub {
+				return false, false
+			}
+			any = true
+		case strings.HasPrefix(e.Name(), tmpPrefix):
+			// Removed as a leftover temporary file.
+		default:
+			return false, false
+		}
+	}
+	return true, any
+}
+
+// removeTemps removes leftover temporary files in dirs, skipping
+// directories that do not exist or are reached through a symlink.
+func (w *writer) removeTemps(st *statCache, dirs []string) error {
+	for _, dir := range dirs {
+		if dir != "." {
+			_, absent, err := st.parentState(dir + "/x")
+			if err != nil || absent {
+				continue
+			}
+		}
+		f, err := w.r.Open(dir)
+		if err != nil {
+			continue
+		}
+		entries, err := f.ReadDir(-1)
+		f.Close()
+		if err != nil {
+			return w.fail("read directory", dir, err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasPrefix(e.Name(), tmpPrefix) {
+				continue
+			}
+			p := path.Join(dir, e.Name())
+			if err := w.r.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return w.fail("remove", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// removeEmptyParents removes the directories above the pruned path p that
+// are empty now, innermost first, stopping at the root, at a directory that
+// holds planned files, or at the first one that cannot be removed (usually
+// because it is not empty). It is best effort: a directory left behind is
+// harmless.
+func (w *writer) removeEmptyParents(p string, needDirs, touched map[string]bool) {
+	dirs := parents(p)
+	for i := len(dirs) - 1; i >= 0; i-- {
+		d := dirs[i]
+		if needDirs[d] {
+			return
+		}
+		fi, err := w.r.Lstat(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil || !fi.IsDir() {
+			return
+		}
+		if err := w.r.Remove(d); err != nil {
+			return
+		}
+		touched[path.Dir(d)] = true
+	}
+}
+
+// syncDir flushes a directory's entries to stable storage where the
+// system supports it.
+func (w *writer) syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // directories cannot be opened for syncing there
+	}
+	f, err := w.r.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil // removed since; its parent is synced instead
+	}
+	if err != nil {
+		return w.fail("sync", dir, err)
+	}
+	err = f.Sync()
+	f.Close()
+	if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, errors.ErrUnsupported) {
+		return w.fail("sync", dir, err)
+	}
+	return nil
+}
+
+// statCache remembers Lstat results while Write looks at the tree before
+// changing it.
+type statCache struct {
+	r    *os.Root
+	show func(rel string) string // as writer.show
+	info map[string]fs.FileInfo
+}
+
+// lstat returns the FileInfo of rel without following a final symlink, or
+// nil if rel does not exist.
+func (c *statCache) lstat(rel string) (fs.FileInfo, error) {
+	if fi, ok := c.info[rel]; ok {
+		return fi, nil
+	}
+	fi, err := c.r.Lstat(rel)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		fi, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.info[rel] = fi
+	return fi, nil
+}
+
+// parentState looks at the directories above rel, outermost first. It
+// returns an error if one is a symlink, and otherwise reports absent if
+// rel cannot exist because one of them does not exist or is not a
+// directory; blocker is then that non-directory, if any.
+func (c *statCache) parentState(rel string) (blocker string, absent bool, err error) {
+	for _, d := range parents(rel) {
+		fi, err := c.lstat(d)
+		switch {
+		case err != nil:
+			return "", false, err
+		case fi == nil:
+			return "", true, nil
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return "", false, fmt.Errorf("%s is a symlink; fleetc does not go through symlinks", c.show(d))
+		case !fi.IsDir():
+			return d, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
