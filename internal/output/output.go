@@ -229,23 +229,54 @@ func (w *writer) write(files []planned, scope func(string) bool) (Result, error)
 		w.removeEmptyParents(p, needDirs, touched)
 	}
 
+	// Write every new file next to its target first, make them all durable
+	// with one sync of the file system rather than one per file (which
+	// costs a journal commit each), and only then rename them into place.
+	// A failure before the renames leaves every existing file as it was.
+	temps := make([]string, 0, len(toWrite))
+	cleanup := func() {
+		for _, t := range temps {
+			w.r.Remove(t) // best effort; the next Write removes leftovers
+		}
+	}
 	for _, f := range toWrite {
 		dir := path.Dir(f.path)
 		if dir != "." {
 			if err := w.r.MkdirAll(dir, 0o755); err != nil {
+				cleanup()
 				return res, w.fail("create directory", dir, err)
 			}
 		}
-		if err := w.writeAtomic(f.path, f.data); err != nil {
+		tmp, err := w.writeTemp(f.path, f.data)
+		if err != nil {
+			cleanup()
 			return res, err
 		}
-		res.Written = append(res.Written, f.path)
+		temps = append(temps, tmp)
 		touched[dir] = true
 	}
-	for _, d := range sortedKeys(touched) {
-		if err := w.syncDir(d); err != nil {
+	if len(temps) > 0 {
+		if err := w.durable(temps); err != nil {
+			cleanup()
 			return res, err
 		}
+	}
+	for i, f := range toWrite {
+		err := error(nil)
+		if testHookRename != nil {
+			err = testHookRename(f.path)
+		}
+		if err == nil {
+			err = w.r.Rename(temps[i], f.path)
+		}
+		if err != nil {
+			cleanup()
+			return res, w.fail("write", f.path, err)
+		}
+		res.Written = append(res.Written, f.path)
+	}
+	if err := w.durableDirs(sortedKeys(touched)); err != nil {
+		return res, err
 	}
 
 	final := make(Ledger, len(old)+len(files))
@@ -380,10 +411,11 @@ func (w *writer) writeLedger(l Ledger, cur []byte) ([]byte, error) {
 	return data, w.syncDir(".")
 }
 
-// writeAtomic replaces rel with data by way of a temporary file in the
-// same directory, so that rel always holds either its old or its new
-// content.
-func (w *writer) writeAtomic(rel string, data []byte) error {
+// writeTemp writes data to a new temporary file in rel's directory, with
+// rel's final mode, and returns its name. Write renames it over rel once
+// every temporary file is durable, so that rel always holds either its old
+// or its new content.
+func (w *writer) writeTemp(rel string, data []byte) (string, error) {
 	dir := path.Dir(rel)
 	var f *os.File
 	var tmp string
@@ -395,27 +427,38 @@ func (w *writer) writeAtomic(rel string, data []byte) error {
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) || i == 10 {
-			return w.fail("write", rel, err)
+			return "", w.fail("write", rel, err)
 		}
 	}
 	_, err := f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
 		err = w.r.Chmod(tmp, 0o644)
 	}
-	if err == nil && testHookRename != nil {
+	if err != nil {
+		w.r.Remove(tmp)
+		return "", w.fail("write", rel, err)
+	}
+	return tmp, nil
+}
+
+// writeAtomic replaces rel with data by way of a durable temporary file;
+// Write uses it for the ledger.
+func (w *writer) writeAtomic(rel string, data []byte) error {
+	tmp, err := w.writeTemp(rel, data)
+	if err != nil {
+		return err
+	}
+	if err = w.durable([]string{tmp}); err == nil && testHookRename != nil {
 		err = testHookRename(rel)
 	}
 	if err == nil {
 		err = w.r.Rename(tmp, rel)
 	}
 	if err != nil {
-		w.r.Remove(tmp) // best effort; the next Write removes it otherwise
+		w.r.Remove(tmp)
 		return w.fail("write", rel, err)
 	}
 	return nil
