@@ -47,6 +47,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"platform": copyPlatform(repo),
+			"tree":     treeCmd,
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "git" {
@@ -59,7 +60,7 @@ func TestScripts(t *testing.T) {
 }
 
 // copyPlatform implements `platform DIR`: a copy of the repository's
-// reference platform (cue.mod, defs, clusters) in DIR, so scripts start
+// reference platform (cue.mod, defs, clusters, argocd) in DIR, so scripts start
 // from the real thing and change it.
 func copyPlatform(repo string) func(ts *testscript.TestScript, neg bool, args []string) {
 	return func(ts *testscript.TestScript, neg bool, args []string) {
@@ -67,7 +68,7 @@ func copyPlatform(repo string) func(ts *testscript.TestScript, neg bool, args []
 			ts.Fatalf("usage: platform DIR")
 		}
 		dst := ts.MkAbs(args[0])
-		for _, dir := range []string{"cue.mod", "defs", "clusters"} {
+		for _, dir := range []string{"cue.mod", "defs", "clusters", "argocd"} {
 			src := filepath.Join(repo, dir)
 			err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
 				if err != nil {

@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"cuelang.org/go/cue/token"
+
+	"github.com/fleetc/fleetc/internal/compile"
+	"github.com/fleetc/fleetc/internal/load"
+	"github.com/fleetc/fleetc/internal/placement"
+	"github.com/fleetc/fleetc/internal/render"
+)
+
+// addApplicationSets is the fleet-wide step of a plan, run once the
+// clusters are compiled: it builds the ApplicationSet of every app of the
+// catalog, reads the platform's hand-written ones, and places both on the
+// compiled clusters, failing on any disagreement between cluster labels,
+// selectors and values files. The placement goes into pl.placement and the
+// generated ApplicationSets into pl.files.
+//
+// With only some clusters compiled (partial), the ApplicationSet files are
+// left out of the plan: they belong to no cluster, so such a compile
+// neither rewrites nor prunes them. The checks then cover the compiled
+// clusters, except that a hand-written generator must match some cluster,
+// which needs the whole fleet.
+func addApplicationSets(pl *plan, p *load.Platform, s *compile.Settings, partial bool) error {
+	cat, err := compile.ReadCatalog(p)
+	if err != nil {
+		return err
+	}
+	generated, err := render.ApplicationSets(cat, s, p.Root)
+	if err != nil {
+		return err
+	}
+	var sets []placement.Set
+	for _, g := range generated {
+		sets = append(sets, placement.Set{Object: g.Object, Bundle: g.App.Bundle, Pos: g.App.Pos})
+	}
+	handwritten, diags, err := placement.ReadHandwritten(p.Root, cat.ApplicationSets.Handwritten)
+	if err != nil {
+		return err
+	}
+	sets = append(sets, handwritten...)
+	pos := map[string]token.Position{}
+	for _, c := range p.Clusters {
+		pos[c.Name] = c.Pos.Position()
+	}
+	m, more := placement.Compute(placement.Input{
+		Sets:       sets,
+		Clusters:   placement.Clusters(pl.outputs, func(name string) token.Position { return pos[name] }),
+		Vocab:      placement.Vocabulary{Envs: envNames(cat), Bundles: cat.Bundles, Labels: labelNames(s)},
+		ValuesRepo: s.Repos.Values,
+		ValuesDir:  s.Output,
+		Partial:    partial,
+	})
+	if diags = append(diags, more...); len(diags) > 0 {
+		return diags.Sorted()
+	}
+	pl.placement = m
+	if !partial {
+		for _, g := range generated {
+			pl.files = append(pl.files, g.File)
+		}
+	}
+	return nil
+}
+
+func envNames(cat *compile.Catalog) []string {
+	names := make([]string, len(cat.Envs))
+	for i, e := range cat.Envs {
+		names[i] = e.Name
+	}
+	return names
+}
+
+func labelNames(s *compile.Settings) []string {
+	names := make([]string, 0, len(s.Labels))
+	for k := range s.Labels {
+		names = append(names, k)
+	}
+	return names
+}

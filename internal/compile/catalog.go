@@ -1,0 +1,165 @@
+package compile
+
+import (
+	"sort"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+	"cuelang.org/go/cue/token"
+
+	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/load"
+)
+
+// The CUE paths of the fleet-wide data fleetc reads from the clusters
+// package, besides PlatformPath.
+var (
+	// CatalogPath holds every app of the catalog, keyed by name. It is a
+	// definition: an app's values are not concrete without a cluster.
+	CatalogPath = cue.ParsePath("#catalog")
+	// BundlesPath holds the platform's bundles, keyed by name.
+	BundlesPath = cue.ParsePath("bundles")
+	// EnvsPath holds the envs, in the order the platform lists them.
+	EnvsPath = cue.ParsePath("platform.envs")
+	// AppSetsPath holds the settings of the generated ApplicationSets.
+	AppSetsPath = cue.ParsePath("platform.applicationSets")
+)
+
+// Catalog is the platform as the fleet-wide steps see it: the apps of the
+// catalog without their values, the bundles and envs, and the settings of
+// the ApplicationSets that deploy the apps.
+type Catalog struct {
+	// Apps are sorted by name.
+	Apps []CatalogApp
+	// Bundles are the bundle names, sorted.
+	Bundles []string
+	// Envs are in the order platform.envs lists them.
+	Envs []Env
+	// ApplicationSets are the settings of the generated ApplicationSets.
+	ApplicationSets AppSetSettings
+}
+
+// CatalogApp is one app of the catalog, as its ApplicationSet needs it.
+type CatalogApp struct {
+	Name            string
+	Bundle          string
+	Category        string
+	Chart           string
+	Namespace       string
+	ServerSideApply bool
+	// Pos is where the app sets its bundle, the line that decides which
+	// clusters get it: problems with its ApplicationSet are reported there.
+	Pos token.Position
+}
+
+// Env is one environment and the branch its clusters follow.
+type Env struct {
+	Name   string
+	Branch string
+}
+
+// AppSetSettings are the platform's settings for generated
+// ApplicationSets (platform.applicationSets).
+type AppSetSettings struct {
+	Project    string `json:"project"`
+	SyncPolicy struct {
+		Prune       bool     `json:"prune"`
+		SelfHeal    bool     `json:"selfHeal"`
+		SyncOptions []string `json:"syncOptions"`
+	} `json:"syncPolicy"`
+	PreserveResourcesOnDeletion bool `json:"preserveResourcesOnDeletion"`
+	// Handwritten is the directory of hand-written ApplicationSets,
+	// relative to the module root.
+	Handwritten string `json:"handwritten"`
+}
+
+// ReadCatalog evaluates the shared clusters package of p and reads the
+// catalog, bundles, envs and ApplicationSet settings from it. Only the
+// fields fleetc reads need to be concrete.
+func ReadCatalog(p *load.Platform) (*Catalog, error) {
+	v := cuecontext.New().BuildInstance(p.Shared)
+	if err := v.Err(); err != nil {
+		return nil, cueDiags(err)
+	}
+	shared := p.Shared.Files[0].Pos().Position()
+	missing := func(msg string) error {
+		return diag.List{{Pos: shared, Message: msg}}
+	}
+	cat := &Catalog{}
+
+	apps := v.LookupPath(CatalogPath)
+	if !apps.Exists() {
+		return nil, missing("the clusters package has no `#catalog` field: the shared file must say `#catalog: defs.#Catalog.apps`")
+	}
+	iter, err := apps.Fields(cue.Definitions(true))
+	if err != nil {
+		return nil, cueDiags(err)
+	}
+	var errs diag.List
+	for iter.Next() {
+		a := iter.Value()
+		app := CatalogApp{Name: iter.Selector().Unquoted(), Pos: a.LookupPath(cue.ParsePath("bundle")).Pos().Position()}
+		for _, f := range []struct {
+			field string
+			dst   any
+		}{
+			{"bundle", &app.Bundle},
+			{"category", &app.Category},
+			{"chart", &app.Chart},
+			{"namespace", &app.Namespace},
+			{"serverSideApply", &app.ServerSideApply},
+		} {
+			fv := a.LookupPath(cue.MakePath(cue.Str(f.field)))
+			if err := fv.Validate(cue.Concrete(true)); err != nil {
+				errs = append(errs, cueDiags(err)...)
+				continue
+			}
+			if err := fv.Decode(f.dst); err != nil {
+				errs = append(errs, cueDiags(err)...)
+			}
+		}
+		cat.Apps = append(cat.Apps, app)
+	}
+	sort.Slice(cat.Apps, func(i, j int) bool { return cat.Apps[i].Name < cat.Apps[j].Name })
+
+	bundles := v.LookupPath(BundlesPath)
+	if !bundles.Exists() {
+		return nil, missing("the clusters package has no `bundles` field: the shared file must say `bundles: defs.bundles`")
+	}
+	if iter, err = bundles.Fields(); err != nil {
+		return nil, cueDiags(err)
+	}
+	for iter.Next() {
+		cat.Bundles = append(cat.Bundles, iter.Selector().Unquoted())
+	}
+	sort.Strings(cat.Bundles)
+
+	if iter, err = v.LookupPath(EnvsPath).Fields(); err != nil {
+		return nil, cueDiags(err)
+	}
+	for iter.Next() {
+		env := Env{Name: iter.Selector().Unquoted()}
+		if err := iter.Value().LookupPath(cue.ParsePath("branch")).Decode(&env.Branch); err != nil {
+			errs = append(errs, cueDiags(err)...)
+		}
+		cat.Envs = append(cat.Envs, env)
+	}
+
+	as := v.LookupPath(AppSetsPath)
+	if !as.Exists() {
+		return nil, missing("the platform has no ApplicationSet settings: defs must set platform.applicationSets (project, syncPolicy, preserveResourcesOnDeletion, handwritten)")
+	}
+	if err := as.Validate(cue.Concrete(true)); err != nil {
+		errs = append(errs, cueDiags(err)...)
+	} else if err := as.Decode(&cat.ApplicationSets); err != nil {
+		errs = append(errs, cueDiags(err)...)
+	}
+	if len(errs) > 0 {
+		return nil, errs.Sorted()
+	}
+	return cat, nil
+}
+
+func cueDiags(err error) diag.List {
+	return diag.FromCUE(err, "", "", token.NoPos, nil)
+}
