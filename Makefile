@@ -24,7 +24,7 @@ compile: build
 ## test: formatting, vet, the Go tests with the race detector (unit tests,
 ## golden files, the CLI scripts), and the CUE module checked by the real
 ## cue CLI. Fails if any golden file or the committed output is stale.
-test: fmt-check vet unit cue-check
+test: fmt-check vet unit cue-check check-output
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -44,7 +44,15 @@ cue-check: $(CUE)
 	$(CUE) fmt --check ./...
 	$(CUE) export ./clusters -e deploy >/dev/null
 
-bench:
+## check-output: the committed output of the reference platform is fresh.
+check-output: build
+	./$(FLEETC) compile --check
+
+## bench: fleetc against the cue CLI on generated fleets (one table), then
+## the Go benchmarks. Figures, never pass/fail.
+BENCH_SIZES ?= 30,300,3000
+bench: build $(CUE)
+	$(GO) run ./cmd/fleetbench -fleetc $(FLEETC) -cue $(CUE) -sizes $(BENCH_SIZES)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## fuzz: run each fuzz target for a while (FUZZTIME, default 30s).
@@ -59,8 +67,8 @@ fuzz:
 ## update: rewrite golden files and the committed output from the code.
 update:
 	$(GO) test ./cmd/fleetc -update
-	$(GO) test ./internal/compile -run TestGolden -update
-	$(GO) test ./internal/cli -run TestReferenceOutput -update
+	$(GO) test ./internal/cli -run 'TestReferenceOutput|TestPlatforms' -update
+	$(GO) test ./internal/diff -run TestMask -update
 
 clean:
 	rm -rf bin
