@@ -7,11 +7,20 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// cueModule is the module whose version says which CUE fleetc evaluates
+// with.
+const cueModule = "cuelang.org/go"
+
 func newVersionCmd(io IO) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print fleetc's version and the CUE version it evaluates with",
-		Args:  usageArgs(cobra.NoArgs),
+		Long: `version prints fleetc's module version, as go install or go build stamped it
+((devel) for a build without one), and the version of CUE that fleetc
+evaluates platforms with: the cue CLI of that version agrees with fleetc on
+every platform.`,
+		Example: `  fleetc version`,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
 			version, cueVersion := "(devel)", "unknown"
 			if bi, ok := debug.ReadBuildInfo(); ok {
@@ -19,8 +28,12 @@ func newVersionCmd(io IO) *cobra.Command {
 					version = bi.Main.Version
 				}
 				for _, d := range bi.Deps {
-					if d.Path == "cuelang.org/go" {
-						cueVersion = d.Version
+					if d.Path != cueModule {
+						continue
+					}
+					cueVersion = d.Version
+					if d.Replace != nil && d.Replace.Version != "" {
+						cueVersion = d.Replace.Version
 					}
 				}
 			}

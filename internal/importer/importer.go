@@ -1,0 +1,226 @@
+// Package importer turns clusters that exist elsewhere into cluster files:
+// TanzuKubernetesClusters as `kubectl get tkc -A -o json` lists them, and
+// the Argo CD cluster Secrets that `argocd cluster add` made. It reads
+// JSON and returns cluster data, the CUE source of each cluster file and
+// every problem it met; it never touches the disk.
+//
+// What a cluster file may say is the platform's vocabulary: its envs, its
+// bundles (a label `<bundle>: enabled`) and the extra labels of
+// platform.labels. Anything else an object carries is reported and left
+// out, never dropped silently. Credentials are never read: a Secret's
+// `config` is skipped unopened.
+package importer
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/fleetc/fleetc/internal/argocd"
+)
+
+// Vocabulary is what a cluster file may say, read from the platform.
+type Vocabulary struct {
+	// Envs are the names of platform.envs.
+	Envs []string
+	// Bundles are the names of the bundles.
+	Bundles []string
+	// Required are the bundles every cluster has.
+	Required []string
+	// Labels are the names of platform.labels: the extra labels a
+	// cluster may carry.
+	Labels []string
+}
+
+// Cluster is one imported cluster, as its file says it.
+type Cluster struct {
+	Name   string
+	Env    string
+	Server string
+	// Bundles are the bundles its labels enable, sorted.
+	Bundles []string
+	// Labels are its extra labels from the vocabulary.
+	Labels map[string]string
+	// Annotations are carried over from an Argo CD Secret.
+	Annotations map[string]string
+	// ArgoCD holds the Argo CD settings of a Secret, if any.
+	ArgoCD ArgoCD
+	// Source names the object it came from, such as
+	// "TanzuKubernetesCluster tanzu-dev/armored-core-development".
+	Source string
+	// LeftOut lists what the object had that the file cannot say, one
+	// entry per line, for a comment in the file.
+	LeftOut []string
+}
+
+// ArgoCD holds the optional Argo CD settings of a cluster.
+type ArgoCD struct {
+	Project          string
+	Namespaces       []string
+	ClusterResources bool
+}
+
+func (a ArgoCD) empty() bool {
+	return a.Project == "" && len(a.Namespaces) == 0 && !a.ClusterResources
+}
+
+// Problem is something an object had that the imported cluster does not
+// carry, or an object that could not be imported at all.
+type Problem struct {
+	// Source names the object, as Cluster.Source does.
+	Source string
+	// Skipped says the object was not imported.
+	Skipped bool
+	Message string
+}
+
+func (p Problem) String() string { return p.Source + ": " + p.Message }
+
+// Result is what an import found.
+type Result struct {
+	// Clusters are the clusters to write, sorted by name.
+	Clusters []Cluster
+	// Problems are in the order of the input.
+	Problems []Problem
+	// Unselected counts the objects the selector left out.
+	Unselected int
+	// Objects names the objects of the input, such as "Secrets".
+	Objects string
+}
+
+// object is what both kinds of input have in common.
+type object struct {
+	source string
+	name   string
+	server string
+	labels map[string]string
+	// selectOn are the labels the selector sees: all the object has.
+	selectOn    map[string]string
+	annotations map[string]string
+	argocd      ArgoCD
+	// leftOut are what the reader itself could not carry.
+	leftOut []string
+	// skip, if set, says why the object cannot be imported, should the
+	// selector match it.
+	skip string
+	// problems are what the reader left out, reported should the
+	// selector match the object.
+	problems []string
+}
+
+// build turns the objects that sel matches into clusters, classifying
+// their labels against voc.
+func build(kind string, objs []object, sel labels.Selector, voc Vocabulary) *Result {
+	res := &Result{Objects: kind + "s"}
+	seen := map[string]string{}
+	for _, o := range objs {
+		if !sel.Matches(labels.Set(o.selectOn)) {
+			res.Unselected++
+			continue
+		}
+		skip := func(format string, args ...any) {
+			res.Problems = append(res.Problems, Problem{Source: o.source, Skipped: true, Message: fmt.Sprintf(format, args...) + ": not imported"})
+		}
+		if o.skip != "" {
+			skip("%s", o.skip)
+			continue
+		}
+		if msgs := validation.IsDNS1123Label(o.name); len(msgs) > 0 {
+			skip("cluster name %q: %s", o.name, strings.Join(msgs, "; "))
+			continue
+		}
+		if prev, dup := seen[o.name]; dup {
+			skip("cluster %q is also %s", o.name, prev)
+			continue
+		}
+		if err := checkServer(o.server); err != nil {
+			skip("%v", err)
+			continue
+		}
+		c := Cluster{Name: o.name, Server: o.server, Source: o.source, Annotations: o.annotations, ArgoCD: o.argocd, LeftOut: o.leftOut}
+		env, ok := o.labels[argocd.EnvLabel]
+		switch {
+		case !ok:
+			skip("no %q label: a cluster needs an env, one of %s", argocd.EnvLabel, strings.Join(voc.Envs, ", "))
+			continue
+		case !slices.Contains(voc.Envs, env):
+			skip("label %s=%s: not an env of the platform (%s)", argocd.EnvLabel, env, strings.Join(voc.Envs, ", "))
+			continue
+		}
+		c.Env = env
+		for _, p := range o.problems {
+			res.Problems = append(res.Problems, Problem{Source: o.source, Message: p})
+		}
+		var unknown []string
+		for _, k := range slices.Sorted(maps.Keys(o.labels)) {
+			v := o.labels[k]
+			switch {
+			case k == argocd.EnvLabel:
+			case slices.Contains(voc.Bundles, k):
+				if v != argocd.BundleEnabled {
+					c.LeftOut = append(c.LeftOut, fmt.Sprintf("label %s=%s (a bundle is on with %s=%s)", k, v, k, argocd.BundleEnabled))
+					res.Problems = append(res.Problems, Problem{Source: o.source, Message: fmt.Sprintf("label %s=%s: bundle %s is enabled by %s=%s only; left off", k, v, k, k, argocd.BundleEnabled)})
+					continue
+				}
+				c.Bundles = append(c.Bundles, k)
+			case slices.Contains(voc.Labels, k):
+				if c.Labels == nil {
+					c.Labels = map[string]string{}
+				}
+				c.Labels[k] = v
+			default:
+				unknown = append(unknown, k+"="+v)
+			}
+		}
+		if len(unknown) > 0 {
+			c.LeftOut = append(c.LeftOut, plural(len(unknown), "label ", "labels ")+strings.Join(unknown, ", "))
+			what := "label " + unknown[0] + " is"
+			if len(unknown) > 1 {
+				what = "labels " + strings.Join(unknown, ", ") + " are"
+			}
+			res.Problems = append(res.Problems, Problem{Source: o.source, Message: fmt.Sprintf(
+				"%s neither a bundle nor in platform.labels (%s): left out; add %s to platform.labels to keep %s",
+				what, strings.Join(voc.Labels, ", "), plural(len(unknown), "it", "them"), plural(len(unknown), "it", "them"))})
+		}
+		for _, b := range voc.Required {
+			if !slices.Contains(c.Bundles, b) {
+				res.Problems = append(res.Problems, Problem{Source: o.source, Message: fmt.Sprintf(
+					"no label %s=%s, but every cluster has bundle %s: its registration will carry that label", b, argocd.BundleEnabled, b)})
+			}
+		}
+		seen[o.name] = o.source
+		res.Clusters = append(res.Clusters, c)
+	}
+	sort.Slice(res.Clusters, func(i, j int) bool { return res.Clusters[i].Name < res.Clusters[j].Name })
+	return res
+}
+
+// checkServer requires what #Server does: an https URL with a host.
+func checkServer(server string) error {
+	if server == "" {
+		return fmt.Errorf("no API server")
+	}
+	if _, err := argocd.SecretName(server); err != nil {
+		return err
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// ParseSelector parses a label selector as kubectl's -l takes it, such as
+// env=dev or env in (dev,staging),monitoring-basic=enabled. The empty
+// selector selects everything.
+func ParseSelector(s string) (labels.Selector, error) {
+	return labels.Parse(s)
+}
