@@ -22,6 +22,12 @@ type. Run it next to the CUE language server (cue lsp), which handles
 syntax, navigation and formatting.
 
 See the README for setting it up in VS Code and Neovim.`,
+		Example: `  # Neovim (0.8 or later): start it for CUE buffers
+  vim.lsp.start({name = "fleetc", cmd = {"fleetc", "lsp"},
+                 root_dir = vim.fs.dirname(vim.fs.find({"cue.mod"}, {upward = true})[1])})
+
+  # Try it by hand: it waits for an LSP client on stdin
+  fleetc lsp`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
 			err := lsp.Serve(io.Stdin, io.Stdout, lsp.Options{Check: vetBuffers, Version: fleetcVersion()})
