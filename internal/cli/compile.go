@@ -12,6 +12,7 @@ import (
 	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/output"
+	"github.com/fleetc/fleetc/internal/placement"
 	"github.com/fleetc/fleetc/internal/render"
 )
 
@@ -21,6 +22,13 @@ type platformFlags struct {
 	root     string
 	out      string
 	clusters []string
+	// overlay holds an editor's unsaved buffers by absolute path (for
+	// lsp); it is not a flag.
+	overlay map[string][]byte
+	// readSecret, set by compile --cluster-secrets=inline, reads each
+	// cluster's credentials so that buildPlan renders its cluster Secret;
+	// it is not a flag.
+	readSecret compile.SecretReader
 }
 
 func (f *platformFlags) bind(c *cobra.Command) {
@@ -32,6 +40,8 @@ func (f *platformFlags) bind(c *cobra.Command) {
 type compileOptions struct {
 	IO
 	platformFlags
+	check   bool
+	secrets secretsFlags
 }
 
 func newCompileCmd(io IO) *cobra.Command {
@@ -48,32 +58,68 @@ into the output directory:
 
 If any cluster is invalid nothing is written. Files fleetc does not own are
 never overwritten or deleted; files it owns that are no longer produced (a
-removed cluster, a disabled bundle) are removed.`,
+removed cluster, a disabled bundle) are removed.
+
+A registration is an ExternalSecret: the credentials stay in the secret
+store. With --cluster-secrets=inline, compile also writes each cluster's
+Argo CD cluster Secret with its credentials in it, read from the sources
+that the @secret attributes of the cluster schema name, into
+--secrets-out: a directory outside the git work tree, files mode 0600.`,
 		Example: `  # Compile the platform that contains the working directory
   fleetc compile
 
   # Compile two clusters only, into another directory
-  fleetc compile --cluster sandbox-dev --cluster payments-prod --out /tmp/deploy`,
+  fleetc compile --cluster sandbox-dev --cluster payments-prod --out /tmp/deploy
+
+  # In CI, also write cluster Secrets with credentials from the environment
+  fleetc compile --cluster-secrets=inline --secrets-out "$RUNNER_TEMP/secrets"`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error { return o.run() },
 	}
 	o.platformFlags.bind(c)
+	c.Flags().BoolVar(&o.check, "check", false, "write nothing; list the files that are stale and exit 1 if there are any")
+	o.secrets.bind(c)
 	return c
 }
 
 func (o *compileOptions) run() error {
 	start := time.Now()
-	plan, err := buildPlan(o.IO, o.platformFlags)
+	secretsDir, err := o.secrets.dir(o.Cwd, o.platformFlags.dir(o.Cwd), o.check)
 	if err != nil {
 		return err
+	}
+	flags := o.platformFlags
+	if secretsDir != "" {
+		flags.readSecret = readSecret(o.IO)
+	}
+	plan, err := buildPlan(o.IO, flags)
+	if err != nil {
+		return err
+	}
+	if o.check {
+		return checkOutput(o.IO, plan)
+	}
+	if secretsDir != "" {
+		if err := refuseSecretsDir(secretsDir, plan.outDir); err != nil {
+			return err
+		}
 	}
 	res, err := output.Write(plan.outDir, output.Plan{Files: plan.files, Scope: plan.scope})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Stderr, "fleetc: compiled %d %s into %s: %d written, %d unchanged, %d removed (%s)\n",
+	summary := fmt.Sprintf("fleetc: compiled %d %s into %s: %d written, %d unchanged, %d removed",
 		plan.clusters, plural(plan.clusters, "cluster", "clusters"), displayPath(o.Cwd, plan.outDir),
-		len(res.Written), len(res.Unchanged), len(res.Removed), time.Since(start).Round(time.Millisecond))
+		len(res.Written), len(res.Unchanged), len(res.Removed))
+	if secretsDir != "" {
+		res, err := output.Write(secretsDir, output.Plan{Files: plan.secrets, Scope: plan.secretScope, Private: true})
+		if err != nil {
+			return err
+		}
+		summary += fmt.Sprintf("; cluster Secrets into %s: %d written, %d unchanged, %d removed",
+			displayPath(o.Cwd, secretsDir), len(res.Written), len(res.Unchanged), len(res.Removed))
+	}
+	fmt.Fprintf(o.Stderr, "%s (%s)\n", summary, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -83,19 +129,21 @@ type plan struct {
 	files    []render.File
 	scope    func(string) bool
 	clusters int
+	// secrets are the inline cluster Secrets, when flags.readSecret is
+	// set, and secretScope the paths they own among the secrets; they
+	// never go into files.
+	secrets     []render.File
+	secretScope func(string) bool
 	// outputs are the per-cluster results, sorted by cluster.
 	outputs []*render.Output
+	// placement says which ApplicationSet deploys to which compiled
+	// cluster.
+	placement *placement.Matrix
 }
 
 // buildPlan runs the pipeline up to the bytes: load, compile, render.
 func buildPlan(io IO, f platformFlags) (*plan, error) {
-	dir := f.root
-	if dir == "" {
-		dir = io.Cwd
-	} else if !filepath.IsAbs(dir) {
-		dir = filepath.Join(io.Cwd, dir)
-	}
-	p, err := load.Load(load.Config{Dir: dir})
+	p, err := load.Load(load.Config{Dir: f.dir(io.Cwd), Overlay: f.overlay})
 	if err != nil {
 		return nil, err
 	}
@@ -103,8 +151,17 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	results, err := compile.Fleet(p, compile.Options{Clusters: f.clusters}, func(c *compile.Cluster) (*render.Output, error) {
-		return render.Cluster(c, settings, p.Root)
+	type rendered struct {
+		out    *render.Output
+		secret render.File
+	}
+	results, err := compile.Fleet(p, compile.Options{Clusters: f.clusters, ReadSecret: f.readSecret}, func(c *compile.Cluster) (rendered, error) {
+		out, err := render.Cluster(c, settings, p.Root)
+		if err != nil || f.readSecret == nil {
+			return rendered{out: out}, err
+		}
+		secret, err := render.InlineSecret(c, settings, p.Root)
+		return rendered{out: out, secret: secret}, err
 	})
 	if err != nil {
 		return nil, err
@@ -117,8 +174,14 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 		}
 	}
 	for _, r := range results {
-		pl.outputs = append(pl.outputs, r.Value)
-		pl.files = append(pl.files, r.Value.Files...)
+		pl.outputs = append(pl.outputs, r.Value.out)
+		pl.files = append(pl.files, r.Value.out.Files...)
+		if f.readSecret != nil {
+			pl.secrets = append(pl.secrets, r.Value.secret)
+		}
+	}
+	if err := addApplicationSets(pl, p, settings, len(f.clusters) > 0); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(pl.files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
 	if len(f.clusters) > 0 {
@@ -128,6 +191,9 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 		}
 		pl.scope = func(path string) bool {
 			return slices.ContainsFunc(names, func(n string) bool { return render.OwnedBy(n, path) })
+		}
+		pl.secretScope = func(path string) bool {
+			return slices.ContainsFunc(names, func(n string) bool { return path == render.InlineSecretPath(n) })
 		}
 	}
 	return pl, nil

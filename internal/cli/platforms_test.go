@@ -1,10 +1,11 @@
-package compile_test
+package cli
 
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,27 +14,29 @@ import (
 	"testing"
 
 	"golang.org/x/tools/txtar"
-
-	"github.com/fleetc/fleetc/internal/compile"
-	"github.com/fleetc/fleetc/internal/diag"
-	"github.com/fleetc/fleetc/internal/load"
-	"github.com/fleetc/fleetc/internal/render"
 )
 
-var update = flag.Bool("update", false, "rewrite the expected sections of testdata/compile/*.txtar")
-
-// TestGolden runs every case in testdata/compile. A case is a txtar
-// archive of platform files. If its comment has the line
-// `platform: reference`, the case starts from the repository's reference
-// platform and its files replace or add to it; a line `remove: PATH`
-// deletes a file of it. The expected result is either an `errors` section
-// (the exact diagnostics, paths relative to the platform) or `out/<path>`
-// sections (exact output files; files not named are not compared).
-func TestGolden(t *testing.T) {
+// TestPlatforms runs every case in testdata/compile through `fleetc
+// compile`. A case is a txtar archive of platform files. If its comment has
+// the line `platform: reference`, the case starts from the repository's
+// reference platform and its files replace or add to it; a line
+// `remove: PATH` deletes a file of it. The expected result is either an
+// `errors` section (exactly what compile prints, paths relative to the
+// platform) or `out/<path>` sections (exact output files; files not named
+// are not compared). A failing case must leave an existing output tree
+// byte for byte as it was: every file, directory and mode.
+//
+// Further comment lines set up the run: `args: ARGS` adds arguments to
+// `fleetc compile --out $OUT` and `env: NAME=VALUE` sets a variable of the
+// environment fleetc sees (none else). In args, $PLATFORM is the platform,
+// $OUT the output directory and $SECRETS a directory outside both; the
+// same names stand for them in the expected errors.
+func TestPlatforms(t *testing.T) {
 	cases, err := filepath.Glob(filepath.Join(repoRoot(), "testdata", "compile", "*.txtar"))
 	if err != nil || len(cases) == 0 {
 		t.Fatalf("no cases in testdata/compile: %v", err)
 	}
+	baseline := readTree(t, filepath.Join(repoRoot(), "deploy"))
 	for _, file := range cases {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
 			t.Parallel()
@@ -43,7 +46,15 @@ func TestGolden(t *testing.T) {
 			}
 			dir := t.TempDir()
 			writePlatform(t, dir, ar)
-			got := run(dir)
+			c := setup(t, dir, ar)
+			writeTree(t, c.out, baseline)
+			before := snapshot(t, c.out)
+			got := c.run()
+			if got.errors != "" {
+				if after := snapshot(t, c.out); !maps.Equal(before, after) {
+					t.Errorf("a failing compile changed the output tree:\n%s", treeDiff(before, after))
+				}
+			}
 			if *update {
 				rewrite(t, file, ar, got)
 				return
@@ -59,35 +70,51 @@ type result struct {
 	files  map[string][]byte
 }
 
-func run(dir string) result {
-	p, err := load.Load(load.Config{Dir: dir})
-	if err == nil {
-		var s *compile.Settings
-		if s, err = compile.ReadSettings(p); err == nil {
-			var rs []compile.Result[*render.Output]
-			rs, err = compile.Fleet(p, compile.Options{}, func(c *compile.Cluster) (*render.Output, error) {
-				return render.Cluster(c, s, p.Root)
-			})
-			if err == nil {
-				files := map[string][]byte{}
-				for _, r := range rs {
-					for _, f := range r.Value.Files {
-						files[f.Path] = f.Data
-					}
-				}
-				return result{files: files}
+// run is one case's compile: where it runs and with what.
+type run struct {
+	platform, out, secrets string
+	args                   []string
+	env                    map[string]string
+}
+
+// setup reads a case's args: and env: lines.
+func setup(t *testing.T, dir string, ar *txtar.Archive) *run {
+	t.Helper()
+	tmp := t.TempDir()
+	c := &run{platform: dir, out: filepath.Join(tmp, "deploy"), secrets: filepath.Join(tmp, "secrets"), env: map[string]string{}}
+	for _, line := range strings.Split(string(ar.Comment), "\n") {
+		line = strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(line, "args: "); ok {
+			for _, a := range strings.Fields(rest) {
+				c.args = append(c.args, c.expand(a))
 			}
 		}
+		if rest, ok := strings.CutPrefix(line, "env: "); ok {
+			k, v, ok := strings.Cut(rest, "=")
+			if !ok {
+				t.Fatalf("bad env line %q: want env: NAME=VALUE", line)
+			}
+			c.env[k] = v
+		}
 	}
-	var dl diag.List
-	if !errors.As(err, &dl) {
-		return result{errors: "error: " + strings.ReplaceAll(err.Error(), dir, "$PLATFORM") + "\n"}
+	return c
+}
+
+func (c *run) expand(s string) string {
+	return strings.NewReplacer("$PLATFORM", c.platform, "$OUT", c.out, "$SECRETS", c.secrets).Replace(s)
+}
+
+func (c *run) run() result {
+	var stdout, stderr bytes.Buffer
+	args := append([]string{"compile", "--out", c.out}, c.args...)
+	code := Run(args, IO{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return c.env[k] }, Cwd: c.platform})
+	if code == 0 {
+		return result{files: readTreeAt(c.out)}
 	}
-	var b strings.Builder
-	for _, d := range dl {
-		fmt.Fprintln(&b, d.Format(dir))
-	}
-	return result{errors: b.String()}
+	// The longest paths first: the output and secrets directories are
+	// not under the platform, but be sure.
+	shown := strings.NewReplacer(c.out, "$OUT", c.secrets, "$SECRETS", c.platform, "$PLATFORM").Replace(stderr.String())
+	return result{errors: shown}
 }
 
 func compare(t *testing.T, ar *txtar.Archive, got result) {
@@ -180,7 +207,7 @@ func writePlatform(t *testing.T, dir string, ar *txtar.Archive) {
 func copyReference(t *testing.T, dst string) {
 	t.Helper()
 	root := repoRoot()
-	for _, d := range []string{"cue.mod", "defs", "clusters"} {
+	for _, d := range []string{"cue.mod", "defs", "clusters", "argocd"} {
 		err := filepath.WalkDir(filepath.Join(root, d), func(path string, e os.DirEntry, err error) error {
 			if err != nil || e.IsDir() {
 				return err
@@ -200,6 +227,91 @@ func copyReference(t *testing.T, dst string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func writeTree(t *testing.T, root string, files map[string][]byte) {
+	t.Helper()
+	for p, data := range files {
+		path := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func readTreeAt(root string) map[string][]byte {
+	files := map[string][]byte{}
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(root, path)
+		files[filepath.ToSlash(rel)] = data
+		return err
+	})
+	return files
+}
+
+// snapshot records every file (mode and content), directory (mode) and
+// symlink under root, or that root is missing or not a directory.
+func snapshot(t *testing.T, root string) map[string]string {
+	t.Helper()
+	tree := map[string]string{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == root {
+			tree["."] = "<missing>"
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			tree[filepath.ToSlash(rel)] = fmt.Sprintf("dir %v", fi.Mode())
+		case d.Type().IsRegular():
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			tree[filepath.ToSlash(rel)] = fmt.Sprintf("file %v %s", fi.Mode(), data)
+		default:
+			target, _ := os.Readlink(path)
+			tree[filepath.ToSlash(rel)] = fmt.Sprintf("%v -> %s", fi.Mode(), target)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
+// treeDiff names the entries that differ between two snapshots.
+func treeDiff(before, after map[string]string) string {
+	var lines []string
+	for p, v := range before {
+		if w, ok := after[p]; !ok {
+			lines = append(lines, "removed: "+p)
+		} else if v != w {
+			lines = append(lines, "changed: "+p)
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok {
+			lines = append(lines, "added: "+p)
+		}
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }
 
 func repoRoot() string {

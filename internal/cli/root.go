@@ -80,7 +80,13 @@ bundles each cluster gets.`,
 	root.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
 	root.AddCommand(
 		newCompileCmd(io),
+		newDiffCmd(io),
+		newPlacementCmd(io),
 		newVersionCmd(io),
+		newVetCmd(io),
+		newLSPCmd(io),
+		newExplainCmd(io),
+		newImportCmd(io),
 	)
 	return root
 }

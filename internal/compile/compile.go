@@ -5,15 +5,18 @@
 package compile
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/token"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -48,6 +51,11 @@ type Cluster struct {
 	CredentialsKey string
 	// Apps are the apps the cluster gets, in the catalog's order.
 	Apps []App
+	// Secrets are the values of the cluster's secret fields (see
+	// SecretAttr) by path, such as BearerTokenPath; read only when
+	// Options.ReadSecret is set. Nothing rendered for the committed output
+	// may use them.
+	Secrets map[string]Secret
 	// Value is the evaluated cluster, for tools that explain it.
 	Value cue.Value
 }
@@ -76,6 +84,10 @@ type Options struct {
 	// Workers is how many clusters are evaluated at once; 0 means one per
 	// CPU.
 	Workers int
+	// ReadSecret, when set, reads the secret fields of each cluster into
+	// Cluster.Secrets; a missing one is an error of the cluster. Unset,
+	// they are not read: the committed output never holds a secret.
+	ReadSecret SecretReader
 }
 
 // Result is what one cluster yields after the caller's step.
@@ -88,11 +100,18 @@ type Result[T any] struct {
 // valid cluster to step on the worker that evaluated it, so its CUE values
 // can be turned into bytes and dropped before the next cluster. Results
 // come back sorted by cluster name. Every problem in every cluster is
-// reported; if there is any, the results are nil.
+// reported; if there is any, the results are nil. A panic in a worker is
+// raised again in the caller's goroutine, where it can be recovered.
 func Fleet[T any](p *load.Platform, opts Options, step func(*Cluster) (T, error)) ([]Result[T], error) {
 	files, err := selectClusters(p, opts.Clusters)
 	if err != nil {
 		return nil, err
+	}
+	// Before any evaluator builds (and so mutates) the shared instance.
+	creds := sharedCredentials(p.Shared, p.Root)
+	var shared diag.List
+	for _, c := range creds {
+		shared = append(shared, c.diagnostic("", 0))
 	}
 	workers := opts.Workers
 	if workers <= 0 {
@@ -102,35 +121,58 @@ func Fleet[T any](p *load.Platform, opts Options, step func(*Cluster) (T, error)
 
 	results := make([]Result[T], len(files))
 	diags := make([]diag.List, len(files))
+	fileCreds := make([][]credential, len(files))
 	servers := make([]string, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var setupErr error
-	var setupOnce sync.Once
+	var setupOnce, panicOnce sync.Once
+	var panicked any
+	catch := func(name string, fn func()) {
+		defer func() {
+			if r := recover(); r != nil {
+				panicOnce.Do(func() { panicked = fmt.Sprintf("%s: %v", name, r) })
+			}
+		}()
+		fn()
+	}
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ev, err := newEvaluator(p, w == 0)
-			if err != nil {
+			var ev *evaluator
+			var err error
+			catch("evaluate the shared clusters package", func() {
+				ev, err = newEvaluator(p, w == 0)
+				if err == nil && w == 0 {
+					// Problems of the platform itself, found once.
+					shared = append(shared, ev.secretDiags...)
+					shared = append(shared, ev.sharedClusters(p)...)
+				}
+			})
+			if ev == nil || err != nil {
 				setupOnce.Do(func() { setupErr = err })
 				for range next {
 				}
 				return
 			}
+			ev.readSecret = opts.ReadSecret
 			for i := range next {
-				c, ds := ev.cluster(files[i])
-				if len(ds) > 0 {
-					diags[i] = ds
-					continue
-				}
-				servers[i] = c.Server
-				v, err := step(c)
-				if err != nil {
-					diags[i] = diag.List{{Pos: token.Position{Filename: c.File}, Cluster: c.Name, Message: err.Error()}}
-					continue
-				}
-				results[i] = Result[T]{Cluster: c.Name, Value: v}
+				catch("cluster "+files[i].Name, func() {
+					c, found, ds := ev.cluster(files[i])
+					fileCreds[i] = found
+					if len(ds) > 0 {
+						diags[i] = ds
+						return
+					}
+					servers[i] = c.Server
+					v, err := step(c)
+					if err != nil {
+						diags[i] = diag.List{{Pos: files[i].Pos.Position(), Cluster: c.Name, Message: err.Error()}}
+						return
+					}
+					results[i] = Result[T]{Cluster: c.Name, Value: v}
+				})
 			}
 		}()
 	}
@@ -139,17 +181,28 @@ func Fleet[T any](p *load.Platform, opts Options, step func(*Cluster) (T, error)
 	}
 	close(next)
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
+	for _, c := range fileCreds {
+		creds = append(creds, c...)
+	}
+	red := newRedactor(creds)
 	if setupErr != nil {
+		var dl diag.List
+		if errors.As(setupErr, &dl) {
+			return nil, red.list(dl)
+		}
 		return nil, setupErr
 	}
 
-	var all diag.List
+	all := shared
 	for _, ds := range diags {
 		all = append(all, ds...)
 	}
 	all = append(all, duplicateServers(p.Root, files, servers)...)
 	if len(all) > 0 {
-		return nil, all.Sorted()
+		return nil, red.list(all).Sorted()
 	}
 	return results, nil
 }
@@ -210,6 +263,13 @@ func duplicateServers(root string, files []*load.ClusterFile, servers []string) 
 type evaluator struct {
 	ctx    *cue.Context
 	shared cue.Value
+	// schema is what every cluster is checked against.
+	schema cue.Value
+	// secrets are the fields of the schema marked as secrets, and
+	// secretDiags what is wrong with their attributes.
+	secrets     []secretField
+	secretDiags diag.List
+	readSecret  SecretReader
 }
 
 // newEvaluator builds the shared package in a new context. Building an
@@ -228,11 +288,82 @@ func newEvaluator(p *load.Platform, first bool) (*evaluator, error) {
 	if err := shared.Err(); err != nil {
 		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
 	}
-	return &evaluator{ctx: ctx, shared: shared}, nil
+	ev := &evaluator{ctx: ctx, shared: shared}
+	ev.schema = shared.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.AnyString))
+	ev.secrets, ev.secretDiags = schemaSecrets(ev.schema)
+	return ev, nil
 }
 
-// cluster evaluates one cluster file against the shared package.
-func (ev *evaluator) cluster(f *load.ClusterFile) (*Cluster, diag.List) {
+// sharedClusters reports clusters that the shared files define: fleetc
+// compiles cluster files only, so it would silently skip them.
+func (ev *evaluator) sharedClusters(p *load.Platform) diag.List {
+	iter, err := ev.shared.LookupPath(ClustersPath).Fields()
+	if err != nil {
+		return nil
+	}
+	var out diag.List
+	for iter.Next() {
+		name := iter.Selector().Unquoted()
+		pos := clusterDecl(p.Shared.Files, name)
+		if !pos.IsValid() {
+			pos = iter.Value().Pos() // made by a comprehension, say
+		}
+		out = append(out, diag.Errorf(pos, name, "cluster %q is defined outside a cluster file, so fleetc would never compile it: a cluster file holds the data of one cluster, imports nothing and is named after it (%s/%s.cue)", name, load.ClustersDir, name))
+	}
+	return out
+}
+
+// clusterDecl finds `clusters: <name>:` among the declarations of files.
+func clusterDecl(files []*ast.File, name string) token.Pos {
+	for _, f := range files {
+		for _, d := range f.Decls {
+			outer, ok := d.(*ast.Field)
+			if !ok {
+				continue
+			}
+			if l, _, _ := ast.LabelName(outer.Label); l != load.ClustersField {
+				continue
+			}
+			s, ok := outer.Value.(*ast.StructLit)
+			if !ok {
+				continue
+			}
+			for _, e := range s.Elts {
+				if inner, ok := e.(*ast.Field); ok {
+					if n, _, err := ast.LabelName(inner.Label); err == nil && n == name {
+						return inner.Label.Pos()
+					}
+				}
+			}
+		}
+	}
+	return token.NoPos
+}
+
+// cluster evaluates one cluster file against the shared package and, if
+// it is valid and the evaluator reads secrets, reads them. It also returns
+// the credential literals of the file, which are among its errors.
+func (ev *evaluator) cluster(f *load.ClusterFile) (*Cluster, []credential, diag.List) {
+	creds := credentialLiterals(f.Syntax)
+	c, ds := ev.evaluate(f)
+	for _, cr := range creds {
+		d := cr.diagnostic(f.Name, 2)
+		// A secret field that the file sets is reported as such.
+		if !slices.ContainsFunc(ev.secrets, func(sf secretField) bool { return sf.path.String() == d.Path }) {
+			ds = append(ds, d)
+		}
+	}
+	if len(ds) == 0 && ev.readSecret != nil {
+		ds = readSecrets(c, f.Pos, ev.secrets, ev.readSecret)
+	}
+	if len(ds) > 0 {
+		return nil, creds, ds.Sorted()
+	}
+	return c, creds, nil
+}
+
+// evaluate evaluates one cluster file against the shared package.
+func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	data := ev.ctx.BuildFile(f.Syntax, cue.Filename(f.Path))
 	if err := data.Err(); err != nil {
 		return nil, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))
@@ -298,8 +429,9 @@ func (ev *evaluator) validate(f *load.ClusterFile, data, cv cue.Value) diag.List
 	// a struct has other errors, and an erroneous value allows anything,
 	// so compare the file's own fields with the schema of any cluster.
 	own := data.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.Str(f.Name)))
-	schema := ev.shared.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.AnyString))
+	schema := ev.schema
 	ds := append(notAllowed(f, own, schema, nil), missingRequired(f, own, schema, nil)...)
+	ds = append(ds, secretsSet(f, own, ev.secrets)...)
 	if err := cv.Validate(); err != nil {
 		ds = append(ds, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))...)
 	}
@@ -429,6 +561,10 @@ func sortedKeys(m map[string]string) []string {
 // dependencies.
 const requiresField = "_requires"
 
+// namespacesField is the hidden field of #Deploy that checks apps deploy
+// only where the cluster's argocd.namespaces allow.
+const namespacesField = "_namespaces"
+
 // trimmer shows CUE paths relative to the cluster: `clusters.a.env`
 // becomes `env` and `deploy.a.grafana.values.x` becomes
 // `apps.grafana.values.x`.
@@ -445,6 +581,11 @@ func trimmer(cluster string) func([]string) string {
 				}
 			case "deploy":
 				p = append([]string{"apps"}, p[2:]...)
+				// The namespace check of #Deploy reports under a hidden
+				// field; the cluster's setting is what to change.
+				if len(p) > 1 && p[1] == namespacesField {
+					p = append([]string{"argocd", "namespaces"}, p[2:]...)
+				}
 			}
 		}
 		return strings.Join(p, ".")

@@ -76,6 +76,9 @@ type Config struct {
 	// Overlay maps absolute file paths to contents that replace what is on
 	// disk, for editors with unsaved buffers.
 	Overlay map[string][]byte
+	// AllowEmpty accepts a clusters package without any cluster, for
+	// commands that add the first ones (import).
+	AllowEmpty bool
 }
 
 // FindRoot returns the nearest directory at or above dir that holds a CUE
@@ -118,9 +121,21 @@ func Load(cfg Config) (*Platform, error) {
 	var diags diag.List
 	var shared []string
 	byName := map[string]*ClusterFile{}
+	var names []string
 	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+		if !e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	// An editor's new file is part of the package before it is saved.
+	for path := range cfg.Overlay {
+		if filepath.Dir(path) == dir && !slices.Contains(names, filepath.Base(path)) {
+			names = append(names, filepath.Base(path))
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
 			continue
 		}
 		path := filepath.Join(dir, name)
@@ -158,7 +173,7 @@ func Load(cfg Config) (*Platform, error) {
 			diags = append(diags, diag.Errorf(cf.Pos, cf.Name, "cluster %q is defined in %s: a cluster file is named after its cluster (%s.cue)", cf.Name, filepath.Base(cf.Path), cf.Name))
 		}
 	}
-	if len(p.Clusters) == 0 && len(diags) == 0 {
+	if len(p.Clusters) == 0 && len(diags) == 0 && !cfg.AllowEmpty {
 		return nil, fmt.Errorf("%s defines no cluster: add one file per cluster, such as clusters/<name>.cue with `clusters: \"<name>\": {...}`", dir)
 	}
 	if len(shared) == 0 && len(diags) == 0 {
@@ -215,7 +230,7 @@ func instanceErr(inst *build.Instance) error {
 		}
 		seen[i] = true
 		if i.Err != nil {
-			errs = cueerrors.Append(errs, i.Err)
+			errs = cueerrors.Append(errs, importCauses(i.Err))
 		}
 		for _, imp := range i.Imports {
 			walk(imp)
@@ -223,6 +238,35 @@ func instanceErr(inst *build.Instance) error {
 	}
 	walk(inst)
 	return errs
+}
+
+// importCauses replaces each of CUE's "import failed" errors, which point
+// at the import declaration and say no more, with what failed in the
+// imported package: a syntax error in defs is shown where it is, and an
+// import cycle at the import that closes it.
+func importCauses(err error) cueerrors.Error {
+	var out cueerrors.Error
+	for _, e := range cueerrors.Errors(err) {
+		pos := e.Position()
+		for {
+			inner, ok := errors.Unwrap(e).(cueerrors.Error)
+			if !ok {
+				break
+			}
+			if p := inner.Position(); p.IsValid() {
+				pos = p
+			}
+			e = inner
+		}
+		var pe *cueload.PackageError
+		if errors.As(e, &pe) && pe.IsImportCycle && len(pe.ImportStack) > 0 {
+			e = cueerrors.Newf(pos, "%s: %s", pe.Message.Error(), strings.Join(pe.ImportStack, " imports "))
+		} else if !e.Position().IsValid() && pos.IsValid() {
+			e = cueerrors.Newf(pos, "%s", e.Error())
+		}
+		out = cueerrors.Append(out, e)
+	}
+	return out
 }
 
 // parseClusterFile parses one file of the clusters package and tells

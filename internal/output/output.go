@@ -15,6 +15,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -35,6 +36,9 @@ type Plan struct {
 	// so that compiling one cluster leaves the others alone. Every planned
 	// file must be in Scope.
 	Scope func(path string) bool
+	// Private makes the files readable by their owner only (mode 0600,
+	// directories 0700): for credentials.
+	Private bool
 }
 
 // Result says what Write did. Each list holds sorted slash paths relative
@@ -86,6 +90,11 @@ func (e *LockedError) Error() string {
 // renamed onto rel; an error it returns is treated as a failed write.
 var testHookRename func(rel string) error
 
+// testHookStage, when set by a test, runs after the data of rel has gone
+// into its temporary file; an error it returns is treated as a failed
+// write of that data, as a full disk would make it.
+var testHookStage func(rel string) error
+
 // Write makes the files fleetc owns under root match p, creating root if
 // needed. Root itself may be a symlink; nothing below it may.
 //
@@ -97,8 +106,9 @@ var testHookRename func(rel string) error
 // not planned are removed, as are directories that become empty because of
 // that. The ledger is updated so that, even if the process is killed at any
 // point, every file fleetc may have created is owned and the next Write
-// repairs the tree. Concurrent Writes on one root fail fast with a
-// *LockedError.
+// repairs the tree. Every new file is written in full before any is put in
+// place, so a failure to write one (a full disk) leaves the tree exactly as
+// it was. Concurrent Writes on one root fail fast with a *LockedError.
 //
 // On error, the Result lists what had been done before the failure.
 func Write(root string, p Plan) (Result, error) {
@@ -109,7 +119,13 @@ func Write(root string, p Plan) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	w := &writer{root: root, fileMode: 0o644, dirMode: 0o755}
+	if p.Private {
+		w.fileMode, w.dirMode = 0o600, 0o700
+	}
+	_, err = os.Lstat(root)
+	created := errors.Is(err, fs.ErrNotExist)
+	if err := os.MkdirAll(root, w.dirMode); err != nil {
 		return Result{}, opError("create directory", root, err)
 	}
 	r, err := os.OpenRoot(root)
@@ -117,7 +133,7 @@ func Write(root string, p Plan) (Result, error) {
 		return Result{}, opError("open", root, err)
 	}
 	defer r.Close()
-	w := &writer{root: root, r: r}
+	w.r = r
 	unlock, err := lock(r, w.show(lockName))
 	if err != nil {
 		return Result{}, err
@@ -126,13 +142,18 @@ func Write(root string, p Plan) (Result, error) {
 	if uerr := unlock(); uerr != nil && err == nil {
 		err = uerr
 	}
+	if err != nil && created {
+		os.Remove(root) // only if it is still empty: nothing was written
+	}
 	return res, err
 }
 
 // writer carries one Write's state.
 type writer struct {
-	root string   // output root as given, for messages
-	r    *os.Root // confines every operation to root
+	root     string   // output root as given, for messages
+	r        *os.Root // confines every operation to root
+	fileMode fs.FileMode
+	dirMode  fs.FileMode
 }
 
 // show turns rel into the path shown to users: root joined with rel.
@@ -200,6 +221,24 @@ func (w *writer) write(files []planned, scope func(string) bool) (Result, error)
 		return res, err
 	}
 
+	// Write every new file to a temporary file first and make them all
+	// durable with one sync of the file system rather than one per file
+	// (which costs a journal commit each). Nothing a user sees changes
+	// until that has succeeded: a failure here, such as a full disk,
+	// leaves the tree exactly as it was.
+	temps, made, err := w.stage(toWrite, toRemove)
+	if err != nil {
+		return res, err
+	}
+	rollback := func() {
+		for _, t := range temps {
+			w.r.Remove(t) // best effort; the next Write removes leftovers
+		}
+		for i := len(made) - 1; i >= 0; i-- {
+			w.r.Remove(made[i])
+		}
+	}
+
 	// Own every file this run may create before creating any.
 	if len(toWrite) > 0 {
 		union := make(Ledger, len(old)+len(files))
@@ -210,6 +249,7 @@ func (w *writer) write(files []planned, scope func(string) bool) (Result, error)
 			union[f.path] = f.sum
 		}
 		if cur, err = w.writeLedger(union, cur); err != nil {
+			rollback()
 			return res, err
 		}
 	}
@@ -220,6 +260,7 @@ func (w *writer) write(files []planned, scope func(string) bool) (Result, error)
 			continue
 		}
 		if err := w.r.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			rollback()
 			return res, w.fail("remove", p, err)
 		}
 		res.Removed = append(res.Removed, p)
@@ -229,51 +270,29 @@ func (w *writer) write(files []planned, scope func(string) bool) (Result, error)
 		w.removeEmptyParents(p, needDirs, touched)
 	}
 
-	// Write every new file next to its target first, make them all durable
-	// with one sync of the file system rather than one per file (which
-	// costs a journal commit each), and only then rename them into place.
-	// A failure before the renames leaves every existing file as it was.
-	temps := make([]string, 0, len(toWrite))
-	cleanup := func() {
-		for _, t := range temps {
-			w.r.Remove(t) // best effort; the next Write removes leftovers
-		}
-	}
-	for _, f := range toWrite {
-		dir := path.Dir(f.path)
-		if dir != "." {
-			if err := w.r.MkdirAll(dir, 0o755); err != nil {
-				cleanup()
-				return res, w.fail("create directory", dir, err)
-			}
-		}
-		tmp, err := w.writeTemp(f.path, f.data)
-		if err != nil {
-			cleanup()
-			return res, err
-		}
-		temps = append(temps, tmp)
-		touched[dir] = true
-	}
-	if len(temps) > 0 {
-		if err := w.durable(temps); err != nil {
-			cleanup()
-			return res, err
-		}
-	}
 	for i, f := range toWrite {
+		dir := path.Dir(f.path)
 		err := error(nil)
-		if testHookRename != nil {
+		if dir != "." && path.Dir(temps[i]) != dir {
+			// Staged at the root: a pruned file stood where this
+			// directory goes.
+			err = w.r.MkdirAll(dir, w.dirMode)
+		}
+		if err == nil && testHookRename != nil {
 			err = testHookRename(f.path)
 		}
 		if err == nil {
 			err = w.r.Rename(temps[i], f.path)
 		}
 		if err != nil {
-			cleanup()
+			for _, t := range temps[i:] {
+				w.r.Remove(t) // best effort; the next Write removes leftovers
+			}
 			return res, w.fail("write", f.path, err)
 		}
 		res.Written = append(res.Written, f.path)
+		touched[dir] = true
+		touched[path.Dir(temps[i])] = true
 	}
 	if err := w.durableDirs(sortedKeys(touched)); err != nil {
 		return res, err
@@ -411,12 +430,70 @@ func (w *writer) writeLedger(l Ledger, cur []byte) ([]byte, error) {
 	return data, w.syncDir(".")
 }
 
-// writeTemp writes data to a new temporary file in rel's directory, with
-// rel's final mode, and returns its name. Write renames it over rel once
-// every temporary file is durable, so that rel always holds either its old
-// or its new content.
-func (w *writer) writeTemp(rel string, data []byte) (string, error) {
-	dir := path.Dir(rel)
+// stage writes each file of toWrite to a temporary file and makes them
+// durable. A temporary file goes next to its target, in directories it
+// makes as needed (returned in made, outermost first), or at the root
+// when a file in toRemove stands where a directory of the target has to
+// be. On error it removes what it made, and the tree is as it was.
+func (w *writer) stage(toWrite []planned, toRemove map[string]bool) (temps, made []string, err error) {
+	undo := func() {
+		for _, t := range temps {
+			w.r.Remove(t)
+		}
+		for i := len(made) - 1; i >= 0; i-- {
+			w.r.Remove(made[i])
+		}
+	}
+	for _, f := range toWrite {
+		dir := path.Dir(f.path)
+		if slices.ContainsFunc(parents(f.path), func(d string) bool { return toRemove[d] }) {
+			dir = "."
+		}
+		if dir != "." {
+			m, err := w.mkdirs(dir)
+			made = append(made, m...)
+			if err != nil {
+				undo()
+				return nil, nil, w.fail("create directory", dir, err)
+			}
+		}
+		tmp, err := w.writeTemp(dir, f.path, f.data)
+		if err != nil {
+			undo()
+			return nil, nil, err
+		}
+		temps = append(temps, tmp)
+	}
+	if len(temps) > 0 {
+		if err := w.durable(temps); err != nil {
+			undo()
+			return nil, nil, err
+		}
+	}
+	return temps, made, nil
+}
+
+// mkdirs makes dir and its missing parents, and returns those it made,
+// outermost first.
+func (w *writer) mkdirs(dir string) ([]string, error) {
+	var made []string
+	for _, d := range append(parents(dir), dir) {
+		if fi, err := w.r.Lstat(d); err == nil && fi.IsDir() {
+			continue
+		}
+		if err := w.r.Mkdir(d, w.dirMode); err != nil {
+			return made, err
+		}
+		made = append(made, d)
+	}
+	return made, nil
+}
+
+// writeTemp writes data to a new temporary file in dir, with the final
+// mode of rel, and returns its name. Write renames it over rel once every
+// temporary file is durable, so that rel always holds either its old or
+// its new content.
+func (w *writer) writeTemp(dir, rel string, data []byte) (string, error) {
 	var f *os.File
 	var tmp string
 	for i := 0; ; i++ {
@@ -431,11 +508,14 @@ func (w *writer) writeTemp(rel string, data []byte) (string, error) {
 		}
 	}
 	_, err := f.Write(data)
+	if err == nil && testHookStage != nil {
+		err = testHookStage(rel)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = w.r.Chmod(tmp, 0o644)
+		err = w.r.Chmod(tmp, w.fileMode)
 	}
 	if err != nil {
 		w.r.Remove(tmp)
@@ -447,7 +527,7 @@ func (w *writer) writeTemp(rel string, data []byte) (string, error) {
 // writeAtomic replaces rel with data by way of a durable temporary file;
 // Write uses it for the ledger.
 func (w *writer) writeAtomic(rel string, data []byte) error {
-	tmp, err := w.writeTemp(rel, data)
+	tmp, err := w.writeTemp(path.Dir(rel), rel, data)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,471 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fleetc/fleetc/internal/fleetgen"
+)
+
+var (
+	killClusters = flag.Int("kill.clusters", 300, "clusters in the fleet TestKillCompile compiles")
+	killPoints   = flag.Int("kill.points", 20, "how many times TestKillCompile kills a compile")
+)
+
+// The names fleetc keeps at the root of an output directory.
+const (
+	ledgerName = ".fleetc-ledger"
+	lockName   = ".fleetc-lock"
+	tmpPrefix  = ".fleetc-tmp-"
+)
+
+// TestKillCompile kills `fleetc compile` with SIGKILL at many points while
+// it rewrites every file of a large fleet, and checks after each kill that
+// every file holds either its old or its new bytes, that nothing but
+// fleetc's temporary and lock files lies beside them, that the ledger owns
+// every file; and, every few kills, that the next compile restores exactly
+// the tree a clean compile makes.
+//
+// The output lives on tmpfs where there is one: SIGKILL, unlike a power
+// cut, keeps what the kernel has accepted, so syncing is beside the point
+// here and tmpfs keeps the run short. Most kills land where things can go
+// wrong, between the moment compile takes the lock and its exit.
+//
+// It takes a minute or more, so `go test` runs it only with -kill.points
+// set or in `make crash`.
+func TestKillCompile(t *testing.T) {
+	if !flagSet("kill.points") && !flagSet("kill.clusters") && os.Getenv("FLEETC_CRASH_TEST") == "" {
+		t.Skip("slow: run with FLEETC_CRASH_TEST=1 or -kill.points=N (make crash)")
+	}
+	start := time.Now()
+	fleetc := lookFleetc(t)
+	plat := t.TempDir()
+	if err := fleetgen.Generate(repoRoot(), plat, *killClusters, 1); err != nil {
+		t.Fatal(err)
+	}
+	base := fastTempDir(t)
+	out := filepath.Join(base, "deploy")
+
+	// Old state, then a platform default changes under every cluster.
+	mustCompile(t, fleetc, plat, out)
+	oldTree := readAll(t, out)
+	old := readFiles(t, out)
+	for _, r := range [][2]string{
+		{`registry: "pullproxy.corp.local"`, `registry: "pullproxy2.corp.local"`},
+		{`namespace: "argocd"`, `namespace: "argocd-hub"`},
+		{`nodetype: "platform"`, `nodetype: "platform-2"`},
+		{`dnsZone: "k8s.corp.local"`, `dnsZone: "k8s2.corp.local"`},
+	} {
+		replaceIn(t, filepath.Join(plat, "defs", "platform.cue"), r[0], r[1])
+	}
+	want := filepath.Join(base, "want")
+	mustCompile(t, fleetc, plat, want)
+	neu := readFiles(t, want)
+	changed := 0
+	for p, data := range neu {
+		if !bytes.Equal(old[p], data) {
+			changed++
+		} else if os.Getenv("DBG") != "" {
+			parts := strings.Split(p, "/")
+			t.Log("same:", parts[0], parts[len(parts)-2])
+		}
+	}
+	t.Logf("fleet: %d clusters, %d files, %d of them change", *killClusters, len(neu), changed)
+	if changed < len(neu)*0 {
+		t.Fatalf("only %d of %d files change: the test would not show much", changed, len(neu))
+	}
+
+	// Calibrate: how long until compile takes the lock, and then until it
+	// exits.
+	writeFiles(t, out, oldTree)
+	toLock, locked := timeRun(t, fleetc, plat, out)
+	t.Logf("calibration: lock after %v, exit %v later", toLock.Round(time.Millisecond), locked.Round(time.Millisecond))
+
+	states := map[string]int{}
+	for i := range *killPoints {
+		writeFiles(t, out, oldTree)
+		// A few kills while compile evaluates, the rest spread over
+		// the time it holds the lock, and a little past it.
+		var before, after time.Duration
+		if pre := max(1, *killPoints/6); i < pre {
+			before = toLock * time.Duration(i+1) / time.Duration(pre+1)
+		} else {
+			after = locked * 5 / 4 * time.Duration(i-pre) / time.Duration(*killPoints-pre)
+		}
+		exited := killAt(t, fleetc, plat, out, before, after)
+		state := check(t, out, old, neu)
+		if exited {
+			state = "finished"
+		}
+		states[state]++
+		t.Logf("kill %2d (%v before the lock, %v after it): %s", i, before.Round(time.Millisecond), after.Round(time.Millisecond), state)
+		if t.Failed() {
+			return
+		}
+		if i%4 == 3 || i == *killPoints-1 {
+			// The next compile repairs the tree.
+			mustCompile(t, fleetc, plat, out)
+			if diff := treeDiff(readAll(t, out), readAll(t, want)); diff != "" {
+				t.Fatalf("after kill %d, the next compile did not restore the tree:\n%s", i, diff)
+			}
+		}
+	}
+	t.Logf("%d kills: %v; %v in all", *killPoints, states, time.Since(start).Round(time.Second))
+	if states["mixed"]+states["staged"] == 0 {
+		t.Errorf("no kill landed while compile was writing: the test showed nothing (states %v)", states)
+	}
+}
+
+// check looks at the tree a killed compile left and says what state it
+// was in: "old" (nothing changed yet), "staged" (temporary files written,
+// nothing replaced), "mixed" (some files replaced), or "new".
+func check(t *testing.T, out string, old, neu map[string][]byte) string {
+	t.Helper()
+	ledger := map[string]string{}
+	var nOld, nNew, nTemp int
+	err := filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(out, path)
+		rel = filepath.ToSlash(rel)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		switch {
+		case strings.HasPrefix(d.Name(), tmpPrefix):
+			nTemp++
+		case rel == lockName:
+		case rel == ledgerName:
+			for _, line := range strings.Split(string(data), "\n") {
+				if sum, p, ok := strings.Cut(line, "  "); ok && !strings.HasPrefix(line, "#") {
+					ledger[p] = sum
+				}
+			}
+		case bytes.Equal(data, neu[rel]) && neu[rel] != nil:
+			nNew++
+		case bytes.Equal(data, old[rel]) && old[rel] != nil:
+			nOld++
+		default:
+			t.Errorf("%s: neither its old nor its new content (%d bytes)", rel, len(data))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The ledger owns every file fleetc wrote, with the sum of its old or
+	// new content: the next compile may overwrite or prune any of them.
+	for p := range old {
+		if _, err := os.Lstat(filepath.Join(out, p)); err != nil {
+			t.Errorf("%s: gone: %v", p, err)
+			continue
+		}
+		if s := ledger[p]; s != sum(old[p]) && s != sum(neu[p]) {
+			t.Errorf("%s: not owned by the ledger (sum %q)", p, s)
+		}
+	}
+	switch {
+	case nNew == 0 && nTemp == 0:
+		return "old"
+	case nNew == 0:
+		return "staged"
+	case nOld > 0 || nTemp > 0:
+		return "mixed"
+	}
+	return "new"
+}
+
+// killAt starts compile and kills it with SIGKILL before after it
+// started, or, when before is zero, after after it took the lock. It
+// reports whether compile had exited by itself.
+func killAt(t *testing.T, fleetc, plat, out string, before, after time.Duration) (exited bool) {
+	t.Helper()
+	cmd := exec.Command(fleetc, "compile", "--out", out)
+	cmd.Dir = plat
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if before > 0 {
+		time.Sleep(before)
+	} else if !waitLock(out, done) {
+		return true
+	} else {
+		time.Sleep(after)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	err := <-done
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return false
+		}
+	}
+	if err != nil {
+		t.Fatalf("compile failed by itself: %v", err)
+	}
+	return true
+}
+
+// waitLock polls until compile has taken its lock, or reports false if it
+// exited first.
+func waitLock(out string, done chan error) bool {
+	for {
+		if _, err := os.Lstat(filepath.Join(out, lockName)); err == nil {
+			return true
+		}
+		select {
+		case err := <-done:
+			done <- err
+			return false
+		default:
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+}
+
+// timeRun runs compile and measures how long it takes to lock the output,
+// and how long it then takes to finish.
+func timeRun(t *testing.T, fleetc, plat, out string) (toLock, locked time.Duration) {
+	t.Helper()
+	cmd := exec.Command(fleetc, "compile", "--out", out)
+	cmd.Dir = plat
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if !waitLock(out, done) {
+		t.Fatalf("compile finished before it could be seen holding the lock: %s", stderr.String())
+	}
+	toLock = time.Since(start)
+	if err := <-done; err != nil {
+		t.Fatalf("compile: %v\n%s", err, stderr.String())
+	}
+	return toLock, time.Since(start) - toLock
+}
+
+// TestLockedByAnotherCompile stops a compile while it holds the lock on
+// its output directory and runs a second one there: the second fails at
+// once, exit 1, saying why, and changes nothing; the first then finishes.
+func TestLockedByAnotherCompile(t *testing.T) {
+	fleetc := lookFleetc(t)
+	plat := t.TempDir()
+	if err := fleetgen.Generate(repoRoot(), plat, 12, 2); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(t.TempDir(), "want")
+	mustCompile(t, fleetc, plat, want)
+
+	for attempt := 0; ; attempt++ {
+		out := filepath.Join(t.TempDir(), "deploy")
+		first := exec.Command(fleetc, "compile", "--out", out)
+		first.Dir = plat
+		if err := first.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- first.Wait() }()
+		held := waitLock(out, done)
+		if held {
+			first.Process.Signal(syscall.SIGSTOP)
+			held = lockHeld(t, filepath.Join(out, lockName))
+		}
+		if !held {
+			// Seen too late, or stopped before it locked: again.
+			first.Process.Signal(syscall.SIGCONT)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if attempt == 20 {
+				t.Fatal("could not catch a compile holding its lock")
+			}
+			continue
+		}
+		before := readAll(t, out)
+		second := exec.Command(fleetc, "compile", "--out", out)
+		second.Dir = plat
+		var stderr bytes.Buffer
+		second.Stderr = &stderr
+		err := second.Run()
+		after := readAll(t, out)
+		first.Process.Signal(syscall.SIGCONT)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("second compile: %v, want exit status 1", err)
+		}
+		if want := fmt.Sprintf("fleetc: lock %s: another fleetc is writing this directory; try again when it has finished\n", filepath.Join(out, lockName)); stderr.String() != want {
+			t.Errorf("second compile said:\n%s\nwant:\n%s", stderr.String(), want)
+		}
+		if diff := treeDiff(after, before); diff != "" {
+			t.Errorf("the second compile changed the tree:\n%s", diff)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("first compile: %v", err)
+		}
+		if diff := treeDiff(readAll(t, out), readAll(t, want)); diff != "" {
+			t.Errorf("the first compile did not finish its work:\n%s", diff)
+		}
+		return
+	}
+}
+
+// lockHeld reports whether another process holds the flock on name.
+func lockHeld(t *testing.T, name string) bool {
+	f, err := os.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return false
+	}
+	return errors.Is(err, syscall.EWOULDBLOCK)
+}
+
+func lookFleetc(t *testing.T) string {
+	t.Helper()
+	// testscript.Main puts this test binary on PATH as fleetc.
+	path, err := exec.LookPath("fleetc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func mustCompile(t *testing.T, fleetc, plat, out string) {
+	t.Helper()
+	cmd := exec.Command(fleetc, "compile", "--out", out)
+	cmd.Dir = plat
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("compile: %v\n%s", err, msg)
+	}
+}
+
+// fastTempDir is a temporary directory on tmpfs if there is one.
+func fastTempDir(t *testing.T) string {
+	t.Helper()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if dir, err := os.MkdirTemp("/dev/shm", "fleetc-kill-"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
+}
+
+func replaceIn(t *testing.T, name, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(old)) {
+		t.Fatalf("%s has no %s to change", name, old)
+	}
+	if err := os.WriteFile(name, bytes.ReplaceAll(data, []byte(old), []byte(new)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readFiles returns the files fleetc owns under root, without the ledger.
+func readFiles(t *testing.T, root string) map[string][]byte {
+	files := readAll(t, root)
+	delete(files, ledgerName)
+	return files
+}
+
+// readAll returns every file under root, by slash path.
+func readAll(t *testing.T, root string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(root, path)
+		files[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// writeFiles makes root hold exactly files.
+func writeFiles(t *testing.T, root string, files map[string][]byte) {
+	t.Helper()
+	if err := os.RemoveAll(root); err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range files {
+		name := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func treeDiff(got, want map[string][]byte) string {
+	var lines []string
+	for p, data := range want {
+		if g, ok := got[p]; !ok {
+			lines = append(lines, "missing: "+p)
+		} else if !bytes.Equal(g, data) {
+			lines = append(lines, "differs: "+p)
+		}
+	}
+	for p := range got {
+		if _, ok := want[p]; !ok {
+			lines = append(lines, "unexpected: "+p)
+		}
+	}
+	if len(lines) > 10 {
+		lines = append(lines[:10], fmt.Sprintf("and %d more", len(lines)-10))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func sum(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
+
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func repoRoot() string {
+	_, self, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(self), "..", "..")
+}

@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fleetc/fleetc/internal/compile"
+	"github.com/fleetc/fleetc/internal/load"
+)
+
+// Where compile puts cluster credentials.
+const (
+	// secretsExternal commits an ExternalSecret per cluster; the
+	// credentials stay in the secret store.
+	secretsExternal = "external"
+	// secretsInline also writes each cluster's Argo CD cluster Secret, with
+	// its credentials, outside the git work tree.
+	secretsInline = "inline"
+)
+
+// maxSecret bounds what a secret file may hold.
+const maxSecret = 1 << 20
+
+// secretsFlags are compile's flags for cluster credentials.
+type secretsFlags struct {
+	mode string
+	out  string
+}
+
+func (f *secretsFlags) bind(c *cobra.Command) {
+	c.Flags().StringVar(&f.mode, "cluster-secrets", secretsExternal, "`how` clusters get their credentials: external (an ExternalSecret reads them from the secret store) or inline (also write Argo CD cluster Secrets with them into --secrets-out)")
+	c.Flags().StringVar(&f.out, "secrets-out", "", "`directory` for the cluster Secrets of --cluster-secrets=inline; it must be outside the git work tree")
+}
+
+// dir checks the flags and returns the absolute secrets directory, or ""
+// when compile writes no Secrets. Before anything is read, it refuses a
+// directory inside a git work tree or inside the platform's module, which
+// is the CUE module around start, if any.
+func (f *secretsFlags) dir(cwd, start string, check bool) (string, error) {
+	switch {
+	case f.mode != secretsExternal && f.mode != secretsInline:
+		return "", usageError{fmt.Errorf("--cluster-secrets=%s: want %s or %s", f.mode, secretsExternal, secretsInline)}
+	case f.mode == secretsExternal && f.out != "":
+		return "", usageError{errors.New("--secrets-out is only for --cluster-secrets=inline")}
+	case f.mode == secretsExternal:
+		return "", nil
+	case f.out == "":
+		return "", usageError{errors.New("--cluster-secrets=inline needs --secrets-out DIR, a directory outside the git work tree")}
+	case check:
+		return "", usageError{errors.New("--check writes nothing: it takes no --cluster-secrets=inline")}
+	}
+	dir := f.out
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(cwd, dir)
+	}
+	real := realPath(dir)
+	for d := real; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return "", refusal(dir, "inside the git work tree "+d)
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	// Without a module, compile fails soon enough and says why.
+	if root, err := load.FindRoot(start); err == nil && within(real, realPath(root)) {
+		return "", refusal(dir, "inside the platform's module "+root)
+	}
+	return dir, nil
+}
+
+// refuseSecretsDir refuses a secrets directory that overlaps the output
+// directory, wherever that is.
+func refuseSecretsDir(dir, out string) error {
+	if real, o := realPath(dir), realPath(out); within(real, o) || within(o, real) {
+		return refusal(dir, "where the output directory "+out+" is")
+	}
+	return nil
+}
+
+func refusal(dir, where string) error {
+	return fmt.Errorf("refusing to write cluster Secrets into %s: it is %s, and credentials must never be committed; choose a directory outside it (in CI, the runner's temporary directory)", dir, where)
+}
+
+// realPath resolves the symbolic links of the longest existing prefix of
+// the absolute path p, so that a link cannot hide where a path is.
+func realPath(p string) string {
+	p = filepath.Clean(p)
+	var rest []string
+	for {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(append([]string{r}, rest...)...)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return filepath.Join(append([]string{p}, rest...)...)
+		}
+		rest = append([]string{filepath.Base(p)}, rest...)
+		p = parent
+	}
+}
+
+// within reports whether p is dir or below it.
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// readSecret reads secrets from the environment and from files, relative
+// to the working directory. A value ends at its last line: the newline a
+// file usually ends with is not part of it.
+func readSecret(io IO) compile.SecretReader {
+	return func(src compile.SecretSource) (string, bool, error) {
+		if src.Env != "" {
+			if io.Getenv == nil {
+				return "", false, nil
+			}
+			v := io.Getenv(src.Env)
+			return v, v != "", nil
+		}
+		name := src.File
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(io.Cwd, name)
+		}
+		f, err := os.Open(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", false, nil
+		}
+		var pe *fs.PathError
+		if err != nil {
+			if errors.As(err, &pe) {
+				err = pe.Err // the caller names the file
+			}
+			return "", false, err
+		}
+		defer f.Close()
+		data, err := readAll(f)
+		if err != nil {
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return "", false, err
+		}
+		v := strings.TrimRight(string(data), "\r\n")
+		return v, v != "", nil
+	}
+}
+
+func readAll(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxSecret+1))
+	if err == nil && len(data) > maxSecret {
+		err = fmt.Errorf("larger than %d bytes", maxSecret)
+	}
+	return data, err
+}
