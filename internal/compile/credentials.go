@@ -12,6 +12,7 @@ import (
 	"cuelang.org/go/cue/literal"
 	"cuelang.org/go/cue/token"
 
+	"github.com/fleetc/fleetc/internal/credentials"
 	"github.com/fleetc/fleetc/internal/diag"
 )
 
@@ -36,25 +37,6 @@ var credentialShapes = []struct {
 	{regexp.MustCompile(`\bglpat-[A-Za-z0-9_-]{20,}`), "a GitLab token"},
 	{regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`), "an AWS access key"},
 	{regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9-]{10,}`), "a Slack token"},
-}
-
-// credentialSuffixes end the names of fields whose values are credentials
-// (lowercased, without separators): adminPassword, api_token, clientSecret.
-var credentialSuffixes = []string{"password", "passwd", "passphrase", "token", "apikey", "privatekey", "secretkey", "clientsecret", "secret"}
-
-// isCredentialName reports whether a field name says that its value is a
-// credential. existingSecret and the like name a Secret, not its content.
-func isCredentialName(name string) bool {
-	n := strings.ToLower(strings.NewReplacer("-", "", "_", "", ".", "").Replace(name))
-	if strings.HasPrefix(n, "existing") {
-		return false
-	}
-	for _, s := range credentialSuffixes {
-		if strings.HasSuffix(n, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // templateOnly matches a value made only of Go template actions, such as
@@ -106,7 +88,7 @@ func credentialLiterals(f *ast.File) []credential {
 				return
 			}
 		}
-		if field != "" && isCredentialName(field) && strings.TrimSpace(s) != "" && !templateOnly.MatchString(s) {
+		if field != "" && credentials.IsName(field) && strings.TrimSpace(s) != "" && !templateOnly.MatchString(s) {
 			out = append(out, credential{pos: lit.Pos(), path: path, value: s, what: fmt.Sprintf("a field named %s holds a literal string", field)})
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fleetc/fleetc/internal/argocd"
+	"github.com/fleetc/fleetc/internal/credentials"
 )
 
 // The masks that stand for a secret value, as kubectl diff shows them.
@@ -63,26 +64,6 @@ var argoShownKeys = map[string]bool{
 	"shard": true, "url": true, "type": true,
 }
 
-// credentialSuffixes end the (lowercased, separator-free) names of keys
-// whose values are credentials wherever they are: the names compile
-// refuses literal strings in, and secretAccessKey.
-var credentialSuffixes = []string{"password", "passwd", "passphrase", "token", "apikey", "privatekey", "secretkey", "secretaccesskey", "clientsecret", "secret"}
-
-// isCredentialName reports whether a lowercased key names a credential.
-// existingSecret and the like name a Secret, not its content.
-func isCredentialName(name string) bool {
-	n := stripSeparators(name)
-	if strings.HasPrefix(n, "existing") {
-		return false
-	}
-	for _, s := range credentialSuffixes {
-		if strings.HasSuffix(n, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // stripSeparators drops the characters that join the words of a key.
 func stripSeparators(s string) string {
 	if !strings.ContainsAny(s, "-_.") {
@@ -108,7 +89,7 @@ func mightHoldSecret(data []byte) bool {
 	if strings.Contains(text, "secret") || strings.Contains(text, "binary") {
 		return true
 	}
-	for _, s := range credentialSuffixes {
+	for _, s := range credentials.Suffixes {
 		if strings.Contains(text, s) {
 			return true
 		}
@@ -289,7 +270,7 @@ func (s *scanned) walk(n *yaml.Node, path []string, ctx walkCtx) {
 			case ctx.inSecret && contentKeys[e.name]:
 				uncomment(e.key)
 				s.content(e.value, p, ctx.argo)
-			case isCredentialName(e.name):
+			case credentials.IsName(e.name):
 				uncomment(e.key)
 				s.hide(e.value, p, true)
 			default:
