@@ -12,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/fleetc/fleetc/internal/cli"
+	"github.com/fleetc/fleetc/internal/testplatform"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script from what the commands print")
@@ -60,32 +61,13 @@ func TestScripts(t *testing.T) {
 }
 
 // copyPlatform implements `platform DIR`: a copy of the repository's
-// reference platform (cue.mod, defs, clusters, argocd) in DIR, so scripts start
-// from the real thing and change it.
+// reference platform (cue.mod, defs, clusters, argocd) in DIR, so scripts
+// start from the real thing and change it.
 func copyPlatform(repo string) func(ts *testscript.TestScript, neg bool, args []string) {
 	return func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg || len(args) != 1 {
 			ts.Fatalf("usage: platform DIR")
 		}
-		dst := ts.MkAbs(args[0])
-		for _, dir := range []string{"cue.mod", "defs", "clusters", "argocd"} {
-			src := filepath.Join(repo, dir)
-			err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				rel, _ := filepath.Rel(repo, path)
-				target := filepath.Join(dst, rel)
-				if d.IsDir() {
-					return os.MkdirAll(target, 0o755)
-				}
-				data, err := os.ReadFile(path)
-				if err != nil {
-					return err
-				}
-				return os.WriteFile(target, data, 0o644)
-			})
-			ts.Check(err)
-		}
+		ts.Check(testplatform.Copy(ts.MkAbs(args[0])))
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"golang.org/x/tools/txtar"
+
+	"github.com/fleetc/fleetc/internal/testplatform"
 )
 
 // TestPlatforms runs every case in testdata/compile through `fleetc
@@ -206,26 +208,8 @@ func writePlatform(t *testing.T, dir string, ar *txtar.Archive) {
 
 func copyReference(t *testing.T, dst string) {
 	t.Helper()
-	root := repoRoot()
-	for _, d := range []string{"cue.mod", "defs", "clusters", "argocd"} {
-		err := filepath.WalkDir(filepath.Join(root, d), func(path string, e os.DirEntry, err error) error {
-			if err != nil || e.IsDir() {
-				return err
-			}
-			rel, _ := filepath.Rel(root, path)
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			target := filepath.Join(dst, rel)
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			return os.WriteFile(target, data, 0o644)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := testplatform.Copy(dst); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -243,16 +227,7 @@ func writeTree(t *testing.T, root string, files map[string][]byte) {
 }
 
 func readTreeAt(root string) map[string][]byte {
-	files := map[string][]byte{}
-	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		rel, _ := filepath.Rel(root, path)
-		files[filepath.ToSlash(rel)] = data
-		return err
-	})
+	files, _ := testplatform.ReadTree(root)
 	return files
 }
 

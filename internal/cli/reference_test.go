@@ -3,11 +3,11 @@ package cli
 import (
 	"bytes"
 	"flag"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/fleetc/fleetc/internal/testplatform"
 )
 
 var update = flag.Bool("update", false, "recompile the committed output of the reference platform")
@@ -51,19 +51,7 @@ func TestReferenceOutput(t *testing.T) {
 
 func readTree(t *testing.T, root string) map[string][]byte {
 	t.Helper()
-	files := map[string][]byte{}
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		files[filepath.ToSlash(rel)] = data
-		return nil
-	})
+	files, err := testplatform.ReadTree(root)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,13 @@ import (
 	"io"
 	"net/textproto"
 	"net/url"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/fleetc/fleetc/internal/testplatform"
 )
 
 // client is the editor's side of a session with a server running in the
@@ -234,29 +235,7 @@ func repoRoot() string {
 // into dir.
 func copyPlatform(t testing.TB, dir string) {
 	t.Helper()
-	repo := repoRoot()
-	for _, sub := range []string{"cue.mod", "defs", "clusters", "argocd"} {
-		src := filepath.Join(repo, sub)
-		if _, err := os.Stat(src); os.IsNotExist(err) {
-			continue
-		}
-		err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(repo, path)
-			target := filepath.Join(dir, rel)
-			if d.IsDir() {
-				return os.MkdirAll(target, 0o755)
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(target, data, 0o644)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := testplatform.Copy(dir); err != nil {
+		t.Fatal(err)
 	}
 }
