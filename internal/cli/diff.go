@@ -210,9 +210,11 @@ func (o *diffOptions) againstBase() (before, after diff.Side, v diffView, err er
 	var workErr, baseErr error
 	var commit string
 	var wg sync.WaitGroup
-	wg.Go(func() { work, workErr = buildPlan(o.IO, flags) })
-	wg.Go(func() { base, commit, baseErr = o.compileAt(dir) })
+	var crash crashed
+	wg.Go(func() { defer crash.catch(); work, workErr = buildPlan(o.IO, flags) })
+	wg.Go(func() { defer crash.catch(); base, commit, baseErr = o.compileAt(dir) })
 	wg.Wait()
+	crash.raise()
 	if work != nil {
 		after = o.side(work)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -89,6 +90,29 @@ bundles each cluster gets.`,
 		newImportCmd(io),
 	)
 	return root
+}
+
+// crashed carries a panic from another goroutine to the one that runs the
+// command, where Run recovers it: a panic elsewhere would kill the process
+// with a stack trace.
+type crashed struct {
+	once sync.Once
+	v    any
+}
+
+// catch, deferred first in a goroutine, keeps the goroutine's panic.
+func (c *crashed) catch() {
+	if r := recover(); r != nil {
+		c.once.Do(func() { c.v = r })
+	}
+}
+
+// raise panics again with the panic kept, if any; call it after the
+// goroutines are done.
+func (c *crashed) raise() {
+	if c.v != nil {
+		panic(c.v)
+	}
 }
 
 // usageError is a mistake in how fleetc was called: it prints usage and

@@ -190,10 +190,22 @@ func Compare(before, after Side) *Report {
 func parallel(n int, fn func(int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup
+	var once sync.Once
+	var panicked any
 	for range min(n, runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
 			for i := range next {
-				fn(i)
+				func() {
+					// A panic is raised again in the caller, where the
+					// command line recovers it, not in a worker, where
+					// it would kill the process.
+					defer func() {
+						if r := recover(); r != nil {
+							once.Do(func() { panicked = r })
+						}
+					}()
+					fn(i)
+				}()
 			}
 		})
 	}
@@ -202,6 +214,9 @@ func parallel(n int, fn func(int)) {
 	}
 	close(next)
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 }
 
 // meta knows what each output path is on either side.

@@ -46,7 +46,9 @@ func checkPath(p string) error {
 		// Only reachable on Windows: drive letters, reserved names, ...
 		return errors.New("path is not local to the output root on this system")
 	}
-	if p == LedgerName || p == lockName {
+	// Nor below them: a planned directory there would stand where the
+	// ledger or the lock file has to be.
+	if first, _, _ := strings.Cut(p, "/"); first == LedgerName || first == lockName {
 		return errors.New("path is reserved for fleetc's own bookkeeping")
 	}
 	for _, elem := range strings.Split(p, "/") {
