@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"strings"
 
 	"cuelang.org/go/cue"
 	"go.yaml.in/yaml/v3"
@@ -117,8 +118,30 @@ func node(v cue.Value) (*yaml.Node, error) {
 // embedded files (dashboards, configs) stay readable.
 func str(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if bytes.ContainsRune([]byte(s), '\n') {
-		n.Style = yaml.LiteralStyle
+	if strings.Contains(s, "\n") {
+		// The encoder would pick a literal block for any multi-line
+		// string, even one that does not read back the same.
+		n.Style = yaml.DoubleQuotedStyle
+		if literalSafe(s) {
+			n.Style = yaml.LiteralStyle
+		}
 	}
 	return n
+}
+
+// literalSafe reports whether s reads back the same from a literal block:
+// no tabs (a tab where indentation is expected is an error) and no line
+// that starts or ends with a space, which a block would need an
+// indentation indicator or would strip. Other multi-line strings are
+// double-quoted.
+func literalSafe(s string) bool {
+	if strings.ContainsAny(s, "\t\r") {
+		return false
+	}
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(line, " ") || strings.HasSuffix(line, " ") {
+			return false
+		}
+	}
+	return true
 }
