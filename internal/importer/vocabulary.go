@@ -12,15 +12,10 @@ import (
 	"github.com/fleetc/fleetc/internal/load"
 )
 
-// The CUE paths of the vocabulary in the clusters package.
-var (
-	// BundlesPath holds the bundles, keyed by name, each with `required`.
-	BundlesPath = cue.ParsePath("bundles")
-	// EnvsPath holds the envs, keyed by name.
-	EnvsPath = compile.PlatformPath.Append(cue.Str("envs"))
-	// LabelsPath holds the extra labels a cluster may carry, keyed by name.
-	LabelsPath = compile.PlatformPath.Append(cue.Str("labels"))
-)
+// LabelsPath holds the extra labels a cluster may carry, keyed by name.
+// The bundles and envs are where compile reads them (compile.BundlesPath,
+// compile.EnvsPath).
+var LabelsPath = compile.PlatformPath.Append(cue.Str("labels"))
 
 // ReadVocabulary evaluates the shared clusters package of p and reads what
 // a cluster file may say.
@@ -38,7 +33,7 @@ func ReadVocabulary(p *load.Platform) (Vocabulary, error) {
 	for _, f := range []struct {
 		path cue.Path
 		dst  any
-	}{{BundlesPath, &bundles}, {EnvsPath, &envs}, {LabelsPath, &labels}} {
+	}{{compile.BundlesPath, &bundles}, {compile.EnvsPath, &envs}, {LabelsPath, &labels}} {
 		fv := v.LookupPath(f.path)
 		if !fv.Exists() {
 			return Vocabulary{}, diag.List{{Pos: p.Shared.Files[0].Pos().Position(), Message: "the clusters package has no `" + f.path.String() + "`: the shared file must expose the platform's bundles and settings (bundles: defs.bundles, platform: defs.platform)"}}

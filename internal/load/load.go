@@ -63,9 +63,6 @@ type ClusterFile struct {
 	Pos token.Pos
 	// Syntax is the parsed file.
 	Syntax *ast.File
-	// Source is the file's content: its hash keys caches, and the editor
-	// may supply it from an unsaved buffer.
-	Source []byte
 }
 
 // Config says where to find the platform.
@@ -288,7 +285,7 @@ func parseClusterFile(path string, src []byte) (*ClusterFile, bool, diag.List) {
 	if f.PackageName() != ClustersField {
 		return nil, false, diag.List{diag.Errorf(f.Pos(), "", "package %q: files in %s/ belong to package %s", f.PackageName(), ClustersDir, ClustersField)}
 	}
-	cf := &ClusterFile{Path: path, Syntax: f, Source: src}
+	cf := &ClusterFile{Path: path, Syntax: f}
 	for _, decl := range f.Decls {
 		switch d := decl.(type) {
 		case *ast.Package, *ast.CommentGroup, *ast.Attribute:
