@@ -299,7 +299,9 @@ func TestLockedByAnotherCompile(t *testing.T) {
 		held := waitLock(out, done)
 		if held {
 			first.Process.Signal(syscall.SIGSTOP)
-			held = lockHeld(t, filepath.Join(out, lockName))
+			// The signal is delivered asynchronously: snapshot the tree
+			// only once the process has really stopped writing.
+			held = waitStopped(first.Process.Pid) && lockHeld(t, filepath.Join(out, lockName))
 		}
 		if !held {
 			// Seen too late, or stopped before it locked: again.
@@ -338,6 +340,29 @@ func TestLockedByAnotherCompile(t *testing.T) {
 		}
 		return
 	}
+}
+
+// waitStopped waits until the process pid is stopped by a signal, as
+// /proc says (state T), and reports whether it got there within 5 s.
+// Without /proc (not Linux) it can only give the signal a moment.
+func waitStopped(pid int) bool {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		time.Sleep(200 * time.Millisecond)
+		return true
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return false
+		}
+		// The state follows the command name, which is in parentheses.
+		if i := bytes.LastIndexByte(data, ')'); i >= 0 && i+2 < len(data) && data[i+2] == 'T' {
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return false
 }
 
 // lockHeld reports whether another process holds the flock on name.
