@@ -29,8 +29,9 @@ import (
 var (
 	// ClustersPath holds every cluster, keyed by name.
 	ClustersPath = cue.ParsePath(load.ClustersField)
-	// DeployPath holds, per cluster, the apps it gets.
-	DeployPath = cue.ParsePath("deploy")
+	// DeployDefPath is what one cluster gets: fleetc fills its `cluster`
+	// field and reads its `apps`.
+	DeployDefPath = cue.ParsePath("#deploy")
 	// PlatformPath holds the platform settings fleetc itself reads.
 	PlatformPath = cue.ParsePath("platform")
 )
@@ -263,6 +264,11 @@ func duplicateServers(root string, files []*load.ClusterFile, servers []string) 
 type evaluator struct {
 	ctx    *cue.Context
 	shared cue.Value
+	// clusters is the shared package's `clusters` and deploy its
+	// `#deploy`: the only parts of it a cluster is unified with, so that
+	// the rest of the package is evaluated once per worker, not once per
+	// cluster.
+	clusters, deploy cue.Value
 	// schema is what every cluster is checked against.
 	schema cue.Value
 	// secrets are the fields of the schema marked as secrets, and
@@ -289,7 +295,12 @@ func newEvaluator(p *load.Platform, first bool) (*evaluator, error) {
 		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
 	}
 	ev := &evaluator{ctx: ctx, shared: shared}
-	ev.schema = shared.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.AnyString))
+	ev.clusters = shared.LookupPath(ClustersPath)
+	ev.deploy = shared.LookupPath(DeployDefPath)
+	if !ev.deploy.Exists() {
+		return nil, diag.List{{Pos: inst.Files[0].Pos().Position(), Message: "the clusters package has no `#deploy` field: the shared file must say `#deploy: defs.#Deploy`, what one cluster gets"}}
+	}
+	ev.schema = ev.clusters.LookupPath(cue.MakePath(cue.AnyString))
 	ev.secrets, ev.secretDiags = schemaSecrets(ev.schema)
 	return ev, nil
 }
@@ -368,8 +379,7 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	if err := data.Err(); err != nil {
 		return nil, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))
 	}
-	v := ev.shared.Unify(data)
-	cv := v.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.Str(f.Name)))
+	cv := ev.clusters.Unify(data.LookupPath(ClustersPath)).LookupPath(cue.MakePath(cue.Str(f.Name)))
 	if ds := ev.validate(f, data, cv); len(ds) > 0 {
 		return nil, ds
 	}
@@ -400,7 +410,7 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 		return nil, ds
 	}
 
-	dv := v.LookupPath(DeployPath).LookupPath(cue.MakePath(cue.Str(f.Name)))
+	dv := ev.deploy.FillPath(cue.MakePath(cue.Str("cluster")), cv).LookupPath(cue.MakePath(cue.Str("apps")))
 	if err := dv.Validate(cue.Concrete(true)); err != nil {
 		return nil, diag.FromCUE(err, f.Name, "", token.NoPos, trimmer(f.Name))
 	}
@@ -566,26 +576,24 @@ const requiresField = "_requires"
 const namespacesField = "_namespaces"
 
 // trimmer shows CUE paths relative to the cluster: `clusters.a.env`
-// becomes `env` and `deploy.a.grafana.values.x` becomes
+// becomes `env` and `#deploy.apps.grafana.values.x` becomes
 // `apps.grafana.values.x`.
 func trimmer(cluster string) func([]string) string {
 	return func(p []string) string {
-		if len(p) >= 2 && p[1] == cluster || len(p) >= 2 && p[1] == fmt.Sprintf("%q", cluster) {
-			switch p[0] {
-			case load.ClustersField:
-				p = p[2:]
-				// The bundle dependency check reports under a hidden
-				// field; the user wrote the bundle.
-				if len(p) > 0 && p[0] == requiresField {
-					p = append([]string{"bundles"}, p[1:]...)
-				}
-			case "deploy":
-				p = append([]string{"apps"}, p[2:]...)
-				// The namespace check of #Deploy reports under a hidden
-				// field; the cluster's setting is what to change.
-				if len(p) > 1 && p[1] == namespacesField {
-					p = append([]string{"argocd", "namespaces"}, p[2:]...)
-				}
+		switch {
+		case len(p) >= 2 && p[0] == load.ClustersField && (p[1] == cluster || p[1] == fmt.Sprintf("%q", cluster)):
+			p = p[2:]
+			// The bundle dependency check reports under a hidden field;
+			// the user wrote the bundle.
+			if len(p) > 0 && p[0] == requiresField {
+				p = append([]string{"bundles"}, p[1:]...)
+			}
+		case len(p) >= 1 && p[0] == DeployDefPath.String():
+			p = p[1:]
+			// The namespace check of #Deploy reports under a hidden
+			// field; the cluster's setting is what to change.
+			if len(p) > 1 && p[0] == "apps" && p[1] == namespacesField {
+				p = append([]string{"argocd", "namespaces"}, p[2:]...)
 			}
 		}
 		return strings.Join(p, ".")

@@ -12,7 +12,7 @@ import (
 
 // The whole pipeline on the smallest platform fleetc accepts: the shared
 // file of the clusters package says what `platform`, `clusters` and
-// `deploy` are, and one file adds a cluster.
+// `#deploy` are, and one file adds a cluster.
 func Example() {
 	dir, _ := os.MkdirTemp("", "fleetc-example")
 	defer os.RemoveAll(dir)
@@ -38,10 +38,14 @@ clusters: [Name=string]: {
 	bundles: core: true
 	credentials: key: "clusters/\(Name)"
 }
-deploy: {for cname, c in clusters {(cname): hello: {
-	name: "hello", bundle: "core", category: "apps", chart: "apps/hello"
-	values: hello: greeting: "hello from \(cname) (\(c.env))"
-}}}
+#deploy: {
+	cluster: _
+	apps: hello: {
+		name: "hello", bundle: "core", category: "apps", chart: "apps/hello"
+		values: hello: greeting: "hello from \(cluster.name) (\(cluster.env))"
+	}
+}
+deploy: {for cname, c in clusters {(cname): (#deploy & {cluster: c}).apps}}
 `)
 	write("clusters/tiny.cue", `package clusters
 
