@@ -19,12 +19,18 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/fleetc/fleetc/internal/render"
 )
 
 // lockName is the lock file Write holds at the output root while it works.
 const lockName = ".fleetc-lock"
+
+// stagingName marks an output root where temporary files may be left by a
+// Write that did not finish; only then does Write look for them in every
+// directory it owns files in.
+const stagingName = ".fleetc-staging"
 
 // Plan is what one Write makes true on disk.
 type Plan struct {
@@ -39,6 +45,50 @@ type Plan struct {
 	// Private makes the files readable by their owner only (mode 0600,
 	// directories 0700): for credentials.
 	Private bool
+	// Known, when set, holds the stamps a previous Write returned. A
+	// planned file whose stamp still matches the disk and whose bytes are
+	// those the stamp records is left alone without being read.
+	Known *Stamps
+}
+
+// Stamp is what lstat shows of a file that Write wrote or found
+// unchanged, with the checksum of its bytes then: while size, modification
+// time and inode stay the same, so do the bytes.
+type Stamp struct {
+	Size    int64
+	ModTime int64 // nanoseconds since the epoch
+	Inode   uint64
+	Sum     string // hex SHA-256 of the content
+}
+
+// Stamps are the stamps of the files under one root, taken at At.
+type Stamps struct {
+	At    time.Time
+	Files map[string]Stamp
+}
+
+// racyWindow: a file modified less than this before its stamp was taken
+// could be changed again within the same timestamp tick without its stamp
+// showing it, so such a stamp is not trusted and the file is read.
+const racyWindow = time.Second
+
+// trusted returns the stamp of rel if it can vouch for the file's bytes.
+func (s *Stamps) trusted(rel, sum string) (Stamp, bool) {
+	if s == nil {
+		return Stamp{}, false
+	}
+	st, ok := s.Files[rel]
+	if !ok || st.Sum != sum || st.ModTime >= s.At.Add(-racyWindow).UnixNano() {
+		return Stamp{}, false
+	}
+	return st, true
+}
+
+// stampOf returns the stamp of a file with content sum, as fi shows it.
+func stampOf(fi fs.FileInfo, sum string) Stamp {
+	st := Stamp{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Sum: sum}
+	st.Inode = inode(fi)
+	return st
 }
 
 // Result says what Write did. Each list holds sorted slash paths relative
@@ -50,6 +100,9 @@ type Result struct {
 	Unchanged []string
 	// Removed lists previously owned files that Write deleted.
 	Removed []string
+	// Stamps are the stamps of the planned files as they are on disk
+	// now, for the next Write's Plan.Known; nil if Write failed.
+	Stamps *Stamps
 }
 
 // ConflictError is returned when planned files already exist on disk but
@@ -138,7 +191,7 @@ func Write(root string, p Plan) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := w.write(files, p.Scope)
+	res, err := w.write(files, p.Scope, p.Known)
 	if uerr := unlock(); uerr != nil && err == nil {
 		err = uerr
 	}
@@ -154,6 +207,9 @@ type writer struct {
 	r        *os.Root // confines every operation to root
 	fileMode fs.FileMode
 	dirMode  fs.FileMode
+	// tempsLeft is set when a temporary file could not be removed after
+	// a failure, so the staging marker must stay.
+	tempsLeft bool
 }
 
 // show turns rel into the path shown to users: root joined with rel.
@@ -179,8 +235,7 @@ func opError(op, name string, err error) error {
 	return fmt.Errorf("%s %s: %w", op, name, err)
 }
 
-func (w *writer) write(files []planned, scope func(string) bool) (Result, error) {
-	var res Result
+func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) (res Result, err error) {
 	old, cur, err := w.readLedger()
 	if err != nil {
 		return res, err
@@ -202,23 +257,50 @@ func (w *writer) write(files []planned, scope func(string) bool) (Result, error)
 
 	// Look before touching anything.
 	st := &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo)}
-	toRemove, toWrite, unchanged, err := w.inspect(st, old, files, prunes)
+	stamps := make(map[string]Stamp, len(files))
+	toRemove, toWrite, unchanged, err := w.inspect(st, old, files, prunes, known, stamps)
 	if err != nil {
 		return Result{}, err
 	}
 	res.Unchanged = unchanged
 
 	// Leftovers of a killed run. Temporary files are only ever created in
-	// directories of owned paths, and the root for the ledger.
+	// directories of owned paths, while the staging marker exists, and at
+	// the root for the ledger.
 	dirs := map[string]bool{".": true}
-	for p := range old {
-		dirs[path.Dir(p)] = true
+	staging, err := w.exists(stagingName)
+	if err != nil {
+		return res, err
 	}
-	for _, f := range files {
-		dirs[path.Dir(f.path)] = true
+	if staging {
+		for p := range old {
+			dirs[path.Dir(p)] = true
+		}
+		for _, f := range files {
+			dirs[path.Dir(f.path)] = true
+		}
 	}
 	if err := w.removeTemps(st, sortedKeys(dirs)); err != nil {
 		return res, err
+	}
+	if len(toWrite) > 0 && !staging {
+		// Durably, before the first temporary file, so that a run killed
+		// from here on leaves the marker for the next one to look for
+		// temporary files everywhere.
+		if err := w.writeAtomic(stagingName, nil); err != nil {
+			return res, err
+		}
+		if err := w.durableDirs([]string{"."}); err != nil {
+			w.r.Remove(stagingName)
+			return res, err
+		}
+		// A failure from here on removes its temporary files; the marker
+		// goes too unless one of them could not be removed.
+		defer func() {
+			if err != nil && !w.tempsLeft {
+				w.r.Remove(stagingName)
+			}
+		}()
 	}
 
 	// Write every new file to a temporary file first and make them all
@@ -226,13 +308,13 @@ func (w *writer) write(files []planned, scope func(string) bool) (Result, error)
 	// (which costs a journal commit each). Nothing a user sees changes
 	// until that has succeeded: a failure here, such as a full disk,
 	// leaves the tree exactly as it was.
-	temps, made, err := w.stage(toWrite, toRemove)
+	temps, made, err := w.stage(toWrite, toRemove, stamps)
 	if err != nil {
 		return res, err
 	}
 	rollback := func() {
 		for _, t := range temps {
-			w.r.Remove(t) // best effort; the next Write removes leftovers
+			w.removeTemp(t) // best effort; the next Write removes leftovers
 		}
 		for i := len(made) - 1; i >= 0; i-- {
 			w.r.Remove(made[i])
@@ -286,7 +368,7 @@ func (w *writer) write(files []planned, scope func(string) bool) (Result, error)
 		}
 		if err != nil {
 			for _, t := range temps[i:] {
-				w.r.Remove(t) // best effort; the next Write removes leftovers
+				w.removeTemp(t) // best effort; the next Write removes leftovers
 			}
 			return res, w.fail("write", f.path, err)
 		}
@@ -310,14 +392,43 @@ func (w *writer) write(files []planned, scope func(string) bool) (Result, error)
 	if _, err := w.writeLedger(final, cur); err != nil {
 		return res, err
 	}
+	if len(toWrite) > 0 || staging {
+		// Every temporary file is renamed or removed. If this removal is
+		// lost in a crash, the next Write merely looks for temporary
+		// files again.
+		if err := w.r.Remove(stagingName); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return res, w.fail("remove", stagingName, err)
+		}
+	}
+	res.Stamps = &Stamps{At: time.Now(), Files: stamps}
 	return res, nil
+}
+
+// removeTemp removes the temporary file t, noting whether it is left
+// behind.
+func (w *writer) removeTemp(t string) {
+	if err := w.r.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		w.tempsLeft = true
+	}
+}
+
+// exists reports whether rel exists, without following a final symlink.
+func (w *writer) exists(rel string) (bool, error) {
+	_, err := w.r.Lstat(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, w.fail("read", rel, err)
+	}
+	return true, nil
 }
 
 // inspect looks at the tree before Write changes anything. It returns the
 // prunes that exist as regular files, the planned files to write and those
 // already on disk, or an error (a *ConflictError for files fleetc does not
 // own) if Write must not go ahead.
-func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []string) (toRemove map[string]bool, toWrite []planned, unchanged []string, err error) {
+func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []string, known *Stamps, stamps map[string]Stamp) (toRemove map[string]bool, toWrite []planned, unchanged []string, err error) {
 	toRemove = make(map[string]bool)
 	for _, p := range prunes {
 		_, absent, err := st.parentState(p)
@@ -341,6 +452,17 @@ func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []st
 	}
 	conflicts := make(map[string]bool)
 	for _, f := range files {
+		if k, ok := known.trusted(f.path, f.sum); ok && old[f.path] != "" {
+			// A plain lstat, where the careful path below opens every
+			// parent: it only decides that nothing needs doing, so a
+			// symlinked parent cannot lead it to write anywhere.
+			fi, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(f.path)))
+			if err == nil && fi.Mode().IsRegular() && stampOf(fi, f.sum) == k {
+				unchanged = append(unchanged, f.path)
+				stamps[f.path] = k
+				continue
+			}
+		}
 		blocker, absent, err := st.parentState(f.path)
 		if err != nil {
 			return nil, nil, nil, w.fail("write", f.path, err)
@@ -377,6 +499,7 @@ func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []st
 			return nil, nil, nil, w.fail("write", f.path, errors.New("not a regular file; fleetc only replaces files it wrote"))
 		case fi.Size() == int64(len(f.data)) && w.sameContent(f):
 			unchanged = append(unchanged, f.path)
+			stamps[f.path] = stampOf(fi, f.sum)
 		default:
 			toWrite = append(toWrite, f)
 		}
@@ -435,10 +558,10 @@ func (w *writer) writeLedger(l Ledger, cur []byte) ([]byte, error) {
 // makes as needed (returned in made, outermost first), or at the root
 // when a file in toRemove stands where a directory of the target has to
 // be. On error it removes what it made, and the tree is as it was.
-func (w *writer) stage(toWrite []planned, toRemove map[string]bool) (temps, made []string, err error) {
+func (w *writer) stage(toWrite []planned, toRemove map[string]bool, stamps map[string]Stamp) (temps, made []string, err error) {
 	undo := func() {
 		for _, t := range temps {
-			w.r.Remove(t)
+			w.removeTemp(t)
 		}
 		for i := len(made) - 1; i >= 0; i-- {
 			w.r.Remove(made[i])
@@ -457,12 +580,13 @@ func (w *writer) stage(toWrite []planned, toRemove map[string]bool) (temps, made
 				return nil, nil, w.fail("create directory", dir, err)
 			}
 		}
-		tmp, err := w.writeTemp(dir, f.path, f.data)
+		tmp, fi, err := w.writeTemp(dir, f.path, f.data)
 		if err != nil {
 			undo()
 			return nil, nil, err
 		}
 		temps = append(temps, tmp)
+		stamps[f.path] = stampOf(fi, f.sum)
 	}
 	if len(temps) > 0 {
 		if err := w.durable(temps); err != nil {
@@ -493,7 +617,7 @@ func (w *writer) mkdirs(dir string) ([]string, error) {
 // mode of rel, and returns its name. Write renames it over rel once every
 // temporary file is durable, so that rel always holds either its old or
 // its new content.
-func (w *writer) writeTemp(dir, rel string, data []byte) (string, error) {
+func (w *writer) writeTemp(dir, rel string, data []byte) (string, fs.FileInfo, error) {
 	var f *os.File
 	var tmp string
 	for i := 0; ; i++ {
@@ -504,30 +628,36 @@ func (w *writer) writeTemp(dir, rel string, data []byte) (string, error) {
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) || i == 10 {
-			return "", w.fail("write", rel, err)
+			return "", nil, w.fail("write", rel, err)
 		}
 	}
 	_, err := f.Write(data)
 	if err == nil && testHookStage != nil {
 		err = testHookStage(rel)
 	}
+	if err == nil {
+		err = f.Chmod(w.fileMode)
+	}
+	var fi fs.FileInfo
+	if err == nil {
+		// Renaming keeps size, modification time and inode: this is the
+		// stamp the file will have in place.
+		fi, err = f.Stat()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = w.r.Chmod(tmp, w.fileMode)
-	}
 	if err != nil {
-		w.r.Remove(tmp)
-		return "", w.fail("write", rel, err)
+		w.removeTemp(tmp)
+		return "", nil, w.fail("write", rel, err)
 	}
-	return tmp, nil
+	return tmp, fi, nil
 }
 
 // writeAtomic replaces rel with data by way of a durable temporary file;
 // Write uses it for the ledger.
 func (w *writer) writeAtomic(rel string, data []byte) error {
-	tmp, err := w.writeTemp(path.Dir(rel), rel, data)
+	tmp, _, err := w.writeTemp(path.Dir(rel), rel, data)
 	if err != nil {
 		return err
 	}

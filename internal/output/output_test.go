@@ -616,6 +616,9 @@ func TestLeftoverTempFiles(t *testing.T) {
 	fl := files("a/x.yaml", "x\n", "y.yaml", "y\n")
 	mustWrite(t, root, Plan{Files: fl})
 	writeFile(t, filepath.Join(root, ".fleetc-tmp-ledger"), "partial")
+	// A run leaves temporary files outside the root only once it has
+	// made the staging marker.
+	writeFile(t, filepath.Join(root, stagingName), "")
 	writeFile(t, filepath.Join(root, "a/.fleetc-tmp-123"), "partial")
 	writeFile(t, filepath.Join(root, "a/.fleetc-tmp-keep/file"), "a directory is not ours") // not a temp file
 	res := mustWrite(t, root, Plan{Files: fl})
@@ -657,6 +660,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(root, ".fleetc-tmp-ABC"), "# Generated")
+	writeFile(t, filepath.Join(root, stagingName), "")
 	writeFile(t, filepath.Join(root, lockName), "")
 	writeFile(t, filepath.Join(root, "cluster/README.md"), "foreign\n")
 
@@ -712,6 +716,8 @@ func TestInterrupted(t *testing.T) {
 		if _, err := os.Lstat(filepath.Join(root, lockName)); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("stop %d: lock file left: %v", stop, err)
 		}
+		// A killed process would not have removed its staging marker.
+		writeFile(t, filepath.Join(root, stagingName), "")
 		mustWrite(t, root, Plan{Files: after})
 		checkTree(t, root, want(after, nil))
 	}

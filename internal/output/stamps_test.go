@@ -1,0 +1,118 @@
+package output
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestStamps: a file whose stamp still matches is not rewritten, and any
+// change that shows in lstat (content, size, deletion, replacement) makes
+// Write look at the file again, as does a stamp taken too soon after the
+// file was written to vouch for it.
+func TestStamps(t *testing.T) {
+	fl := files("a/x.yaml", "x: 1\n", "b/y.yaml", "y: 1\n", "z.yaml", "z\n")
+	later := func(s *Stamps) *Stamps {
+		// As if the stamps had been taken well after the files were
+		// written, so that they are trusted.
+		return &Stamps{At: s.At.Add(time.Hour), Files: s.Files}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(root string)
+		known  func(*Stamps) *Stamps
+		want   Result
+	}{
+		{
+			name:  "nothing changed",
+			known: later,
+			want:  Result{Unchanged: []string{"a/x.yaml", "b/y.yaml", "z.yaml"}},
+		},
+		{
+			name:   "edited, same size",
+			change: func(root string) { edit(t, filepath.Join(root, "a/x.yaml"), "x: 2\n", time.Now().Add(time.Minute)) },
+			known:  later,
+			want:   Result{Written: []string{"a/x.yaml"}, Unchanged: []string{"b/y.yaml", "z.yaml"}},
+		},
+		{
+			name:   "removed",
+			change: func(root string) { os.Remove(filepath.Join(root, "b/y.yaml")) },
+			known:  later,
+			want:   Result{Written: []string{"b/y.yaml"}, Unchanged: []string{"a/x.yaml", "z.yaml"}},
+		},
+		{
+			name: "replaced by a file with the same bytes",
+			change: func(root string) {
+				p := filepath.Join(root, "z.yaml")
+				os.Remove(p)
+				writeFile(t, p, "z\n")
+			},
+			known: later,
+			// The bytes are right: read, found equal, left alone.
+			want: Result{Unchanged: []string{"a/x.yaml", "b/y.yaml", "z.yaml"}},
+		},
+		{
+			// Edited within the same timestamp tick as the write, with
+			// the same size and modification time: only reading shows
+			// it, and a stamp taken right after the write is not
+			// trusted for that reason.
+			name: "racy edit",
+			change: func(root string) {
+				p := filepath.Join(root, "a/x.yaml")
+				fi, _ := os.Stat(p)
+				edit(t, p, "x: 3\n", fi.ModTime())
+			},
+			known: func(s *Stamps) *Stamps { return s },
+			want:  Result{Written: []string{"a/x.yaml"}, Unchanged: []string{"b/y.yaml", "z.yaml"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			first := mustWrite(t, root, Plan{Files: fl})
+			if first.Stamps == nil || len(first.Stamps.Files) != len(fl) {
+				t.Fatalf("stamps after the first write: %+v", first.Stamps)
+			}
+			if tc.change != nil {
+				tc.change(root)
+			}
+			res := mustWrite(t, root, Plan{Files: fl, Known: tc.known(first.Stamps)})
+			checkResult(t, res, tc.want)
+			checkTree(t, root, want(fl, nil))
+			// The new stamps vouch for what is on disk now.
+			for _, f := range fl {
+				fi, err := os.Lstat(filepath.Join(root, f.Path))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := res.Stamps.Files[f.Path], stampOf(fi, sum(f.Data)); got != want {
+					t.Errorf("stamp of %s: %+v, disk shows %+v", f.Path, got, want)
+				}
+			}
+		})
+	}
+}
+
+// edit rewrites name in place (same inode) and sets its modification time.
+func edit(t *testing.T, name, content string, mtime time.Time) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(name, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStagingMarker: the marker exists only while a Write may leave
+// temporary files, so a finished Write, with or without changes, leaves
+// none.
+func TestStagingMarker(t *testing.T) {
+	root := t.TempDir()
+	mustWrite(t, root, Plan{Files: files("a/x.yaml", "x\n")})
+	mustWrite(t, root, Plan{Files: files("a/x.yaml", "x\n")})
+	mustWrite(t, root, Plan{Files: files("a/x.yaml", "x2\n")})
+	if _, err := os.Lstat(filepath.Join(root, stagingName)); !os.IsNotExist(err) {
+		t.Errorf("staging marker left after finished writes: %v", err)
+	}
+}
