@@ -18,6 +18,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -209,7 +211,7 @@ type writer struct {
 	dirMode  fs.FileMode
 	// tempsLeft is set when a temporary file could not be removed after
 	// a failure, so the staging marker must stay.
-	tempsLeft bool
+	tempsLeft atomic.Bool
 }
 
 // show turns rel into the path shown to users: root joined with rel.
@@ -297,7 +299,7 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 		// A failure from here on removes its temporary files; the marker
 		// goes too unless one of them could not be removed.
 		defer func() {
-			if err != nil && !w.tempsLeft {
+			if err != nil && !w.tempsLeft.Load() {
 				w.r.Remove(stagingName)
 			}
 		}()
@@ -352,6 +354,8 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 		w.removeEmptyParents(p, needDirs, touched)
 	}
 
+	handles := newCursor(w)
+	defer handles.close()
 	for i, f := range toWrite {
 		dir := path.Dir(f.path)
 		err := error(nil)
@@ -364,7 +368,15 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 			err = testHookRename(f.path)
 		}
 		if err == nil {
-			err = w.r.Rename(temps[i], f.path)
+			if path.Dir(temps[i]) == dir {
+				// Within one directory, through one handle on it.
+				var d *os.Root
+				if d, err = handles.dir(dir, false, nil); err == nil {
+					err = d.Rename(path.Base(temps[i]), path.Base(f.path))
+				}
+			} else {
+				err = w.r.Rename(temps[i], f.path)
+			}
 		}
 		if err != nil {
 			for _, t := range temps[i:] {
@@ -408,7 +420,7 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 // behind.
 func (w *writer) removeTemp(t string) {
 	if err := w.r.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		w.tempsLeft = true
+		w.tempsLeft.Store(true)
 	}
 }
 
@@ -561,32 +573,61 @@ func (w *writer) writeLedger(l Ledger, cur []byte) ([]byte, error) {
 func (w *writer) stage(toWrite []planned, toRemove map[string]bool, stamps map[string]Stamp) (temps, made []string, err error) {
 	undo := func() {
 		for _, t := range temps {
-			w.removeTemp(t)
+			if t != "" {
+				w.removeTemp(t)
+			}
 		}
 		for i := len(made) - 1; i >= 0; i-- {
 			w.r.Remove(made[i])
 		}
 	}
-	for _, f := range toWrite {
-		dir := path.Dir(f.path)
-		if slices.ContainsFunc(parents(f.path), func(d string) bool { return toRemove[d] }) {
-			dir = "."
-		}
-		if dir != "." {
-			m, err := w.mkdirs(dir)
-			made = append(made, m...)
-			if err != nil {
-				undo()
-				return nil, nil, w.fail("create directory", dir, err)
+	// Creating files and directories is the file system's work, and it
+	// goes faster several at a time: each stager takes a run of files in
+	// tree order, so they rarely share a directory.
+	temps = make([]string, len(toWrite))
+	infos := make([]fs.FileInfo, len(toWrite))
+	n := min(stagers, (len(toWrite)+stageChunk-1)/stageChunk)
+	mades := make([][]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for g := range n {
+		lo, hi := g*len(toWrite)/n, (g+1)*len(toWrite)/n
+		wg.Go(func() {
+			cur := newCursor(w)
+			defer cur.close()
+			for i := lo; i < hi; i++ {
+				f := toWrite[i]
+				dir := path.Dir(f.path)
+				if slices.ContainsFunc(parents(f.path), func(d string) bool { return toRemove[d] }) {
+					dir = "."
+				}
+				d, err := cur.dir(dir, true, &mades[g])
+				if err != nil {
+					errs[g] = w.fail("create directory", dir, err)
+					return
+				}
+				tmp, fi, err := w.writeTemp(d, f.path, f.data)
+				if err != nil {
+					errs[g] = err
+					return
+				}
+				temps[i], infos[i] = path.Join(dir, tmp), fi
 			}
-		}
-		tmp, fi, err := w.writeTemp(dir, f.path, f.data)
-		if err != nil {
-			undo()
-			return nil, nil, err
-		}
-		temps = append(temps, tmp)
-		stamps[f.path] = stampOf(fi, f.sum)
+		})
+	}
+	wg.Wait()
+	for _, m := range mades {
+		made = append(made, m...)
+	}
+	// Outermost first, so that undoing in reverse removes the innermost
+	// first, whichever stager made them.
+	slices.SortStableFunc(made, func(a, b string) int { return strings.Count(a, "/") - strings.Count(b, "/") })
+	if err := firstErr(errs); err != nil {
+		undo()
+		return nil, nil, err
+	}
+	for i, f := range toWrite {
+		stamps[f.path] = stampOf(infos[i], f.sum)
 	}
 	if len(temps) > 0 {
 		if err := w.durable(temps); err != nil {
@@ -597,33 +638,33 @@ func (w *writer) stage(toWrite []planned, toRemove map[string]bool, stamps map[s
 	return temps, made, nil
 }
 
-// mkdirs makes dir and its missing parents, and returns those it made,
-// outermost first.
-func (w *writer) mkdirs(dir string) ([]string, error) {
-	var made []string
-	for _, d := range append(parents(dir), dir) {
-		if fi, err := w.r.Lstat(d); err == nil && fi.IsDir() {
-			continue
+// stagers is how many goroutines stage files at once, and stageChunk the
+// fewest files worth a goroutine of its own.
+const (
+	stagers    = 4
+	stageChunk = 256
+)
+
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
-		if err := w.r.Mkdir(d, w.dirMode); err != nil {
-			return made, err
-		}
-		made = append(made, d)
 	}
-	return made, nil
+	return nil
 }
 
 // writeTemp writes data to a new temporary file in dir, with the final
 // mode of rel, and returns its name. Write renames it over rel once every
 // temporary file is durable, so that rel always holds either its old or
 // its new content.
-func (w *writer) writeTemp(dir, rel string, data []byte) (string, fs.FileInfo, error) {
+func (w *writer) writeTemp(d *os.Root, rel string, data []byte) (string, fs.FileInfo, error) {
 	var f *os.File
 	var tmp string
 	for i := 0; ; i++ {
-		tmp = path.Join(dir, tmpPrefix+rand.Text())
+		tmp = tmpPrefix + rand.Text()
 		var err error
-		f, err = w.r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err = d.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err == nil {
 			break
 		}
@@ -648,7 +689,9 @@ func (w *writer) writeTemp(dir, rel string, data []byte) (string, fs.FileInfo, e
 		err = cerr
 	}
 	if err != nil {
-		w.removeTemp(tmp)
+		if rerr := d.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			w.tempsLeft.Store(true)
+		}
 		return "", nil, w.fail("write", rel, err)
 	}
 	return tmp, fi, nil
@@ -657,10 +700,19 @@ func (w *writer) writeTemp(dir, rel string, data []byte) (string, fs.FileInfo, e
 // writeAtomic replaces rel with data by way of a durable temporary file;
 // Write uses it for the ledger.
 func (w *writer) writeAtomic(rel string, data []byte) error {
-	tmp, _, err := w.writeTemp(path.Dir(rel), rel, data)
+	d := w.r
+	if dir := path.Dir(rel); dir != "." {
+		var err error
+		if d, err = w.r.OpenRoot(dir); err != nil {
+			return w.fail("write", rel, err)
+		}
+		defer d.Close()
+	}
+	name, _, err := w.writeTemp(d, rel, data)
 	if err != nil {
 		return err
 	}
+	tmp := path.Join(path.Dir(rel), name)
 	if err = w.durable([]string{tmp}); err == nil && testHookRename != nil {
 		err = testHookRename(rel)
 	}
