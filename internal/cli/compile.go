@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/output"
@@ -29,6 +30,8 @@ type platformFlags struct {
 	// cluster's credentials so that buildPlan renders its cluster Secret;
 	// it is not a flag.
 	readSecret compile.SecretReader
+	// stats, when set, records the time of each phase; it is not a flag.
+	stats *stats
 }
 
 func (f *platformFlags) bind(c *cobra.Command) {
@@ -41,6 +44,7 @@ type compileOptions struct {
 	IO
 	platformFlags
 	check   bool
+	stats   bool
 	secrets secretsFlags
 }
 
@@ -78,6 +82,7 @@ that the @secret attributes of the cluster schema name, into
 	}
 	o.platformFlags.bind(c)
 	c.Flags().BoolVar(&o.check, "check", false, "write nothing; list the files that are stale and exit 1 if there are any")
+	c.Flags().BoolVar(&o.stats, "stats", false, "print the time each phase took (load, evaluate, render, checks, write) to stderr")
 	o.secrets.bind(c)
 	return c
 }
@@ -92,22 +97,37 @@ func (o *compileOptions) run() error {
 	if secretsDir != "" {
 		flags.readSecret = readSecret(o.IO)
 	}
+	if o.stats {
+		flags.stats = newStats()
+		defer flags.stats.print(o.Stderr)
+	}
 	plan, err := buildPlan(o.IO, flags)
 	if err != nil {
 		return err
 	}
 	if o.check {
-		return checkOutput(o.IO, plan)
+		t0 := time.Now()
+		err := checkOutput(o.IO, plan)
+		flags.stats.add("check", t0, "compare with the files on disk")
+		return err
 	}
 	if secretsDir != "" {
 		if err := refuseSecretsDir(secretsDir, plan.outDir); err != nil {
 			return err
 		}
 	}
-	res, err := output.Write(plan.outDir, output.Plan{Files: plan.files, Scope: plan.scope})
+	t0 := time.Now()
+	stampsKey := cache.PathKey(plan.outDir)
+	var known output.Stamps
+	if !plan.cache.Get("stamps", stampsKey, &known) {
+		known = output.Stamps{}
+	}
+	res, err := output.Write(plan.outDir, output.Plan{Files: plan.files, Scope: plan.scope, Known: &known})
 	if err != nil {
 		return err
 	}
+	plan.cache.Put("stamps", stampsKey, res.Stamps) // best effort: it only saves work
+	flags.stats.add("write", t0, fmt.Sprintf("%d files: %d written, %d unchanged, %d removed", len(plan.files), len(res.Written), len(res.Unchanged), len(res.Removed)))
 	summary := fmt.Sprintf("fleetc: compiled %d %s into %s: %d written, %d unchanged, %d removed",
 		plan.clusters, plural(plan.clusters, "cluster", "clusters"), displayPath(o.Cwd, plan.outDir),
 		len(res.Written), len(res.Unchanged), len(res.Removed))
@@ -139,10 +159,19 @@ type plan struct {
 	// placement says which ApplicationSet deploys to which compiled
 	// cluster.
 	placement *placement.Matrix
+	// cache is the build cache, nil when it is off.
+	cache *cache.Cache
+}
+
+// rendered is what the render step makes of one cluster.
+type rendered struct {
+	out    *render.Output
+	secret render.File
 }
 
 // buildPlan runs the pipeline up to the bytes: load, compile, render.
 func buildPlan(io IO, f platformFlags) (*plan, error) {
+	t0 := time.Now()
 	p, err := load.Load(load.Config{Dir: f.dir(io.Cwd), Overlay: f.overlay})
 	if err != nil {
 		return nil, err
@@ -151,22 +180,29 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	type rendered struct {
-		out    *render.Output
-		secret render.File
-	}
-	results, err := compile.Fleet(p, compile.Options{Clusters: f.clusters, ReadSecret: f.readSecret}, func(c *compile.Cluster) (rendered, error) {
+	f.stats.add("load", t0, fmt.Sprintf("%d cluster files, the shared package and its settings", len(p.Clusters)))
+	prog := newProgress(io, "compiling clusters")
+	var fleetStats compile.Stats
+	cc := openClusterCache(io, p, f)
+	opts := compile.Options{Clusters: f.clusters, ReadSecret: f.readSecret, Progress: prog.fn(), Stats: &fleetStats}
+	results, err := compile.FleetCached(p, opts, cc.lookup, func(c *compile.Cluster) (rendered, error) {
 		out, err := render.Cluster(c, settings, p.Root)
+		if err == nil {
+			cc.put(c, out)
+		}
 		if err != nil || f.readSecret == nil {
 			return rendered{out: out}, err
 		}
 		secret, err := render.InlineSecret(c, settings, p.Root)
 		return rendered{out: out, secret: secret}, err
 	})
+	prog.clear()
 	if err != nil {
 		return nil, err
 	}
-	pl := &plan{outDir: filepath.Join(p.Root, settings.Output), clusters: len(results)}
+	f.stats.addFleet(fleetStats, cc.describe())
+	t0 = time.Now()
+	pl := &plan{outDir: filepath.Join(p.Root, settings.Output), clusters: len(results), cache: cc.cache}
 	if f.out != "" {
 		pl.outDir = f.out
 		if !filepath.IsAbs(pl.outDir) {
@@ -183,6 +219,7 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 	if err := addApplicationSets(pl, p, settings, len(f.clusters) > 0); err != nil {
 		return nil, err
 	}
+	f.stats.add("checks", t0, "ApplicationSets and placement")
 	slices.SortFunc(pl.files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
 	if len(f.clusters) > 0 {
 		names := make([]string, len(results))

@@ -31,12 +31,18 @@ type IO struct {
 	Getenv func(string) string
 	// Cwd is the working directory that paths in messages are relative to.
 	Cwd string
+	// StderrTerminal says that Stderr is a terminal, where a long compile
+	// shows its progress.
+	StderrTerminal bool
 }
 
 // Main runs fleetc with the process's arguments and returns its exit code.
 func Main() int {
 	cwd, _ := os.Getwd()
-	return Run(os.Args[1:], IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Cwd: cwd})
+	return Run(os.Args[1:], IO{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Cwd: cwd,
+		StderrTerminal: isTerminal(os.Stderr.Fd()),
+	})
 }
 
 // Run runs fleetc with args and returns its exit code. The root command is

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -89,6 +91,31 @@ type Options struct {
 	// Cluster.Secrets; a missing one is an error of the cluster. Unset,
 	// they are not read: the committed output never holds a secret.
 	ReadSecret SecretReader
+	// Progress, when set, is called after each cluster with how many are
+	// done of how many; calls may come from several goroutines at once.
+	Progress func(done, total int)
+	// Stats, when set, receives the time spent per phase.
+	Stats *Stats
+}
+
+// Stats is where a Fleet spent its time. Evaluate and Step add up the
+// time of every worker, so with several workers they exceed Wall.
+type Stats struct {
+	Workers  int
+	Clusters int
+	// Wall is the time from the first worker's start to the last one's
+	// end.
+	Wall time.Duration
+	// Setup is the time the slowest worker took to build the shared
+	// package.
+	Setup time.Duration
+	// Evaluate is the time spent evaluating and validating clusters, and
+	// Step the time spent in the caller's step (such as rendering).
+	Evaluate, Step time.Duration
+	// Cached is how many clusters the cache had, and Lookup the time spent
+	// asking it.
+	Cached int
+	Lookup time.Duration
 }
 
 // Result is what one cluster yields after the caller's step.
@@ -104,6 +131,20 @@ type Result[T any] struct {
 // reported; if there is any, the results are nil. A panic in a worker is
 // raised again in the caller's goroutine, where it can be recovered.
 func Fleet[T any](p *load.Platform, opts Options, step func(*Cluster) (T, error)) ([]Result[T], error) {
+	return FleetCached(p, opts, nil, step)
+}
+
+// Cached looks a cluster file up in a cache of step results: ok means
+// the cluster need not be evaluated, and v is what step returned for it
+// (server is its API server, for the check that no two clusters share
+// one).
+type Cached[T any] func(f *load.ClusterFile) (v T, server string, ok bool)
+
+// FleetCached is Fleet with a cache: each cluster is first looked up
+// with cached, and only those it does not have are evaluated. The
+// platform itself is still checked; the caller keys the cache on
+// everything a cluster's result depends on.
+func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step func(*Cluster) (T, error)) ([]Result[T], error) {
 	files, err := selectClusters(p, opts.Clusters)
 	if err != nil {
 		return nil, err
@@ -126,6 +167,9 @@ func Fleet[T any](p *load.Platform, opts Options, step func(*Cluster) (T, error)
 	servers := make([]string, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
+	var evalNanos, stepNanos, setupNanos, lookupNanos atomic.Int64
+	var done, hits atomic.Int64
+	start := time.Now()
 	var setupErr error
 	var setupOnce, panicOnce sync.Once
 	var panicked any
@@ -142,25 +186,63 @@ func Fleet[T any](p *load.Platform, opts Options, step func(*Cluster) (T, error)
 		go func() {
 			defer wg.Done()
 			var ev *evaluator
-			var err error
-			catch("evaluate the shared clusters package", func() {
-				ev, err = newEvaluator(p, w == 0)
-				if err == nil && w == 0 {
-					// Problems of the platform itself, found once.
-					shared = append(shared, ev.secretDiags...)
-					shared = append(shared, ev.sharedClusters(p)...)
+			// setup builds the worker's evaluator: the first worker at
+			// once, since it also checks the platform itself; the others
+			// at their first cluster that is not cached.
+			setup := func() bool {
+				t0 := time.Now()
+				var err error
+				catch("evaluate the shared clusters package", func() {
+					ev, err = newEvaluator(p, w == 0)
+					if err == nil && w == 0 {
+						// Problems of the platform itself, found once.
+						shared = append(shared, ev.secretDiags...)
+						shared = append(shared, ev.sharedClusters(p)...)
+					}
+				})
+				if ev == nil || err != nil {
+					setupOnce.Do(func() { setupErr = err })
+					ev = nil
+					return false
 				}
-			})
-			if ev == nil || err != nil {
-				setupOnce.Do(func() { setupErr = err })
+				ev.readSecret = opts.ReadSecret
+				for d := time.Since(t0).Nanoseconds(); ; {
+					if cur := setupNanos.Load(); d <= cur || setupNanos.CompareAndSwap(cur, d) {
+						break
+					}
+				}
+				return true
+			}
+			if w == 0 && !setup() {
 				for range next {
 				}
 				return
 			}
-			ev.readSecret = opts.ReadSecret
 			for i := range next {
+				failed := false
 				catch("cluster "+files[i].Name, func() {
+					if opts.Progress != nil {
+						defer func() { opts.Progress(int(done.Add(1)), len(files)) }()
+					}
+					t1 := time.Now()
+					if cached != nil {
+						v, server, ok := cached(files[i])
+						lookupNanos.Add(time.Since(t1).Nanoseconds())
+						if ok {
+							hits.Add(1)
+							servers[i] = server
+							results[i] = Result[T]{Cluster: files[i].Name, Value: v}
+							return
+						}
+						t1 = time.Now()
+					}
+					if ev == nil && !setup() {
+						failed = true
+						return
+					}
 					c, found, ds := ev.cluster(files[i])
+					t2 := time.Now()
+					evalNanos.Add(t2.Sub(t1).Nanoseconds())
 					fileCreds[i] = found
 					if len(ds) > 0 {
 						diags[i] = ds
@@ -168,12 +250,18 @@ func Fleet[T any](p *load.Platform, opts Options, step func(*Cluster) (T, error)
 					}
 					servers[i] = c.Server
 					v, err := step(c)
+					stepNanos.Add(time.Since(t2).Nanoseconds())
 					if err != nil {
 						diags[i] = diag.List{{Pos: files[i].Pos.Position(), Cluster: c.Name, Message: err.Error()}}
 						return
 					}
 					results[i] = Result[T]{Cluster: c.Name, Value: v}
 				})
+				if failed {
+					for range next {
+					}
+					return
+				}
 			}
 		}()
 	}
@@ -182,6 +270,14 @@ func Fleet[T any](p *load.Platform, opts Options, step func(*Cluster) (T, error)
 	}
 	close(next)
 	wg.Wait()
+	if opts.Stats != nil {
+		*opts.Stats = Stats{
+			Workers: workers, Clusters: len(files), Wall: time.Since(start),
+			Setup:    time.Duration(setupNanos.Load()),
+			Evaluate: time.Duration(evalNanos.Load()), Step: time.Duration(stepNanos.Load()),
+			Cached: int(hits.Load()), Lookup: time.Duration(lookupNanos.Load()),
+		}
+	}
 	if panicked != nil {
 		panic(panicked)
 	}

@@ -4,6 +4,7 @@
 package load
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -63,6 +64,8 @@ type ClusterFile struct {
 	Pos token.Pos
 	// Syntax is the parsed file.
 	Syntax *ast.File
+	// Digest is the SHA-256 of the file's bytes.
+	Digest [sha256.Size]byte
 }
 
 // Config says where to find the platform.
@@ -189,6 +192,53 @@ func Load(cfg Config) (*Platform, error) {
 	return p, nil
 }
 
+// SharedDigest is the SHA-256 of everything the shared instance is made
+// of: the module file and every file of the shared package and of the
+// packages it imports, by path relative to the module root. Two platforms
+// with the same digest give every cluster file the same meaning.
+func (p *Platform) SharedDigest() ([sha256.Size]byte, error) {
+	files := map[string]bool{filepath.Join(p.Root, "cue.mod", "module.cue"): true}
+	seen := map[*build.Instance]bool{}
+	var walk func(*build.Instance)
+	walk = func(inst *build.Instance) {
+		if seen[inst] {
+			return
+		}
+		seen[inst] = true
+		for _, f := range inst.BuildFiles {
+			files[f.Filename] = true
+		}
+		for _, imp := range inst.Imports {
+			walk(imp)
+		}
+	}
+	walk(p.Shared)
+	names := make([]string, 0, len(files))
+	for f := range files {
+		names = append(names, f)
+	}
+	slices.Sort(names)
+	h := sha256.New()
+	for _, name := range names {
+		src, ok := p.overlay[name]
+		if !ok {
+			var err error
+			if src, err = os.ReadFile(name); err != nil {
+				return [sha256.Size]byte{}, err
+			}
+		}
+		rel, err := filepath.Rel(p.Root, name)
+		if err != nil {
+			rel = name
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), len(src))
+		h.Write(src)
+	}
+	var d [sha256.Size]byte
+	h.Sum(d[:0])
+	return d, nil
+}
+
 // LoadShared loads a fresh copy of the shared instance, for an evaluator
 // that builds it concurrently with others.
 func (p *Platform) LoadShared() (*build.Instance, error) {
@@ -285,7 +335,7 @@ func parseClusterFile(path string, src []byte) (*ClusterFile, bool, diag.List) {
 	if f.PackageName() != ClustersField {
 		return nil, false, diag.List{diag.Errorf(f.Pos(), "", "package %q: files in %s/ belong to package %s", f.PackageName(), ClustersDir, ClustersField)}
 	}
-	cf := &ClusterFile{Path: path, Syntax: f}
+	cf := &ClusterFile{Path: path, Syntax: f, Digest: sha256.Sum256(src)}
 	for _, decl := range f.Decls {
 		switch d := decl.(type) {
 		case *ast.Package, *ast.CommentGroup, *ast.Attribute:

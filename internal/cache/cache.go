@@ -1,0 +1,207 @@
+// Package cache is fleetc's build cache: what compiling a cluster
+// produced, stored under a key that hashes everything that went into it,
+// and the stamps of the files last written to each output directory. It
+// lives in $FLEETC_CACHE or fleetc/ under the user's cache directory, and
+// may be removed at any time: it only saves work.
+package cache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+)
+
+// format changes whenever what an entry holds, or how keys are made,
+// changes.
+const format = "fleetc-cache-1"
+
+// Cache is a directory of entries.
+type Cache struct {
+	dir string
+}
+
+// EnvVar names the cache directory; "off" turns the cache off.
+const EnvVar = "FLEETC_CACHE"
+
+// Open returns the cache that the environment names, creating its
+// directory. With the cache turned off it returns nil and a reason; a
+// nil *Cache stores nothing and finds nothing.
+func Open(getenv func(string) string) (*Cache, string) {
+	dir := getenv(EnvVar)
+	switch {
+	case dir == "off":
+		return nil, EnvVar + "=off"
+	case dir == "":
+		base := userCacheDir(getenv)
+		if base == "" {
+			return nil, "no user cache directory ($XDG_CACHE_HOME and $HOME unset)"
+		}
+		dir = filepath.Join(base, "fleetc")
+	case !filepath.IsAbs(dir):
+		return nil, EnvVar + " is not an absolute path"
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err.Error()
+	}
+	return &Cache{dir: dir}, ""
+}
+
+// userCacheDir is os.UserCacheDir with the environment getenv gives.
+func userCacheDir(getenv func(string) string) string {
+	switch runtime.GOOS {
+	case "windows":
+		return getenv("LocalAppData")
+	case "darwin", "ios":
+		if h := getenv("HOME"); h != "" {
+			return filepath.Join(h, "Library", "Caches")
+		}
+		return ""
+	}
+	if d := getenv("XDG_CACHE_HOME"); filepath.IsAbs(d) {
+		return d
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".cache")
+	}
+	return ""
+}
+
+// Dir is where the cache keeps its entries.
+func (c *Cache) Dir() string { return c.dir }
+
+// Key names an entry.
+type Key [sha256.Size]byte
+
+func (k Key) String() string { return hex.EncodeToString(k[:]) }
+
+// NewKey hashes parts, each delimited, together with the cache format
+// and the identity of the running fleetc.
+func NewKey(parts ...[]byte) Key {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", format, buildID())
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d\x00", len(p))
+		h.Write(p)
+	}
+	var k Key
+	h.Sum(k[:0])
+	return k
+}
+
+func (c *Cache) path(kind string, k Key) string {
+	s := k.String()
+	return filepath.Join(c.dir, kind, s[:2], s)
+}
+
+// Get decodes the entry of kind under k into v and reports whether there
+// was a sound one. A damaged or unreadable entry is a miss.
+func (c *Cache) Get(kind string, k Key, v any) bool {
+	if c == nil {
+		return false
+	}
+	data, err := os.ReadFile(c.path(kind, k))
+	if err != nil || len(data) < sha256.Size {
+		return false
+	}
+	sum, payload := data[:sha256.Size], data[sha256.Size:]
+	if s := sha256.Sum256(payload); !bytes.Equal(s[:], sum) {
+		return false
+	}
+	return gob.NewDecoder(bytes.NewReader(payload)).Decode(v) == nil
+}
+
+// Put stores v as the entry of kind under k. Entries are written whole
+// to a temporary file and renamed into place, so a reader sees an old
+// entry, a new one, or none; concurrent fleetc processes may share a
+// cache.
+func (c *Cache) Put(kind string, k Key, v any) error {
+	if c == nil {
+		return nil
+	}
+	var payload bytes.Buffer
+	if err := gob.NewEncoder(&payload).Encode(v); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(payload.Bytes())
+	name := c.path(kind, k)
+	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(sum[:])
+	if err == nil {
+		_, err = io.Copy(f, &payload)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// PathKey is the key of something kept per directory, such as the
+// stamps of an output directory.
+func PathKey(dir string) Key { return NewKey([]byte("path"), []byte(filepath.Clean(dir))) }
+
+var (
+	buildOnce sync.Once
+	build     string
+)
+
+// buildID identifies the running fleetc: its module version when it was
+// built from a clean, tagged source, else the hash of its executable, so
+// that entries made by one development build are never used by another.
+func buildID() string {
+	buildOnce.Do(func() {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			v := bi.Main.Version
+			clean := v != "" && v != "(devel)" && !strings.Contains(v, "+dirty")
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.modified" && s.Value == "true" {
+					clean = false
+				}
+			}
+			if clean {
+				build = "version " + v
+				return
+			}
+		}
+		build = "unknown"
+		exe, err := os.Executable()
+		if err != nil {
+			build += " " + time.Now().String() // never matches: no cache
+			return
+		}
+		f, err := os.Open(exe)
+		if err != nil {
+			build += " " + time.Now().String()
+			return
+		}
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			build += " " + time.Now().String()
+			return
+		}
+		build = "executable " + hex.EncodeToString(h.Sum(nil))
+	})
+	return build
+}

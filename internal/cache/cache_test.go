@@ -1,0 +1,97 @@
+package cache
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+func TestPutGet(t *testing.T) {
+	c, why := Open(func(k string) string { return map[string]string{EnvVar: t.TempDir()}[k] })
+	if c == nil {
+		t.Fatal(why)
+	}
+	type entry struct {
+		Name  string
+		Files map[string][]byte
+	}
+	k := NewKey([]byte("a"))
+	var got entry
+	if c.Get("x", k, &got) {
+		t.Fatal("hit in an empty cache")
+	}
+	want := entry{Name: "a", Files: map[string][]byte{"f": []byte("data")}}
+	if err := c.Put("x", k, want); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Get("x", k, &got) || got.Name != want.Name || string(got.Files["f"]) != "data" {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if c.Get("y", k, &got) {
+		t.Error("an entry of one kind found as another")
+	}
+	// Every byte of an entry is checked.
+	name := c.path("x", k)
+	b, _ := os.ReadFile(name)
+	for i := range b {
+		d := append([]byte(nil), b...)
+		d[i] ^= 1
+		os.WriteFile(name, d, 0o600)
+		if c.Get("x", k, &entry{}) {
+			t.Fatalf("damaged byte %d not noticed", i)
+		}
+	}
+	os.WriteFile(name, b[:len(b)/2], 0o600)
+	if c.Get("x", k, &entry{}) {
+		t.Fatal("truncated entry not noticed")
+	}
+	var none *Cache
+	if none.Get("x", k, &got) || none.Put("x", k, want) != nil {
+		t.Error("a nil cache stores or finds something")
+	}
+}
+
+func TestKeysDelimitParts(t *testing.T) {
+	keys := map[Key]string{}
+	for name, parts := range map[string][][]byte{
+		"ab|c": {[]byte("ab"), []byte("c")},
+		"a|bc": {[]byte("a"), []byte("bc")},
+		"abc":  {[]byte("abc")},
+		"abc|": {[]byte("abc"), nil},
+	} {
+		k := NewKey(parts...)
+		if other, dup := keys[k]; dup {
+			t.Errorf("%s and %s have the same key", name, other)
+		}
+		keys[k] = name
+	}
+}
+
+func TestOpen(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the default directory is the XDG one on Linux only")
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		env     map[string]string
+		wantDir string // "" for off
+	}{
+		{env: map[string]string{EnvVar: "off"}},
+		{env: map[string]string{EnvVar: "relative/dir"}},
+		{env: map[string]string{}},
+		{env: map[string]string{EnvVar: filepath.Join(dir, "explicit")}, wantDir: filepath.Join(dir, "explicit")},
+		{env: map[string]string{"XDG_CACHE_HOME": filepath.Join(dir, "xdg"), "HOME": dir}, wantDir: filepath.Join(dir, "xdg", "fleetc")},
+		{env: map[string]string{"HOME": dir}, wantDir: filepath.Join(dir, ".cache", "fleetc")},
+	} {
+		c, why := Open(func(k string) string { return tc.env[k] })
+		switch {
+		case tc.wantDir == "" && c != nil:
+			t.Errorf("%v: cache at %s, want off", tc.env, c.Dir())
+		case tc.wantDir != "" && c == nil:
+			t.Errorf("%v: off (%s), want %s", tc.env, why, tc.wantDir)
+		case c != nil && c.Dir() != tc.wantDir:
+			t.Errorf("%v: cache at %s, want %s", tc.env, c.Dir(), tc.wantDir)
+		}
+	}
+}

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/fleetc/fleetc/internal/cache"
+	"github.com/fleetc/fleetc/internal/compile"
+	"github.com/fleetc/fleetc/internal/load"
+	"github.com/fleetc/fleetc/internal/render"
+)
+
+// clusterCache keeps what compiling a cluster rendered, keyed on the
+// running fleetc, the platform's shared files (the module file, the
+// shared files of the clusters package and every package they import),
+// the cluster file's path and its bytes: all a cluster's output depends
+// on. A nil *clusterCache, when the cache is off, has nothing.
+type clusterCache struct {
+	cache *cache.Cache
+	keys  map[string]cache.Key // by cluster file path
+	off   string               // why there is no cache
+}
+
+// clusterEntry is one cached cluster.
+type clusterEntry struct {
+	// Server is the cluster's API server, for the duplicate check.
+	Server string
+	Out    render.Output
+}
+
+// openClusterCache returns the cache for compiling p with f. Compiles
+// that read credentials (--cluster-secrets=inline) do not use it, so
+// that a changed credential is always read and none reaches the cache.
+func openClusterCache(io IO, p *load.Platform, f platformFlags) *clusterCache {
+	if f.readSecret != nil {
+		return &clusterCache{off: "off (credentials are read)"}
+	}
+	if io.Getenv == nil {
+		return &clusterCache{off: "off"}
+	}
+	c, why := cache.Open(io.Getenv)
+	if c == nil {
+		return &clusterCache{off: "off (" + why + ")"}
+	}
+	shared, err := p.SharedDigest()
+	if err != nil {
+		return &clusterCache{off: "off (" + err.Error() + ")"}
+	}
+	cc := &clusterCache{cache: c, keys: make(map[string]cache.Key, len(p.Clusters))}
+	for _, cf := range p.Clusters {
+		rel, err := filepath.Rel(p.Root, cf.Path)
+		if err != nil {
+			rel = cf.Path
+		}
+		cc.keys[cf.Path] = cache.NewKey([]byte("cluster"), shared[:], []byte(filepath.ToSlash(rel)), cf.Digest[:])
+	}
+	return cc
+}
+
+// lookup is a compile.Cached for FleetCached; it is nil without a cache.
+func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
+	var e clusterEntry
+	if cc.cache == nil || !cc.cache.Get("cluster", cc.keys[cf.Path], &e) {
+		return rendered{}, "", false
+	}
+	return rendered{out: &e.Out}, e.Server, true
+}
+
+// put stores what c rendered to; losing it only costs time later.
+func (cc *clusterCache) put(c *compile.Cluster, out *render.Output) {
+	if cc.cache != nil {
+		cc.cache.Put("cluster", cc.keys[c.File], clusterEntry{Server: c.Server, Out: *out})
+	}
+}
+
+// describe says where the cache is, or why there is none, for --stats.
+func (cc *clusterCache) describe() string {
+	if cc.cache == nil {
+		return "cache: " + cc.off
+	}
+	return fmt.Sprintf("cache in %s", cc.cache.Dir())
+}

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/fleetc/fleetc/internal/testplatform"
+)
+
+// TestCacheInvalidation changes the platform one input at a time and
+// checks, after each change, that a compile with the cache writes exactly
+// the tree a compile without it writes, and that it evaluated exactly the
+// clusters whose inputs changed.
+func TestCacheInvalidation(t *testing.T) {
+	root := t.TempDir()
+	plat := filepath.Join(root, "platform")
+	if err := testplatform.Copy(plat); err != nil {
+		t.Fatal(err)
+	}
+	cacheDir := filepath.Join(root, "cache")
+	withCache := filepath.Join(root, "cached")
+	env := map[string]string{"FLEETC_CACHE": cacheDir}
+
+	compile := func(out string, env map[string]string) string {
+		t.Helper()
+		var stderr bytes.Buffer
+		code := Run([]string{"compile", "--stats", "--out", out}, IO{Stdout: &stderr, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Cwd: plat})
+		if code != 0 {
+			t.Fatalf("compile: exit %d\n%s", code, stderr.String())
+		}
+		return stderr.String()
+	}
+	hits := regexp.MustCompile(`(\d+) of (\d+) clusters from the cache`)
+	check := func(step string, wantHits string) {
+		t.Helper()
+		stats := compile(withCache, env)
+		m := hits.FindStringSubmatch(stats)
+		if m == nil {
+			t.Fatalf("%s: no cache line in\n%s", step, stats)
+		}
+		if got := m[1] + " of " + m[2]; got != wantHits {
+			t.Errorf("%s: %s clusters from the cache, want %s", step, got, wantHits)
+		}
+		fresh := filepath.Join(root, "fresh-"+strings.ReplaceAll(step, " ", "-"))
+		compile(fresh, map[string]string{"FLEETC_CACHE": "off"})
+		want, err := testplatform.ReadTree(fresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := testplatform.ReadTree(withCache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, w := range want {
+			if !bytes.Equal(got[p], w) {
+				t.Errorf("%s: %s differs from a compile without the cache", step, p)
+			}
+		}
+		for p := range got {
+			if _, ok := want[p]; !ok {
+				t.Errorf("%s: %s is not written by a compile without the cache", step, p)
+			}
+		}
+	}
+	edit := func(rel, old, new string) {
+		t.Helper()
+		p := filepath.Join(plat, rel)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(old)) {
+			t.Fatalf("%s has no %q", rel, old)
+		}
+		if err := os.WriteFile(p, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	check("cold", "0 of 4")
+	check("nothing changed", "4 of 4")
+	edit("clusters/sandbox-dev.cue", `"monitoring-basic": true`, `"monitoring-basic": false`)
+	check("one cluster changed", "3 of 4")
+	// Only a platform default: no cluster file changed, yet every
+	// cluster's values may have.
+	edit("defs/platform.cue", `registry: "pullproxy.corp.local"`, `registry: "pullproxy.corp.example"`)
+	check("platform default changed", "0 of 4")
+	check("after the default", "4 of 4")
+	// A comment in a cluster file is a change of its bytes: evaluated
+	// again, same output.
+	edit("clusters/edge-minimal.cue", "package clusters", "package clusters\n\n// touched")
+	check("comment", "3 of 4")
+	// A damaged entry is a miss, not an error.
+	damaged := 0
+	filepath.WalkDir(filepath.Join(cacheDir, "cluster"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			b, _ := os.ReadFile(p)
+			b[len(b)-1] ^= 0xff
+			os.WriteFile(p, b, 0o600)
+			damaged++
+		}
+		return nil
+	})
+	if damaged == 0 {
+		t.Fatal("no cache entries to damage")
+	}
+	check("damaged entries", "0 of 4")
+	// A values file edited by hand is put back, whatever the stamps say.
+	vf := filepath.Join(withCache, "cluster", "payments-prod", "monitoring", "victoria-metrics-operator", "values.yaml")
+	if err := os.WriteFile(vf, []byte("edited: by hand\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("output edited", "4 of 4")
+	// The module file is an input too (its language version changes
+	// how CUE evaluates).
+	edit("cue.mod/module.cue", "\nlanguage", "\n// touched\nlanguage")
+	check("module file changed", "0 of 4")
+}
