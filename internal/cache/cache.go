@@ -103,27 +103,15 @@ func (c *Cache) path(kind string, k Key) string {
 	return filepath.Join(c.dir, kind, s[:2], s)
 }
 
-// Get decodes the entry of kind under k into v and reports whether there
-// was a sound one. A damaged or unreadable entry is a miss.
+// Get decodes the entry of kind under k into v with encoding/gob and
+// reports whether there was a sound one. A damaged or unreadable entry is
+// a miss.
 func (c *Cache) Get(kind string, k Key, v any) bool {
-	if c == nil {
-		return false
-	}
-	data, err := os.ReadFile(c.path(kind, k))
-	if err != nil || len(data) < sha256.Size {
-		return false
-	}
-	sum, payload := data[:sha256.Size], data[sha256.Size:]
-	if s := sha256.Sum256(payload); !bytes.Equal(s[:], sum) {
-		return false
-	}
-	return gob.NewDecoder(bytes.NewReader(payload)).Decode(v) == nil
+	payload, ok := c.GetBytes(kind, k)
+	return ok && gob.NewDecoder(bytes.NewReader(payload)).Decode(v) == nil
 }
 
-// Put stores v as the entry of kind under k. Entries are written whole
-// to a temporary file and renamed into place, so a reader sees an old
-// entry, a new one, or none; concurrent fleetc processes may share a
-// cache.
+// Put stores v, encoded with encoding/gob, as the entry of kind under k.
 func (c *Cache) Put(kind string, k Key, v any) error {
 	if c == nil {
 		return nil
@@ -132,7 +120,34 @@ func (c *Cache) Put(kind string, k Key, v any) error {
 	if err := gob.NewEncoder(&payload).Encode(v); err != nil {
 		return err
 	}
-	sum := sha256.Sum256(payload.Bytes())
+	return c.PutBytes(kind, k, payload.Bytes())
+}
+
+// GetBytes returns the entry of kind under k, if there is a sound one.
+func (c *Cache) GetBytes(kind string, k Key) ([]byte, bool) {
+	if c == nil {
+		return nil, false
+	}
+	data, err := os.ReadFile(c.path(kind, k))
+	if err != nil || len(data) < sha256.Size {
+		return nil, false
+	}
+	sum, payload := data[:sha256.Size], data[sha256.Size:]
+	if s := sha256.Sum256(payload); !bytes.Equal(s[:], sum) {
+		return nil, false
+	}
+	return payload, true
+}
+
+// PutBytes stores payload as the entry of kind under k. Entries are
+// written whole to a temporary file and renamed into place, so a reader
+// sees an old entry, a new one, or none; concurrent fleetc processes may
+// share a cache.
+func (c *Cache) PutBytes(kind string, k Key, payload []byte) error {
+	if c == nil {
+		return nil
+	}
+	sum := sha256.Sum256(payload)
 	name := c.path(kind, k)
 	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
 		return err
@@ -143,7 +158,7 @@ func (c *Cache) Put(kind string, k Key, v any) error {
 	}
 	_, err = f.Write(sum[:])
 	if err == nil {
-		_, err = io.Copy(f, &payload)
+		_, err = f.Write(payload)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -59,8 +59,9 @@ func openClusterCache(io IO, p *load.Platform, f platformFlags) *clusterCache {
 
 // lookup is a compile.Cached for FleetCached; it is nil without a cache.
 func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
+	data, ok := cc.cache.GetBytes("cluster", cc.keys[cf.Path])
 	var e clusterEntry
-	if cc.cache == nil || !cc.cache.Get("cluster", cc.keys[cf.Path], &e) {
+	if !ok || e.decode(data) != nil {
 		return rendered{}, "", false
 	}
 	return rendered{out: &e.Out}, e.Server, true
@@ -69,7 +70,8 @@ func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
 // put stores what c rendered to; losing it only costs time later.
 func (cc *clusterCache) put(c *compile.Cluster, out *render.Output) {
 	if cc.cache != nil {
-		cc.cache.Put("cluster", cc.keys[c.File], clusterEntry{Server: c.Server, Out: *out})
+		e := clusterEntry{Server: c.Server, Out: *out}
+		cc.cache.PutBytes("cluster", cc.keys[c.File], e.encode())
 	}
 }
 

@@ -10,9 +10,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"cuelang.org/go/cue/ast"
@@ -134,19 +136,43 @@ func Load(cfg Config) (*Platform, error) {
 		}
 	}
 	slices.Sort(names)
-	for _, name := range names {
-		if !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
-			continue
+	names = slices.DeleteFunc(names, func(name string) bool {
+		return !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
+	})
+	// Reading and parsing thousands of files is worth every core; what
+	// they hold is then looked at in name order.
+	type parsed struct {
+		cf        *ClusterFile
+		isCluster bool
+		diags     diag.List
+		err       error
+	}
+	all := make([]parsed, len(names))
+	var wg sync.WaitGroup
+	n := runtime.GOMAXPROCS(0)
+	for g := range n {
+		wg.Go(func() {
+			for i := g; i < len(names); i += n {
+				path := filepath.Join(dir, names[i])
+				src, ok := cfg.Overlay[path]
+				if !ok {
+					var err error
+					if src, err = os.ReadFile(path); err != nil {
+						all[i].err = fmt.Errorf("read %s: %w", path, err)
+						continue
+					}
+				}
+				all[i].cf, all[i].isCluster, all[i].diags = parseClusterFile(path, src)
+			}
+		})
+	}
+	wg.Wait()
+	for i, name := range names {
+		if all[i].err != nil {
+			return nil, all[i].err
 		}
 		path := filepath.Join(dir, name)
-		src, ok := cfg.Overlay[path]
-		if !ok {
-			src, err = os.ReadFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("read %s: %w", path, err)
-			}
-		}
-		cf, isCluster, ds := parseClusterFile(path, src)
+		cf, isCluster, ds := all[i].cf, all[i].isCluster, all[i].diags
 		diags = append(diags, ds...)
 		if len(ds) > 0 {
 			continue

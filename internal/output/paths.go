@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -84,8 +86,20 @@ func checkPlan(p Plan) ([]planned, error) {
 			return nil, fmt.Errorf("invalid output path %q: outside the plan's scope", f.Path)
 		}
 		seen[f.Path] = true
-		files = append(files, planned{path: f.Path, data: f.Data, sum: sum(f.Data)})
+		files = append(files, planned{path: f.Path, data: f.Data})
 	}
+	// Checksums of every planned file: tens of megabytes for a large
+	// fleet, so on every core.
+	var wg sync.WaitGroup
+	n := runtime.GOMAXPROCS(0)
+	for g := range n {
+		wg.Go(func() {
+			for i := g; i < len(files); i += n {
+				files[i].sum = sum(files[i].data)
+			}
+		})
+	}
+	wg.Wait()
 	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
 	for _, f := range files {
 		for _, dir := range parents(f.path) {

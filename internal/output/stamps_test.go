@@ -116,3 +116,31 @@ func TestStagingMarker(t *testing.T) {
 		t.Errorf("staging marker left after finished writes: %v", err)
 	}
 }
+
+func TestStampsEncoding(t *testing.T) {
+	s := &Stamps{At: time.Unix(0, 1_700_000_000_123_456_789), Files: map[string]Stamp{
+		"a/x.yaml": {Size: 5, ModTime: 1_699_999_999_000_000_001, Inode: 42, Sum: sum([]byte("x: 1\n"))},
+		"z":        {Sum: sum(nil)},
+	}}
+	b, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Stamps
+	if err := got.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if !got.At.Equal(s.At) || len(got.Files) != len(s.Files) {
+		t.Fatalf("got %+v, want %+v", got, s)
+	}
+	for p, st := range s.Files {
+		if got.Files[p] != st {
+			t.Errorf("%s: got %+v, want %+v", p, got.Files[p], st)
+		}
+	}
+	for i := range b {
+		if err := new(Stamps).UnmarshalBinary(b[:i]); err == nil {
+			t.Errorf("truncated to %d bytes: no error", i)
+		}
+	}
+}
