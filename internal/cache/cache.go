@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -128,7 +129,8 @@ func (c *Cache) GetBytes(kind string, k Key) ([]byte, bool) {
 	if c == nil {
 		return nil, false
 	}
-	data, err := os.ReadFile(c.path(kind, k))
+	name := c.path(kind, k)
+	data, err := os.ReadFile(name)
 	if err != nil || len(data) < sha256.Size {
 		return nil, false
 	}
@@ -136,6 +138,7 @@ func (c *Cache) GetBytes(kind string, k Key) ([]byte, bool) {
 	if s := sha256.Sum256(payload); !bytes.Equal(s[:], sum) {
 		return nil, false
 	}
+	c.used(name)
 	return payload, true
 }
 
@@ -170,6 +173,55 @@ func (c *Cache) PutBytes(kind string, k Key, payload []byte) error {
 		os.Remove(f.Name())
 	}
 	return err
+}
+
+// Entries not used for trimAge are removed, by a trim at most once per
+// trimEvery; an entry's modification time says when it was last used, to
+// within usedEvery.
+const (
+	trimAge   = 5 * 24 * time.Hour
+	trimEvery = 24 * time.Hour
+	usedEvery = time.Hour
+)
+
+// used marks the entry name as used now, unless it was marked recently:
+// a cache read should not cost a write.
+func (c *Cache) used(name string) {
+	now := time.Now()
+	if fi, err := os.Stat(name); err == nil && now.Sub(fi.ModTime()) > usedEvery {
+		os.Chtimes(name, now, now)
+	}
+}
+
+// Trim removes the entries that were not used for five days, at most
+// once a day, so that the cache does not grow without bound as platforms
+// change. It is best effort.
+func (c *Cache) Trim() {
+	if c == nil {
+		return
+	}
+	stamp := filepath.Join(c.dir, "trimmed")
+	now := time.Now()
+	if fi, err := os.Stat(stamp); err == nil && now.Sub(fi.ModTime()) < trimEvery {
+		return
+	}
+	os.WriteFile(stamp, nil, 0o600)
+	os.Chtimes(stamp, now, now)
+	kinds, _ := os.ReadDir(c.dir)
+	for _, kind := range kinds {
+		if !kind.IsDir() {
+			continue
+		}
+		filepath.WalkDir(filepath.Join(c.dir, kind.Name()), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			if fi, err := d.Info(); err == nil && now.Sub(fi.ModTime()) > trimAge {
+				os.Remove(p)
+			}
+			return nil
+		})
+	}
 }
 
 // PathKey is the key of something kept per directory, such as the

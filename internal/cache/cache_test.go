@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 func TestPutGet(t *testing.T) {
@@ -93,5 +94,38 @@ func TestOpen(t *testing.T) {
 		case c != nil && c.Dir() != tc.wantDir:
 			t.Errorf("%v: cache at %s, want %s", tc.env, c.Dir(), tc.wantDir)
 		}
+	}
+}
+
+// TestTrim: entries unused for longer than trimAge go, others stay, and a
+// read marks an entry as used.
+func TestTrim(t *testing.T) {
+	c, why := Open(func(k string) string { return map[string]string{EnvVar: t.TempDir()}[k] })
+	if c == nil {
+		t.Fatal(why)
+	}
+	old, fresh, read := NewKey([]byte("old")), NewKey([]byte("fresh")), NewKey([]byte("read"))
+	for _, k := range []Key{old, fresh, read} {
+		if err := c.PutBytes("x", k, []byte("data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := time.Now().Add(-trimAge - time.Hour)
+	os.Chtimes(c.path("x", old), long, long)
+	os.Chtimes(c.path("x", read), long, long)
+	if _, ok := c.GetBytes("x", read); !ok {
+		t.Fatal("entry not found")
+	}
+	c.Trim()
+	for k, want := range map[Key]bool{old: false, fresh: true, read: true} {
+		if _, ok := c.GetBytes("x", k); ok != want {
+			t.Errorf("entry %s present %v after trim, want %v", k, ok, want)
+		}
+	}
+	// At most once a day.
+	os.Chtimes(c.path("x", fresh), long, long)
+	c.Trim()
+	if _, ok := c.GetBytes("x", fresh); !ok {
+		t.Error("a second trim within a day removed an entry")
 	}
 }

@@ -129,6 +129,7 @@ func (o *compileOptions) run() error {
 	if res.Stamps != &known {
 		plan.cache.Put("stamps", stampsKey, res.Stamps) // best effort: it only saves work
 	}
+	plan.cache.Trim()
 	flags.stats.add("write", t0, fmt.Sprintf("%d files: %d written, %d unchanged, %d removed", len(plan.files), len(res.Written), len(res.Unchanged), len(res.Removed)))
 	summary := fmt.Sprintf("fleetc: compiled %d %s into %s: %d written, %d unchanged, %d removed",
 		plan.clusters, plural(plan.clusters, "cluster", "clusters"), displayPath(o.Cwd, plan.outDir),
