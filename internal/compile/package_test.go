@@ -29,17 +29,25 @@ func TestDeployMatchesPackage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]any{}
-			_, err = Fleet(p, Options{}, func(c *Cluster) (struct{}, error) {
+			// Steps run on several workers at once: each returns its
+			// cluster's apps.
+			results, err := Fleet(p, Options{}, func(c *Cluster) (map[string]any, error) {
 				apps := map[string]any{}
 				for _, a := range c.Apps {
-					apps[a.Name] = map[string]any{"bundle": a.Bundle, "category": a.Category, "chart": a.Chart, "values": plain(t, a.Values)}
+					values, err := asData(a.Values)
+					if err != nil {
+						return nil, err
+					}
+					apps[a.Name] = map[string]any{"bundle": a.Bundle, "category": a.Category, "chart": a.Chart, "values": values}
 				}
-				got[c.Name] = apps
-				return struct{}{}, nil
+				return apps, nil
 			})
 			if err != nil {
 				t.Fatal(err)
+			}
+			got := map[string]any{}
+			for _, r := range results {
+				got[r.Cluster] = r.Value
 			}
 
 			insts := cueload.Instances([]string{"./" + load.ClustersDir}, &cueload.Config{Dir: root})
@@ -80,15 +88,21 @@ func TestDeployMatchesPackage(t *testing.T) {
 // ordered.
 func plain(t *testing.T, v cue.Value) any {
 	t.Helper()
-	b, err := v.MarshalJSON()
+	out, err := asData(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
 	return out
+}
+
+func asData(v cue.Value) (any, error) {
+	b, err := v.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	err = json.Unmarshal(b, &out)
+	return out, err
 }
 
 // BenchmarkCluster is the per-cluster path of a compile: evaluate one
