@@ -40,6 +40,9 @@ const (
 	ledgerName = ".fleetc-ledger"
 	lockName   = ".fleetc-lock"
 	tmpPrefix  = ".fleetc-tmp-"
+	// stagingName marks a tree where a compile may have left temporary
+	// files below the root; only then does the next one look for them.
+	stagingName = ".fleetc-staging"
 )
 
 // TestKillCompile kills `fleetc compile` with SIGKILL at many points while
@@ -59,6 +62,8 @@ const (
 // -kill.* flag set, as `make crash` (part of `make test`) does. It is
 // compiled and vetted with everything else either way.
 func TestKillCompile(t *testing.T) {
+	// A build cache of its own, so that nothing depends on the user's.
+	t.Setenv("FLEETC_CACHE", t.TempDir())
 	if !flagSet("kill.points") && !flagSet("kill.clusters") && os.Getenv("FLEETC_CRASH_TEST") == "" {
 		t.Skip("slow: run with FLEETC_CRASH_TEST=1 or -kill.points=N (make crash)")
 	}
@@ -146,7 +151,8 @@ func TestKillCompile(t *testing.T) {
 func check(t *testing.T, out string, old, neu map[string][]byte) string {
 	t.Helper()
 	ledger := map[string]string{}
-	var nOld, nNew, nTemp int
+	var nOld, nNew, nTemp, nDeepTemp int
+	marker := false
 	err := filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -160,6 +166,11 @@ func check(t *testing.T, out string, old, neu map[string][]byte) string {
 		switch {
 		case strings.HasPrefix(d.Name(), tmpPrefix):
 			nTemp++
+			if strings.Contains(rel, "/") {
+				nDeepTemp++
+			}
+		case rel == stagingName:
+			marker = true
 		case rel == lockName:
 		case rel == ledgerName:
 			for _, line := range strings.Split(string(data), "\n") {
@@ -178,6 +189,11 @@ func check(t *testing.T, out string, old, neu map[string][]byte) string {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The next compile looks for temporary files below the root only if
+	// the marker says there may be some.
+	if nDeepTemp > 0 && !marker {
+		t.Errorf("%d temporary files below the root without %s: the next compile would never remove them", nDeepTemp, stagingName)
 	}
 	// The ledger owns every file fleetc wrote, with the sum of its old or
 	// new content: the next compile may overwrite or prune any of them.
@@ -279,6 +295,8 @@ func timeRun(t *testing.T, fleetc, plat, out string) (toLock, locked time.Durati
 // its output directory and runs a second one there: the second fails at
 // once, exit 1, saying why, and changes nothing; the first then finishes.
 func TestLockedByAnotherCompile(t *testing.T) {
+	// A build cache of its own, so that nothing depends on the user's.
+	t.Setenv("FLEETC_CACHE", t.TempDir())
 	fleetc := lookFleetc(t)
 	plat := t.TempDir()
 	if err := fleetgen.Generate(repoRoot(), plat, 12, 2); err != nil {
