@@ -224,9 +224,12 @@ func (c *Cache) Trim() {
 	}
 }
 
-// PathKey is the key of something kept per directory, such as the
-// stamps of an output directory.
-func PathKey(dir string) Key { return NewKey([]byte("path"), []byte(filepath.Clean(dir))) }
+// PathKey is the key of something kept per directory whatever fleetc
+// made it, such as the stamps of an output directory: they describe the
+// disk, not what a fleetc build computes, and stay good across upgrades.
+func PathKey(dir string) Key {
+	return sha256.Sum256([]byte(format + "\x00path\x00" + filepath.Clean(dir)))
+}
 
 var (
 	buildOnce sync.Once

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"encoding/json"
+
 	"cuelang.org/go/cue/token"
 
+	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/placement"
@@ -21,7 +24,12 @@ import (
 // neither rewrites nor prunes them. The checks then cover the compiled
 // clusters, except that a hand-written generator must match some cluster,
 // which needs the whole fleet.
-func addApplicationSets(pl *plan, p *load.Platform, s *compile.Settings, partial bool) error {
+//
+// The checks read nothing but the compiled clusters' outputs, the
+// platform's shared files and the hand-written sets, so when the cache
+// has seen exactly these inputs pass, they are not run again unless the
+// caller needs the matrix itself.
+func addApplicationSets(pl *plan, p *load.Platform, s *compile.Settings, partial, matrix bool) error {
 	cat, err := compile.ReadCatalog(p)
 	if err != nil {
 		return err
@@ -39,6 +47,17 @@ func addApplicationSets(pl *plan, p *load.Platform, s *compile.Settings, partial
 		return err
 	}
 	sets = append(sets, handwritten...)
+	var passed cache.Key
+	if len(diags) == 0 && pl.cc.cache != nil {
+		hw, err := json.Marshal(handwritten)
+		if err == nil {
+			passed = pl.cc.checksKey(p, pl.outputs, partial, hw)
+			if _, ok := pl.cc.cache.GetBytes("checks", passed); ok && !matrix {
+				pl.addGenerated(generated, partial)
+				return nil
+			}
+		}
+	}
 	pos := map[string]token.Position{}
 	for _, c := range p.Clusters {
 		pos[c.Name] = c.Pos.Position()
@@ -55,12 +74,21 @@ func addApplicationSets(pl *plan, p *load.Platform, s *compile.Settings, partial
 		return diags.Sorted()
 	}
 	pl.placement = m
+	if passed != (cache.Key{}) {
+		pl.cc.cache.PutBytes("checks", passed, nil)
+	}
+	pl.addGenerated(generated, partial)
+	return nil
+}
+
+// addGenerated plans the generated ApplicationSets, which belong to the
+// whole fleet: a compile of some clusters leaves them alone.
+func (pl *plan) addGenerated(generated []render.AppSet, partial bool) {
 	if !partial {
 		for _, g := range generated {
 			pl.files = append(pl.files, g.File)
 		}
 	}
-	return nil
 }
 
 func envNames(cat *compile.Catalog) []string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"path/filepath"
 
@@ -16,9 +17,10 @@ import (
 // the cluster file's path and its bytes: all a cluster's output depends
 // on. A nil *clusterCache, when the cache is off, has nothing.
 type clusterCache struct {
-	cache *cache.Cache
-	keys  map[string]cache.Key // by cluster file path
-	off   string               // why there is no cache
+	cache  *cache.Cache
+	shared [sha256.Size]byte
+	keys   map[string]cache.Key // by cluster file path
+	off    string               // why there is no cache
 }
 
 // clusterEntry is one cached cluster.
@@ -46,7 +48,7 @@ func openClusterCache(io IO, p *load.Platform, f platformFlags) *clusterCache {
 	if err != nil {
 		return &clusterCache{off: "off (" + err.Error() + ")"}
 	}
-	cc := &clusterCache{cache: c, keys: make(map[string]cache.Key, len(p.Clusters))}
+	cc := &clusterCache{cache: c, shared: shared, keys: make(map[string]cache.Key, len(p.Clusters))}
 	for _, cf := range p.Clusters {
 		rel, err := filepath.Rel(p.Root, cf.Path)
 		if err != nil {
@@ -73,6 +75,22 @@ func (cc *clusterCache) put(c *compile.Cluster, out *render.Output) {
 		e := clusterEntry{Server: c.Server, Out: *out}
 		cc.cache.PutBytes("cluster", cc.keys[c.File], e.encode())
 	}
+}
+
+// checksKey is the key of the fleet-wide checks passing for the compiled
+// clusters outs (each determined by its own key), the shared files, the
+// hand-written ApplicationSets (handwritten, as JSON) and partial.
+func (cc *clusterCache) checksKey(p *load.Platform, outs []*render.Output, partial bool, handwritten []byte) cache.Key {
+	paths := make(map[string]string, len(p.Clusters))
+	for _, cf := range p.Clusters {
+		paths[cf.Name] = cf.Path
+	}
+	parts := [][]byte{[]byte("checks"), cc.shared[:], {boolByte(partial)}, handwritten}
+	for _, o := range outs {
+		k := cc.keys[paths[o.Cluster]]
+		parts = append(parts, []byte(o.Cluster), k[:])
+	}
+	return cache.NewKey(parts...)
 }
 
 // describe says where the cache is, or why there is none, for --stats.

@@ -115,8 +115,57 @@ func TestCacheInvalidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("output edited", "4 of 4")
+	// The fleet-wide checks are cached too, keyed on what they read: a
+	// hand-written ApplicationSet that reads a values file fleetc does not
+	// write fails the compile, although every cluster is cached.
+	hw := filepath.Join(plat, "argocd", "handwritten", "team-values.yaml")
+	if err := os.WriteFile(hw, []byte(teamValues), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	code := Run([]string{"compile", "--stats", "--out", withCache}, IO{Stdout: &stderr, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Cwd: plat})
+	if code != 1 || !strings.Contains(stderr.String(), "which fleetc does not write") || !strings.Contains(stderr.String(), "4 of 4 clusters from the cache") {
+		t.Errorf("hand-written set reading a file fleetc does not write: exit %d\n%s", code, stderr.String())
+	}
+	os.Remove(hw)
+	check("hand-written set removed", "4 of 4")
 	// The module file is an input too (its language version changes
 	// how CUE evaluates).
 	edit("cue.mod/module.cue", "\nlanguage", "\n// touched\nlanguage")
 	check("module file changed", "0 of 4")
 }
+
+// teamValues is a hand-written ApplicationSet that selects payments-prod
+// and reads a values file fleetc never writes.
+const teamValues = `apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: team-tools
+  namespace: argocd
+spec:
+  goTemplate: true
+  goTemplateOptions: ["missingkey=error"]
+  generators:
+    - clusters:
+        selector:
+          matchLabels:
+            team: payments
+  template:
+    metadata:
+      name: '{{.name}}-team-tools'
+    spec:
+      project: bootstrap
+      sources:
+        - repoURL: git@git.corp.local:platformteam/service-value-repo
+          targetRevision: main
+          ref: values
+        - repoURL: git@git.corp.local:mirror/kubernetes-service-catalog.git
+          targetRevision: main
+          path: teams/tools
+          helm:
+            valueFiles:
+              - $values/deploy/cluster/{{.name}}/teams/tools/values.yaml
+      destination:
+        server: '{{.server}}'
+        namespace: team-tools
+`

@@ -32,6 +32,10 @@ type platformFlags struct {
 	readSecret compile.SecretReader
 	// stats, when set, records the time of each phase; it is not a flag.
 	stats *stats
+	// matrix says the caller reads plan.placement, so the placement must
+	// be computed even when the cache knows these inputs pass the checks;
+	// it is not a flag.
+	matrix bool
 }
 
 func (f *platformFlags) bind(c *cobra.Command) {
@@ -162,8 +166,10 @@ type plan struct {
 	// placement says which ApplicationSet deploys to which compiled
 	// cluster.
 	placement *placement.Matrix
-	// cache is the build cache, nil when it is off.
+	// cache is the build cache, nil when it is off, and cc the cluster
+	// cache over it.
 	cache *cache.Cache
+	cc    *clusterCache
 }
 
 // rendered is what the render step makes of one cluster.
@@ -205,7 +211,7 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 	}
 	f.stats.addFleet(fleetStats, cc.describe())
 	t0 = time.Now()
-	pl := &plan{outDir: filepath.Join(p.Root, settings.Output), clusters: len(results), cache: cc.cache}
+	pl := &plan{outDir: filepath.Join(p.Root, settings.Output), clusters: len(results), cache: cc.cache, cc: cc}
 	if f.out != "" {
 		pl.outDir = f.out
 		if !filepath.IsAbs(pl.outDir) {
@@ -219,7 +225,7 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 			pl.secrets = append(pl.secrets, r.Value.secret)
 		}
 	}
-	if err := addApplicationSets(pl, p, settings, len(f.clusters) > 0); err != nil {
+	if err := addApplicationSets(pl, p, settings, len(f.clusters) > 0, f.matrix); err != nil {
 		return nil, err
 	}
 	f.stats.add("checks", t0, "ApplicationSets and placement")

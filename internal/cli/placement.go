@@ -51,7 +51,9 @@ func (o *placementOptions) run() error {
 	if o.format != "text" && o.format != "json" {
 		return usageError{fmt.Errorf("--format %q: want text or json", o.format)}
 	}
-	plan, err := buildPlan(o.IO, o.platformFlags)
+	flags := o.platformFlags
+	flags.matrix = true
+	plan, err := buildPlan(o.IO, flags)
 	if err != nil {
 		return err
 	}
