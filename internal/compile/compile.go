@@ -515,11 +515,21 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 		return nil, diag.FromCUE(err, f.Name, "", token.NoPos, trimmer(f.Name))
 	}
 	for iter.Next() {
+		// Field by field: decoding the app as a whole would walk its
+		// values too, a tenth of a cluster's cost.
+		a := iter.Value()
 		var app App
-		if err := iter.Value().Decode(&app); err != nil {
-			return nil, diag.FromCUE(err, f.Name, "", token.NoPos, trimmer(f.Name))
+		for _, f := range []struct {
+			name string
+			dst  *string
+		}{{"name", &app.Name}, {"bundle", &app.Bundle}, {"category", &app.Category}, {"chart", &app.Chart}} {
+			s, err := a.LookupPath(cue.MakePath(cue.Str(f.name))).String()
+			if err != nil {
+				return nil, diag.FromCUE(err, c.Name, "", token.NoPos, trimmer(c.Name))
+			}
+			*f.dst = s
 		}
-		app.Values = iter.Value().LookupPath(cue.ParsePath("values"))
+		app.Values = a.LookupPath(cue.MakePath(cue.Str("values")))
 		c.Apps = append(c.Apps, app)
 	}
 	return c, nil
