@@ -123,7 +123,7 @@ func (o *compileOptions) run() error {
 	t0 := time.Now()
 	stampsKey := cache.PathKey(plan.outDir)
 	var known output.Stamps
-	if !plan.cache.Get("stamps", stampsKey, &known) {
+	if !plan.cc.cache.Get("stamps", stampsKey, &known) {
 		known = output.Stamps{}
 	}
 	res, err := output.Write(plan.outDir, output.Plan{Files: plan.files, Scope: plan.scope, Known: &known})
@@ -131,9 +131,9 @@ func (o *compileOptions) run() error {
 		return err
 	}
 	if res.Stamps != &known {
-		plan.cache.Put("stamps", stampsKey, res.Stamps) // best effort: it only saves work
+		plan.cc.cache.Put("stamps", stampsKey, res.Stamps) // best effort: it only saves work
 	}
-	plan.cache.Trim()
+	plan.cc.cache.Trim()
 	flags.stats.add("write", t0, fmt.Sprintf("%d files: %d written, %d unchanged, %d removed", len(plan.files), len(res.Written), len(res.Unchanged), len(res.Removed)))
 	summary := fmt.Sprintf("fleetc: compiled %d %s into %s: %d written, %d unchanged, %d removed",
 		plan.clusters, plural(plan.clusters, "cluster", "clusters"), displayPath(o.Cwd, plan.outDir),
@@ -166,10 +166,9 @@ type plan struct {
 	// placement says which ApplicationSet deploys to which compiled
 	// cluster.
 	placement *placement.Matrix
-	// cache is the build cache, nil when it is off, and cc the cluster
-	// cache over it.
-	cache *cache.Cache
-	cc    *clusterCache
+	// cc is the cluster cache; cc.cache is the build cache, nil when it
+	// is off.
+	cc *clusterCache
 }
 
 // rendered is what the render step makes of one cluster.
@@ -211,7 +210,7 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 	}
 	f.stats.addFleet(fleetStats, cc.describe())
 	t0 = time.Now()
-	pl := &plan{outDir: filepath.Join(p.Root, settings.Output), clusters: len(results), cache: cc.cache, cc: cc}
+	pl := &plan{outDir: filepath.Join(p.Root, settings.Output), clusters: len(results), cc: cc}
 	if f.out != "" {
 		pl.outDir = f.out
 		if !filepath.IsAbs(pl.outDir) {

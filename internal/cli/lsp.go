@@ -30,7 +30,7 @@ See the README for setting it up in VS Code and Neovim.`,
   fleetc lsp`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
-			err := lsp.Serve(io.Stdin, io.Stdout, lsp.Options{Check: vetBuffers, Version: fleetcVersion()})
+			err := lsp.Serve(io.Stdin, io.Stdout, lsp.Options{Check: func(req lsp.Request) error { return vetBuffers(io.Getenv, req) }, Version: fleetcVersion()})
 			if errors.Is(err, lsp.ErrNoShutdown) {
 				// The protocol's exit status for an exit without
 				// shutdown; nothing to say about it.
@@ -45,9 +45,10 @@ See the README for setting it up in VS Code and Neovim.`,
 }
 
 // vetBuffers is the language server's check: exactly what vet (and
-// compile) validate, on the editor's buffers.
-func vetBuffers(req lsp.Request) error {
-	_, err := buildPlan(IO{Cwd: req.Root}, platformFlags{root: req.Root, clusters: req.Clusters, overlay: req.Overlay})
+// compile) validate, on the editor's buffers. With the build cache (getenv
+// says where), an edit evaluates only the clusters whose inputs it changed.
+func vetBuffers(getenv func(string) string, req lsp.Request) error {
+	_, err := buildPlan(IO{Cwd: req.Root, Getenv: getenv}, platformFlags{root: req.Root, clusters: req.Clusters, overlay: req.Overlay})
 	return err
 }
 
