@@ -51,7 +51,7 @@ func node(v cue.Value) (*yaml.Node, error) {
 			if err != nil {
 				return nil, err
 			}
-			key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: iter.Selector().Unquoted()}
+			key := keyNode(iter.Selector().Unquoted())
 			m.Content = append(m.Content, key, val)
 		}
 		if len(m.Content) == 0 {
@@ -125,6 +125,17 @@ func str(s string) *yaml.Node {
 		if literalSafe(s) {
 			n.Style = yaml.LiteralStyle
 		}
+	}
+	return n
+}
+
+// keyNode is a mapping key. A key with a line break is double-quoted: as
+// a literal block it would need YAML's complex-key syntax, and a tab in
+// it would not read back.
+func keyNode(s string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	if strings.Contains(s, "\n") {
+		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
 }
