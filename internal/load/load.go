@@ -287,9 +287,55 @@ func loadShared(root string, files []string, overlay map[string][]byte) (*build.
 	}
 	inst := insts[0]
 	if err := instanceErr(inst); err != nil {
-		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+		ds := diag.FromCUE(err, "", "", token.NoPos, nil)
+		for i, d := range ds {
+			// cue/load reports problems with the module file, such as
+			// a language version this fleetc's CUE does not know, with
+			// no position: point at the module file's language version.
+			if d.Pos.Filename == "" && strings.Contains(d.Message, "module.cue") {
+				ds[i].Pos = moduleVersionPos(root, overlay)
+			}
+		}
+		return nil, ds.Sorted()
 	}
 	return inst, nil
+}
+
+// moduleVersionPos is where cue.mod/module.cue declares the language
+// version, or the start of the file if it does not parse or say.
+func moduleVersionPos(root string, overlay map[string][]byte) token.Position {
+	name := filepath.Join(root, "cue.mod", "module.cue")
+	at := token.Position{Filename: name, Line: 1, Column: 1}
+	src, ok := overlay[name]
+	if !ok {
+		var err error
+		if src, err = os.ReadFile(name); err != nil {
+			return at
+		}
+	}
+	f, err := parser.ParseFile(name, src)
+	if err != nil {
+		return at
+	}
+	field := func(decls []ast.Decl, label string) *ast.Field {
+		for _, d := range decls {
+			if fd, ok := d.(*ast.Field); ok {
+				if l, _, _ := ast.LabelName(fd.Label); l == label {
+					return fd
+				}
+			}
+		}
+		return nil
+	}
+	if lang := field(f.Decls, "language"); lang != nil {
+		if st, ok := lang.Value.(*ast.StructLit); ok {
+			if v := field(st.Elts, "version"); v != nil {
+				return v.Value.Pos().Position()
+			}
+		}
+		return lang.Pos().Position()
+	}
+	return at
 }
 
 // instanceErr collects the errors of inst and everything it imports.
