@@ -126,7 +126,7 @@ func (o *compileOptions) run() error {
 	if !plan.cc.cache.Get("stamps", stampsKey, &known) {
 		known = output.Stamps{}
 	}
-	res, err := output.Write(plan.outDir, output.Plan{Files: plan.files, Scope: plan.scope, Known: &known})
+	res, err := output.Write(plan.outDir, output.Plan{Files: plan.files, Scope: plan.scope, Known: &known, Display: displayPath(o.Cwd, plan.outDir)})
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func (o *compileOptions) run() error {
 		plan.clusters, plural(plan.clusters, "cluster", "clusters"), displayPath(o.Cwd, plan.outDir),
 		len(res.Written), len(res.Unchanged), len(res.Removed))
 	if secretsDir != "" {
-		res, err := output.Write(secretsDir, output.Plan{Files: plan.secrets, Scope: plan.secretScope, Private: true})
+		res, err := output.Write(secretsDir, output.Plan{Files: plan.secrets, Scope: plan.secretScope, Private: true, Display: displayPath(o.Cwd, secretsDir)})
 		if err != nil {
 			return err
 		}

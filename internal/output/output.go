@@ -47,6 +47,9 @@ type Plan struct {
 	// Private makes the files readable by their owner only (mode 0600,
 	// directories 0700): for credentials.
 	Private bool
+	// Display is how messages name the output root, such as a path
+	// relative to the working directory; empty means the root as given.
+	Display string
 	// Known, when set, holds the stamps a previous Write returned. A
 	// planned file whose stamp still matches the disk and whose bytes are
 	// those the stamp records is left alone without being read.
@@ -111,7 +114,7 @@ type Result struct {
 // ConflictError is returned when planned files already exist on disk but
 // fleetc does not own them. Write then changes nothing.
 type ConflictError struct {
-	// Root is the output root as given to Write.
+	// Root is the output root as messages name it (Plan.Display).
 	Root string
 	// Paths lists the conflicting paths, sorted, slash-separated and
 	// relative to Root.
@@ -175,18 +178,21 @@ func Write(root string, p Plan) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	w := &writer{root: root, fileMode: 0o644, dirMode: 0o755}
+	w := &writer{root: root, display: p.Display, fileMode: 0o644, dirMode: 0o755}
+	if w.display == "" {
+		w.display = root
+	}
 	if p.Private {
 		w.fileMode, w.dirMode = 0o600, 0o700
 	}
 	_, err = os.Lstat(root)
 	created := errors.Is(err, fs.ErrNotExist)
 	if err := os.MkdirAll(root, w.dirMode); err != nil {
-		return Result{}, opError("create directory", root, err)
+		return Result{}, opError("create directory", w.display, err)
 	}
 	r, err := os.OpenRoot(root)
 	if err != nil {
-		return Result{}, opError("open", root, err)
+		return Result{}, opError("open", w.display, err)
 	}
 	defer r.Close()
 	w.r = r
@@ -206,7 +212,8 @@ func Write(root string, p Plan) (Result, error) {
 
 // writer carries one Write's state.
 type writer struct {
-	root     string   // output root as given, for messages
+	root     string   // output root as given
+	display  string   // how messages name root
 	r        *os.Root // confines every operation to root
 	fileMode fs.FileMode
 	dirMode  fs.FileMode
@@ -215,9 +222,10 @@ type writer struct {
 	tempsLeft atomic.Bool
 }
 
-// show turns rel into the path shown to users: root joined with rel.
+// show turns rel into the path shown to users: the displayed root
+// joined with rel.
 func (w *writer) show(rel string) string {
-	return filepath.Join(w.root, filepath.FromSlash(rel))
+	return filepath.Join(w.display, filepath.FromSlash(rel))
 }
 
 func (w *writer) fail(op, rel string, err error) error {
@@ -560,7 +568,7 @@ func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []st
 			paths = append(paths, p)
 		}
 		sort.Strings(paths)
-		return nil, nil, nil, &ConflictError{Root: w.root, Paths: paths}
+		return nil, nil, nil, &ConflictError{Root: w.display, Paths: paths}
 	}
 	return toRemove, toWrite, unchanged, nil
 
