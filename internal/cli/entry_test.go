@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -44,4 +46,23 @@ func normalized(e clusterEntry) clusterEntry {
 		}
 	}
 	return e
+}
+
+// BenchmarkEntryDecode is what a cached cluster costs a compile besides
+// reading its entry: decoding 19 values files of a typical size.
+func BenchmarkEntryDecode(b *testing.B) {
+	e := clusterEntry{Server: "https://c1.example.com", Out: render.Output{Cluster: "c1", Source: "clusters/c1.cue", Env: "dev", Labels: map[string]string{"env": "dev", "core-basic": "enabled"}}}
+	for i := range 19 {
+		p := fmt.Sprintf("cluster/c1/core/app%d/values.yaml", i)
+		e.Out.Apps = append(e.Out.Apps, render.AppRef{Name: fmt.Sprintf("app%d", i), Bundle: "core-basic", Category: "core", Values: p})
+		e.Out.Files = append(e.Out.Files, render.File{Path: p, Data: bytes.Repeat([]byte("key: value\n"), 70)})
+	}
+	data := e.encode()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		var got clusterEntry
+		if err := got.decode(data); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
