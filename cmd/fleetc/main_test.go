@@ -44,6 +44,18 @@ func TestScripts(t *testing.T) {
 			e.Setenv("GIT_COMMITTER_EMAIL", "test@fleetc.invalid")
 			e.Setenv("CUE_REGISTRY", "none")
 			e.Setenv("NO_COLOR", "1")
+			// Each script has a build cache of its own, outside $WORK:
+			// a script that compiles twice exercises it, and nothing is
+			// shared between scripts or runs (as root, HOME=/no-home
+			// would otherwise be created and kept).
+			cache, err := os.MkdirTemp("", "fleetc-cache")
+			if err != nil {
+				return err
+			}
+			e.Defer(func() { os.RemoveAll(cache) })
+			e.Setenv("FLEETC_CACHE", cache)
+			// cue's own cache likewise.
+			e.Setenv("CUE_CACHE_DIR", filepath.Join(cache, "cue"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
