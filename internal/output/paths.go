@@ -17,6 +17,10 @@ import (
 // run, so planned paths may not use the prefix in any element.
 const tmpPrefix = ".fleetc-tmp-"
 
+// maxNameBytes is the longest file name ext4, XFS, btrfs, APFS and most
+// others allow.
+const maxNameBytes = 255
+
 // checkPath reports why p cannot be an output path, or nil if it can.
 // The ledger uses the same rules, so every owned path is also a valid one.
 func checkPath(p string) error {
@@ -39,6 +43,9 @@ func checkPath(p string) error {
 	for _, elem := range strings.Split(p, "/") {
 		if elem == ".." {
 			return errors.New(`path contains a ".." element`)
+		}
+		if len(elem) > maxNameBytes {
+			return fmt.Errorf("path has an element of %d bytes; file systems allow %d", len(elem), maxNameBytes)
 		}
 	}
 	if c := path.Clean(p); c != p {
