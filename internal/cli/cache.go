@@ -85,7 +85,11 @@ func (cc *clusterCache) checksKey(p *load.Platform, outs []*render.Output, parti
 	for _, cf := range p.Clusters {
 		paths[cf.Name] = cf.Path
 	}
-	parts := [][]byte{[]byte("checks"), cc.shared[:], {boolByte(partial)}, handwritten}
+	scope := "whole fleet"
+	if partial {
+		scope = "some clusters"
+	}
+	parts := [][]byte{[]byte("checks"), cc.shared[:], []byte(scope), handwritten}
 	for _, o := range outs {
 		k := cc.keys[paths[o.Cluster]]
 		parts = append(parts, []byte(o.Cluster), k[:])
