@@ -51,7 +51,7 @@ func addApplicationSets(pl *plan, p *load.Platform, s *compile.Settings, partial
 	if len(diags) == 0 && pl.cc.cache != nil {
 		hw, err := json.Marshal(handwritten)
 		if err == nil {
-			passed = pl.cc.checksKey(p, pl.outputs, partial, hw)
+			passed = pl.cc.checksKey(pl.outputs, partial, hw)
 			if _, ok := pl.cc.cache.GetBytes("checks", passed); ok && !matrix {
 				pl.addGenerated(generated, partial)
 				return nil

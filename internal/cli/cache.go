@@ -19,7 +19,7 @@ import (
 type clusterCache struct {
 	cache  *cache.Cache
 	shared [sha256.Size]byte
-	keys   map[string]cache.Key // by cluster file path
+	keys   map[string]cache.Key // by cluster name
 	off    string               // why there is no cache
 }
 
@@ -54,14 +54,14 @@ func openClusterCache(io IO, p *load.Platform, f platformFlags) *clusterCache {
 		if err != nil {
 			rel = cf.Path
 		}
-		cc.keys[cf.Path] = cache.NewKey([]byte("cluster"), shared[:], []byte(filepath.ToSlash(rel)), cf.Digest[:])
+		cc.keys[cf.Name] = cache.NewKey([]byte("cluster"), shared[:], []byte(filepath.ToSlash(rel)), cf.Digest[:])
 	}
 	return cc
 }
 
 // lookup is a compile.Cached for FleetCached; it is nil without a cache.
 func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
-	data, ok := cc.cache.GetBytes("cluster", cc.keys[cf.Path])
+	data, ok := cc.cache.GetBytes("cluster", cc.keys[cf.Name])
 	var e clusterEntry
 	if !ok || e.decode(data) != nil {
 		return rendered{}, "", false
@@ -73,25 +73,21 @@ func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
 func (cc *clusterCache) put(c *compile.Cluster, out *render.Output) {
 	if cc.cache != nil {
 		e := clusterEntry{Server: c.Server, Out: *out}
-		cc.cache.PutBytes("cluster", cc.keys[c.File], e.encode())
+		cc.cache.PutBytes("cluster", cc.keys[c.Name], e.encode())
 	}
 }
 
 // checksKey is the key of the fleet-wide checks passing for the compiled
 // clusters outs (each determined by its own key), the shared files, the
 // hand-written ApplicationSets (handwritten, as JSON) and partial.
-func (cc *clusterCache) checksKey(p *load.Platform, outs []*render.Output, partial bool, handwritten []byte) cache.Key {
-	paths := make(map[string]string, len(p.Clusters))
-	for _, cf := range p.Clusters {
-		paths[cf.Name] = cf.Path
-	}
+func (cc *clusterCache) checksKey(outs []*render.Output, partial bool, handwritten []byte) cache.Key {
 	scope := "whole fleet"
 	if partial {
 		scope = "some clusters"
 	}
 	parts := [][]byte{[]byte("checks"), cc.shared[:], []byte(scope), handwritten}
 	for _, o := range outs {
-		k := cc.keys[paths[o.Cluster]]
+		k := cc.keys[o.Cluster]
 		parts = append(parts, []byte(o.Cluster), k[:])
 	}
 	return cache.NewKey(parts...)
