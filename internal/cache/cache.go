@@ -8,7 +8,6 @@ package cache
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -24,7 +23,7 @@ import (
 
 // format changes whenever what an entry holds, or how keys are made,
 // changes.
-const format = "fleetc-cache-1"
+const format = "fleetc-cache-2"
 
 // Cache is a directory of entries.
 type Cache struct {
@@ -104,49 +103,40 @@ func (c *Cache) path(kind string, k Key) string {
 	return filepath.Join(c.dir, kind, s[:2], s)
 }
 
-// Get decodes the entry of kind under k into v with encoding/gob and
-// reports whether there was a sound one. A damaged or unreadable entry is
-// a miss.
-func (c *Cache) Get(kind string, k Key, v any) bool {
-	payload, ok := c.GetBytes(kind, k)
-	return ok && gob.NewDecoder(bytes.NewReader(payload)).Decode(v) == nil
-}
-
-// Put stores v, encoded with encoding/gob, as the entry of kind under k.
-func (c *Cache) Put(kind string, k Key, v any) error {
-	if c == nil {
-		return nil
-	}
-	var payload bytes.Buffer
-	if err := gob.NewEncoder(&payload).Encode(v); err != nil {
-		return err
-	}
-	return c.PutBytes(kind, k, payload.Bytes())
-}
-
-// GetBytes returns the entry of kind under k, if there is a sound one.
-func (c *Cache) GetBytes(kind string, k Key) ([]byte, bool) {
+// Get returns the entry of kind under k, if there is a sound one: a
+// damaged or unreadable entry is a miss.
+func (c *Cache) Get(kind string, k Key) ([]byte, bool) {
 	if c == nil {
 		return nil, false
 	}
 	name := c.path(kind, k)
-	data, err := os.ReadFile(name)
-	if err != nil || len(data) < sha256.Size {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	// One stat serves both the read and the mark of use.
+	fi, err := f.Stat()
+	if err != nil || fi.Size() < sha256.Size {
+		return nil, false
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, false
 	}
 	sum, payload := data[:sha256.Size], data[sha256.Size:]
 	if s := sha256.Sum256(payload); !bytes.Equal(s[:], sum) {
 		return nil, false
 	}
-	c.used(name)
+	c.used(name, fi.ModTime())
 	return payload, true
 }
 
-// PutBytes stores payload as the entry of kind under k. Entries are
+// Put stores payload as the entry of kind under k. Entries are
 // written whole to a temporary file and renamed into place, so a reader
 // sees an old entry, a new one, or none; concurrent fleetc processes may
 // share a cache.
-func (c *Cache) PutBytes(kind string, k Key, payload []byte) error {
+func (c *Cache) Put(kind string, k Key, payload []byte) error {
 	if c == nil {
 		return nil
 	}
@@ -184,11 +174,10 @@ const (
 	usedEvery = time.Hour
 )
 
-// used marks the entry name as used now, unless it was marked recently:
-// a cache read should not cost a write.
-func (c *Cache) used(name string) {
-	now := time.Now()
-	if fi, err := os.Stat(name); err == nil && now.Sub(fi.ModTime()) > usedEvery {
+// used marks the entry name, last marked at mtime, as used now, unless
+// that was recent: a cache read should not cost a write.
+func (c *Cache) used(name string, mtime time.Time) {
+	if now := time.Now(); now.Sub(mtime) > usedEvery {
 		os.Chtimes(name, now, now)
 	}
 }

@@ -52,7 +52,7 @@ func addApplicationSets(pl *plan, p *load.Platform, s *compile.Settings, partial
 		hw, err := json.Marshal(handwritten)
 		if err == nil {
 			passed = pl.cc.checksKey(pl.outputs, partial, hw)
-			if _, ok := pl.cc.cache.GetBytes("checks", passed); ok && !matrix {
+			if _, ok := pl.cc.cache.Get("checks", passed); ok && !matrix {
 				pl.addGenerated(generated, partial)
 				return nil
 			}
@@ -75,7 +75,7 @@ func addApplicationSets(pl *plan, p *load.Platform, s *compile.Settings, partial
 	}
 	pl.placement = m
 	if passed != (cache.Key{}) {
-		pl.cc.cache.PutBytes("checks", passed, nil)
+		pl.cc.cache.Put("checks", passed, nil)
 	}
 	pl.addGenerated(generated, partial)
 	return nil

@@ -61,7 +61,7 @@ func openClusterCache(io IO, p *load.Platform, f platformFlags) *clusterCache {
 
 // lookup is a compile.Cached for FleetCached; it is nil without a cache.
 func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
-	data, ok := cc.cache.GetBytes("cluster", cc.keys[cf.Name])
+	data, ok := cc.cache.Get("cluster", cc.keys[cf.Name])
 	var e clusterEntry
 	if !ok || e.decode(data) != nil {
 		return rendered{}, "", false
@@ -73,7 +73,7 @@ func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
 func (cc *clusterCache) put(c *compile.Cluster, out *render.Output) {
 	if cc.cache != nil {
 		e := clusterEntry{Server: c.Server, Out: *out}
-		cc.cache.PutBytes("cluster", cc.keys[c.Name], e.encode())
+		cc.cache.Put("cluster", cc.keys[c.Name], e.encode())
 	}
 }
 

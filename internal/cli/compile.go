@@ -123,7 +123,7 @@ func (o *compileOptions) run() error {
 	t0 := time.Now()
 	stampsKey := cache.PathKey(plan.outDir)
 	var known output.Stamps
-	if !plan.cc.cache.Get("stamps", stampsKey, &known) {
+	if data, ok := plan.cc.cache.Get("stamps", stampsKey); !ok || known.UnmarshalBinary(data) != nil {
 		known = output.Stamps{}
 	}
 	res, err := output.Write(plan.outDir, output.Plan{Files: plan.files, Scope: plan.scope, Known: &known, Display: displayPath(o.Cwd, plan.outDir)})
@@ -131,7 +131,9 @@ func (o *compileOptions) run() error {
 		return err
 	}
 	if res.Stamps != &known {
-		plan.cc.cache.Put("stamps", stampsKey, res.Stamps) // best effort: it only saves work
+		if data, err := res.Stamps.MarshalBinary(); err == nil {
+			plan.cc.cache.Put("stamps", stampsKey, data) // best effort: it only saves work
+		}
 	}
 	plan.cc.cache.Trim()
 	flags.stats.add("write", t0, fmt.Sprintf("%d files: %d written, %d unchanged, %d removed", len(plan.files), len(res.Written), len(res.Unchanged), len(res.Removed)))
