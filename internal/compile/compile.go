@@ -1,7 +1,8 @@
-// Package compile evaluates clusters: each cluster file is unified with the
-// shared clusters package (and through it the platform's schema, defaults
-// and catalog) on its own, validated, and returned as plain data plus the
-// CUE values of its apps. It never touches disk or prints.
+// Package compile evaluates clusters: each cluster file on its own is
+// unified with the shared package's `clusters` (the platform's schema and
+// defaults), validated, filled into its `#deploy` (the catalog), and
+// returned as plain data plus the CUE values of its apps. It never touches
+// disk or prints.
 package compile
 
 import (
