@@ -46,7 +46,7 @@ const (
 )
 
 // TestKillCompile kills `fleetc compile` with SIGKILL at many points while
-// it rewrites every file of a large fleet, and checks after each kill that
+// it rewrites every file of a large fleet and adds clusters, and checks after each kill that
 // every file holds either its old or its new bytes, that nothing but
 // fleetc's temporary and lock files lies beside them, that the ledger owns
 // every file; and, every few kills, that the next compile restores exactly
@@ -87,6 +87,9 @@ func TestKillCompile(t *testing.T) {
 	old := readFiles(t, out)
 	replaceIn(t, revision, `revision: "1"`, `revision: "2"`)
 	replaceIn(t, filepath.Join(plat, "defs", "platform.cue"), `namespace: "argocd"`, `namespace: "argocd-hub"`)
+	// And new clusters join, whose directories do not exist yet: compile
+	// builds each under a temporary name and renames it into place.
+	addClusters(t, plat, newClusters)
 	want := filepath.Join(base, "want")
 	mustCompile(t, fleetc, plat, want)
 	neu := readFiles(t, want)
@@ -145,6 +148,42 @@ func TestKillCompile(t *testing.T) {
 	}
 }
 
+// newClusters is how many clusters join the fleet in TestKillCompile's
+// new state.
+const newClusters = 20
+
+// addClusters copies the first n cluster files of the generated fleet in
+// plat as new clusters, named with "n" where the originals have "c".
+func addClusters(t *testing.T, plat string, n int) {
+	t.Helper()
+	dir := filepath.Join(plat, "clusters")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := 0
+	for _, e := range entries {
+		name := e.Name()
+		if added == n || !strings.HasPrefix(name, "c") || !strings.HasSuffix(name, ".cue") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cluster := strings.TrimSuffix(name, ".cue")
+		renamed := "n" + cluster[1:]
+		data = bytes.ReplaceAll(data, []byte(cluster), []byte(renamed))
+		if err := os.WriteFile(filepath.Join(dir, renamed+".cue"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		added++
+	}
+	if added < n {
+		t.Fatalf("only %d cluster files to copy, want %d", added, n)
+	}
+}
+
 // check looks at the tree a killed compile left and says what state it
 // was in: "old" (nothing changed yet), "staged" (temporary files written,
 // nothing replaced), "mixed" (some files replaced), or "new".
@@ -152,6 +191,7 @@ func check(t *testing.T, out string, old, neu map[string][]byte) string {
 	t.Helper()
 	ledger := map[string]string{}
 	var nOld, nNew, nTemp, nDeepTemp int
+	var added []string // files that only the new state has, in place
 	marker := false
 	err := filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -164,7 +204,9 @@ func check(t *testing.T, out string, old, neu map[string][]byte) string {
 			return err
 		}
 		switch {
-		case strings.HasPrefix(d.Name(), tmpPrefix):
+		case strings.HasPrefix(rel, tmpPrefix) || strings.Contains(rel, "/"+tmpPrefix):
+			// A temporary file, or a file in a new directory that is
+			// still under its temporary name.
 			nTemp++
 			if strings.Contains(rel, "/") {
 				nDeepTemp++
@@ -180,6 +222,9 @@ func check(t *testing.T, out string, old, neu map[string][]byte) string {
 			}
 		case bytes.Equal(data, neu[rel]) && neu[rel] != nil:
 			nNew++
+			if old[rel] == nil {
+				added = append(added, rel)
+			}
 		case bytes.Equal(data, old[rel]) && old[rel] != nil:
 			nOld++
 		default:
@@ -204,6 +249,11 @@ func check(t *testing.T, out string, old, neu map[string][]byte) string {
 		}
 		if s := ledger[p]; s != sum(old[p]) && s != sum(neu[p]) {
 			t.Errorf("%s: not owned by the ledger (sum %q)", p, s)
+		}
+	}
+	for _, p := range added {
+		if ledger[p] != sum(neu[p]) {
+			t.Errorf("%s: a new file the ledger does not own (sum %q)", p, ledger[p])
 		}
 	}
 	switch {

@@ -23,9 +23,8 @@ func newCursor(w *writer) *cursor { return &cursor{w: w} }
 
 // dir returns a handle on dir (slash-separated, relative to the output
 // root, "." for the root). With create, it makes the directories that do
-// not exist and appends them to made, outermost first; an existing one
-// must be a directory, not a symlink.
-func (c *cursor) dir(dir string, create bool, made *[]string) (*os.Root, error) {
+// not exist; an existing one must be a directory, not a symlink.
+func (c *cursor) dir(dir string, create bool) (*os.Root, error) {
 	var want []string
 	if dir != "." {
 		want = strings.Split(dir, "/")
@@ -45,7 +44,6 @@ func (c *cursor) dir(dir string, create bool, made *[]string) (*os.Root, error) 
 			err := parent.Mkdir(name, c.w.dirMode)
 			switch {
 			case err == nil:
-				*made = append(*made, strings.Join(want[:i+1], "/"))
 			case errors.Is(err, fs.ErrExist):
 				fi, lerr := parent.Lstat(name)
 				if lerr != nil {

@@ -1,8 +1,8 @@
 // Package output is the only code in fleetc that writes to disk. Write
 // replaces the files fleetc owns under an output root with a Plan's files,
-// atomically per file, keeping a ledger of what it owns so that it never
-// overwrites or deletes anything else, and prunes files it wrote earlier
-// that are no longer planned.
+// atomically per file (a new directory is put in place whole), keeping a
+// ledger of what it owns so that it never overwrites or deletes anything
+// else, and prunes files it wrote earlier that are no longer planned.
 package output
 
 import (
@@ -275,9 +275,9 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 	}
 	res.Unchanged = unchanged
 
-	// Leftovers of a killed run. Temporary files are only ever created in
-	// directories of owned paths, while the staging marker exists, and at
-	// the root for the ledger.
+	// Leftovers of a killed run. Temporary files and directories are only
+	// ever created in the directories above owned paths, while the staging
+	// marker exists, and at the root for the ledger.
 	dirs := map[string]bool{".": true}
 	staging, err := w.exists(stagingName)
 	if err != nil {
@@ -285,10 +285,14 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 	}
 	if staging {
 		for p := range old {
-			dirs[path.Dir(p)] = true
+			for _, d := range parents(p) {
+				dirs[d] = true
+			}
 		}
 		for _, f := range files {
-			dirs[path.Dir(f.path)] = true
+			for _, d := range parents(f.path) {
+				dirs[d] = true
+			}
 		}
 	}
 	if err := w.removeTemps(st, sortedKeys(dirs)); err != nil {
@@ -314,22 +318,15 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 		}()
 	}
 
-	// Write every new file to a temporary file first and make them all
-	// durable with one sync of the file system rather than one per file
-	// (which costs a journal commit each). Nothing a user sees changes
-	// until that has succeeded: a failure here, such as a full disk,
-	// leaves the tree exactly as it was.
-	temps, made, err := w.stage(toWrite, toRemove, stamps)
+	// Write every new file where no one sees it first (a temporary file,
+	// or a new directory under a temporary name) and make them all durable
+	// with one sync of the file system rather than one per file (which
+	// costs a journal commit each). Nothing a user sees changes until that
+	// has succeeded: a failure here, such as a full disk, leaves the tree
+	// exactly as it was.
+	sg, err := w.stage(st, toWrite, toRemove, stamps)
 	if err != nil {
 		return res, err
-	}
-	rollback := func() {
-		for _, t := range temps {
-			w.removeTemp(t) // best effort; the next Write removes leftovers
-		}
-		for i := len(made) - 1; i >= 0; i-- {
-			w.r.Remove(made[i])
-		}
 	}
 
 	// Own every file this run may create before creating any.
@@ -342,7 +339,7 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 			union[f.path] = f.sum
 		}
 		if cur, err = w.writeLedger(union, cur); err != nil {
-			rollback()
+			w.undo(sg)
 			return res, err
 		}
 	}
@@ -353,7 +350,7 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 			continue
 		}
 		if err := w.r.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			rollback()
+			w.undo(sg)
 			return res, w.fail("remove", p, err)
 		}
 		res.Removed = append(res.Removed, p)
@@ -363,39 +360,49 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 		w.removeEmptyParents(p, needDirs, touched)
 	}
 
+	// Put everything in place: a fresh directory with one rename when its
+	// first file comes up, other files one rename each.
 	handles := newCursor(w)
 	defer handles.close()
+	placed := make(map[string]bool) // fresh directories renamed into place
 	for i, f := range toWrite {
-		dir := path.Dir(f.path)
-		err := error(nil)
-		if dir != "." && path.Dir(temps[i]) != dir {
-			// Staged at the root: a pruned file stood where this
-			// directory goes.
-			err = w.r.MkdirAll(dir, w.dirMode)
-		}
-		if err == nil && testHookRename != nil {
-			err = testHookRename(f.path)
-		}
-		if err == nil {
-			if path.Dir(temps[i]) == dir {
-				// Within one directory, through one handle on it.
-				var d *os.Root
-				if d, err = handles.dir(dir, false, nil); err == nil {
-					err = d.Rename(path.Base(temps[i]), path.Base(f.path))
-				}
-			} else {
-				err = w.r.Rename(temps[i], f.path)
+		var err error
+		switch fd, tmp := sg.fresh[i], sg.temps[i]; {
+		case fd != "" && placed[fd]:
+		case fd != "":
+			if testHookRename != nil {
+				err = testHookRename(fd)
 			}
-		}
-		if err != nil {
-			for _, t := range temps[i:] {
-				w.removeTemp(t) // best effort; the next Write removes leftovers
+			if err == nil {
+				err = w.renameIn(handles, sg.tmpDir[fd], fd)
 			}
-			return res, w.fail("write", f.path, err)
+			if err != nil {
+				w.abandon(sg, i)
+				return res, w.fail("write", fd, err)
+			}
+			placed[fd] = true
+			touched[path.Dir(fd)] = true
+		default:
+			dir := path.Dir(f.path)
+			if dir != "." && path.Dir(tmp) != dir {
+				// Staged at the root: a pruned file stood where this
+				// directory goes.
+				err = w.r.MkdirAll(dir, w.dirMode)
+			}
+			if err == nil && testHookRename != nil {
+				err = testHookRename(f.path)
+			}
+			if err == nil {
+				err = w.renameIn(handles, tmp, f.path)
+			}
+			if err != nil {
+				w.abandon(sg, i)
+				return res, w.fail("write", f.path, err)
+			}
+			touched[dir] = true
+			touched[path.Dir(tmp)] = true
 		}
 		res.Written = append(res.Written, f.path)
-		touched[dir] = true
-		touched[path.Dir(temps[i])] = true
 	}
 	if err := w.durableDirs(sortedKeys(touched)); err != nil {
 		return res, err
@@ -431,6 +438,39 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 	}
 	res.Stamps = &Stamps{At: time.Now(), Files: stamps}
 	return res, nil
+}
+
+// renameIn renames from to to, within one directory through a handle on
+// it, else from the root.
+func (w *writer) renameIn(handles *cursor, from, to string) error {
+	if dir := path.Dir(to); path.Dir(from) == dir {
+		d, err := handles.dir(dir, false)
+		if err != nil {
+			return err
+		}
+		return d.Rename(path.Base(from), path.Base(to))
+	}
+	return w.r.Rename(from, to)
+}
+
+// abandon removes what was staged for toWrite[i:] and not yet put in
+// place, after a failure to put toWrite[i] in place. Best effort: the next
+// Write removes leftovers.
+func (w *writer) abandon(sg *staged, i int) {
+	for j := i; j < len(sg.temps); j++ {
+		if sg.temps[j] != "" {
+			w.removeTemp(sg.temps[j])
+		}
+	}
+	done := make(map[string]bool)
+	for j := i; j < len(sg.fresh); j++ {
+		if fd := sg.fresh[j]; fd != "" && !done[fd] {
+			done[fd] = true
+			if _, err := w.r.Lstat(sg.tmpDir[fd]); err == nil {
+				w.removeTempDir(sg.tmpDir[fd])
+			}
+		}
+	}
 }
 
 // removeTemp removes the temporary file t, noting whether it is left
@@ -640,29 +680,110 @@ func (w *writer) writeLedger(l Ledger, cur []byte) ([]byte, error) {
 	return data, w.syncDir(".")
 }
 
-// stage writes each file of toWrite to a temporary file and makes them
-// durable. A temporary file goes next to its target, in directories it
-// makes as needed (returned in made, outermost first), or at the root
-// when a file in toRemove stands where a directory of the target has to
-// be. On error it removes what it made, and the tree is as it was.
-func (w *writer) stage(toWrite []planned, toRemove map[string]bool, stamps map[string]Stamp) (temps, made []string, err error) {
-	undo := func() {
-		for _, t := range temps {
-			if t != "" {
-				w.removeTemp(t)
+// staged is what stage left on disk for Write to put in place.
+type staged struct {
+	// temps[i] is the temporary file of toWrite[i], or "" if the file
+	// was written under a fresh directory's temporary name.
+	temps []string
+	// fresh[i] is the directory of toWrite[i] that did not exist and is
+	// built under a temporary name, or "".
+	fresh []string
+	// tmpDir maps each fresh directory to its temporary name, a sibling.
+	tmpDir map[string]string
+}
+
+// paths lists the files stage wrote and the directories it made within
+// fresh ones, for systems that make each durable on its own.
+func (s *staged) paths(toWrite []planned) (files, dirs []string) {
+	made := make(map[string]bool)
+	for i, f := range toWrite {
+		if s.temps[i] != "" {
+			files = append(files, s.temps[i])
+			continue
+		}
+		fd := s.fresh[i]
+		at := s.tmpDir[fd] + f.path[len(fd):]
+		for d := path.Dir(at); !made[d]; d = path.Dir(d) {
+			made[d] = true
+			if d == s.tmpDir[fd] {
+				break
 			}
 		}
-		for i := len(made) - 1; i >= 0; i-- {
-			w.r.Remove(made[i])
+		files = append(files, at)
+	}
+	return files, sortedKeys(made)
+}
+
+// undo removes what stage made; the tree is then as it was.
+func (w *writer) undo(s *staged) {
+	for _, t := range s.temps {
+		if t != "" {
+			w.removeTemp(t)
 		}
 	}
+	for _, t := range s.tmpDir {
+		w.removeTempDir(t)
+	}
+}
+
+// stage writes each file of toWrite where no one sees it yet, and makes
+// them all durable. A file whose directory exists goes to a temporary file
+// next to it, renamed over it later; at the root instead when a file in
+// toRemove stands where one of its directories has to be. A directory that
+// does not exist yet is built whole, its files written under their own
+// names, beneath a temporary name in its parent and renamed into place
+// later: one rename for a new cluster instead of one per file, and no
+// temporary names inside it. On error it removes what it made, and the
+// tree is as it was.
+func (w *writer) stage(st *statCache, toWrite []planned, toRemove map[string]bool, stamps map[string]Stamp) (*staged, error) {
+	s := &staged{
+		temps:  make([]string, len(toWrite)),
+		fresh:  make([]string, len(toWrite)),
+		tmpDir: make(map[string]string),
+	}
+	blocked := func(f planned) bool {
+		return slices.ContainsFunc(parents(f.path), func(d string) bool { return toRemove[d] })
+	}
+	// The fresh directories and their temporary names, in tree order,
+	// before any file: each is made once, whichever stager reaches it.
+	cur := newCursor(w)
+	for i, f := range toWrite {
+		if blocked(f) {
+			continue
+		}
+		d, err := st.missing(f.path)
+		if err != nil {
+			cur.close()
+			w.undo(s)
+			return nil, w.fail("write", f.path, err)
+		}
+		if d == "" {
+			continue
+		}
+		s.fresh[i] = d
+		if _, ok := s.tmpDir[d]; ok {
+			continue
+		}
+		parent, err := cur.dir(path.Dir(d), false)
+		if err == nil {
+			var name string
+			if name, err = w.mkdirTemp(parent); err == nil {
+				s.tmpDir[d] = path.Join(path.Dir(d), name)
+			}
+		}
+		if err != nil {
+			cur.close()
+			w.undo(s)
+			return nil, w.fail("create directory", d, err)
+		}
+	}
+	cur.close()
+
 	// Creating files and directories is the file system's work, and it
-	// goes faster several at a time: each stager takes a run of files in
+	// goes faster a few at a time: each stager takes a run of files in
 	// tree order, so they rarely share a directory.
-	temps = make([]string, len(toWrite))
 	infos := make([]fs.FileInfo, len(toWrite))
 	n := min(stagers, (len(toWrite)+stageChunk-1)/stageChunk)
-	mades := make([][]string, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for g := range n {
@@ -672,13 +793,26 @@ func (w *writer) stage(toWrite []planned, toRemove map[string]bool, stamps map[s
 			defer cur.close()
 			for i := lo; i < hi; i++ {
 				f := toWrite[i]
+				if fd := s.fresh[i]; fd != "" {
+					at := s.tmpDir[fd] + f.path[len(fd):]
+					d, err := cur.dir(path.Dir(at), true)
+					if err != nil {
+						errs[g] = w.fail("create directory", path.Dir(f.path), err)
+						return
+					}
+					if infos[i], err = w.create(d, path.Base(at), f.path, f.data); err != nil {
+						errs[g] = err
+						return
+					}
+					continue
+				}
 				dir := path.Dir(f.path)
-				if slices.ContainsFunc(parents(f.path), func(d string) bool { return toRemove[d] }) {
+				if blocked(f) {
 					dir = "."
 				}
-				d, err := cur.dir(dir, true, &mades[g])
+				d, err := cur.dir(dir, false)
 				if err != nil {
-					errs[g] = w.fail("create directory", dir, err)
+					errs[g] = w.fail("write", f.path, err)
 					return
 				}
 				tmp, fi, err := w.writeTemp(d, f.path, f.data)
@@ -686,31 +820,25 @@ func (w *writer) stage(toWrite []planned, toRemove map[string]bool, stamps map[s
 					errs[g] = err
 					return
 				}
-				temps[i], infos[i] = path.Join(dir, tmp), fi
+				s.temps[i], infos[i] = path.Join(dir, tmp), fi
 			}
 		})
 	}
 	wg.Wait()
-	for _, m := range mades {
-		made = append(made, m...)
-	}
-	// Outermost first, so that undoing in reverse removes the innermost
-	// first, whichever stager made them.
-	slices.SortStableFunc(made, func(a, b string) int { return strings.Count(a, "/") - strings.Count(b, "/") })
 	if err := firstErr(errs); err != nil {
-		undo()
-		return nil, nil, err
+		w.undo(s)
+		return nil, err
 	}
 	for i, f := range toWrite {
 		stamps[f.path] = stampOf(infos[i], f.sum)
 	}
-	if len(temps) > 0 {
-		if err := w.durable(temps); err != nil {
-			undo()
-			return nil, nil, err
+	if len(toWrite) > 0 {
+		if err := w.durable(s.paths(toWrite)); err != nil {
+			w.undo(s)
+			return nil, err
 		}
 	}
-	return temps, made, nil
+	return s, nil
 }
 
 // stagers is how many goroutines stage files at once, and stageChunk the
@@ -729,47 +857,80 @@ func firstErr(errs []error) error {
 	return nil
 }
 
+// mkdirTemp makes a new directory with a temporary name in d and returns
+// the name.
+func (w *writer) mkdirTemp(d *os.Root) (string, error) {
+	for i := 0; ; i++ {
+		name := tmpPrefix + rand.Text()
+		err := d.Mkdir(name, w.dirMode)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || i == 10 {
+			return "", err
+		}
+	}
+}
+
+// removeTempDir removes the temporary directory t with everything in it,
+// noting whether it is left behind.
+func (w *writer) removeTempDir(t string) {
+	if err := w.r.RemoveAll(t); err != nil {
+		w.tempsLeft.Store(true)
+	}
+}
+
 // writeTemp writes data to a new temporary file in dir, with the final
 // mode of rel, and returns its name. Write renames it over rel once every
 // temporary file is durable, so that rel always holds either its old or
 // its new content.
 func (w *writer) writeTemp(d *os.Root, rel string, data []byte) (string, fs.FileInfo, error) {
-	var f *os.File
-	var tmp string
 	for i := 0; ; i++ {
-		tmp = tmpPrefix + rand.Text()
-		var err error
-		f, err = d.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		tmp := tmpPrefix + rand.Text()
+		fi, err := w.create(d, tmp, rel, data)
 		if err == nil {
-			break
+			return tmp, fi, nil
 		}
 		if !errors.Is(err, fs.ErrExist) || i == 10 {
-			return "", nil, w.fail("write", rel, err)
+			return "", nil, err
 		}
 	}
-	_, err := f.Write(data)
+}
+
+// create writes data to the new file name in d, with the final mode of
+// rel, and returns what fstat shows of it: renaming keeps size,
+// modification time and inode, so this is the stamp the file will have in
+// place. A file it could not finish is removed; an error wraps
+// fs.ErrExist if name existed.
+func (w *writer) create(d *os.Root, name, rel string, data []byte) (fs.FileInfo, error) {
+	f, err := d.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, w.fileMode)
+	if err != nil {
+		return nil, w.fail("write", rel, err)
+	}
+	_, err = f.Write(data)
 	if err == nil && testHookStage != nil {
 		err = testHookStage(rel)
 	}
-	if err == nil {
-		err = f.Chmod(w.fileMode)
-	}
 	var fi fs.FileInfo
 	if err == nil {
-		// Renaming keeps size, modification time and inode: this is the
-		// stamp the file will have in place.
 		fi, err = f.Stat()
+	}
+	if err == nil && fi.Mode().Perm() != w.fileMode {
+		// The umask took bits the mode must have.
+		if err = f.Chmod(w.fileMode); err == nil {
+			fi, err = f.Stat()
+		}
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		if rerr := d.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+		if rerr := d.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			w.tempsLeft.Store(true)
 		}
-		return "", nil, w.fail("write", rel, err)
+		return nil, w.fail("write", rel, err)
 	}
-	return tmp, fi, nil
+	return fi, nil
 }
 
 // writeAtomic replaces rel with data by way of a durable temporary file;
@@ -788,7 +949,7 @@ func (w *writer) writeAtomic(rel string, data []byte) error {
 		return err
 	}
 	tmp := path.Join(path.Dir(rel), name)
-	if err = w.durable([]string{tmp}); err == nil && testHookRename != nil {
+	if err = w.durable([]string{tmp}, nil); err == nil && testHookRename != nil {
 		err = testHookRename(rel)
 	}
 	if err == nil {
@@ -844,8 +1005,9 @@ func (w *writer) onlyPruned(dir string, toRemove map[string]bool) (ok, any bool)
 	return true, any
 }
 
-// removeTemps removes leftover temporary files in dirs, skipping
-// directories that do not exist or are reached through a symlink.
+// removeTemps removes leftover temporary files and directories in dirs,
+// skipping directories that do not exist or are reached through a
+// symlink.
 func (w *writer) removeTemps(st *statCache, dirs []string) error {
 	for _, dir := range dirs {
 		if dir != "." {
@@ -864,11 +1026,11 @@ func (w *writer) removeTemps(st *statCache, dirs []string) error {
 			return w.fail("read directory", dir, err)
 		}
 		for _, e := range entries {
-			if e.IsDir() || !strings.HasPrefix(e.Name(), tmpPrefix) {
+			if !strings.HasPrefix(e.Name(), tmpPrefix) {
 				continue
 			}
 			p := path.Join(dir, e.Name())
-			if err := w.r.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := w.r.RemoveAll(p); err != nil {
 				return w.fail("remove", p, err)
 			}
 		}
@@ -967,6 +1129,24 @@ func (c *statCache) parentState(rel string) (blocker string, absent bool, err er
 		}
 	}
 	return "", false, nil
+}
+
+// missing returns the outermost directory above rel that does not exist,
+// or "" if they all do. It is an error if one is a symlink or not a
+// directory.
+func (c *statCache) missing(rel string) (string, error) {
+	for _, d := range parents(rel) {
+		fi, err := c.lstat(d)
+		switch {
+		case err != nil:
+			return "", err
+		case fi == nil:
+			return d, nil
+		case !fi.IsDir():
+			return "", fmt.Errorf("%s is not a directory", c.show(d))
+		}
+	}
+	return "", nil
 }
 
 func sortedKeys(m map[string]bool) []string {

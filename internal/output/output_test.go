@@ -620,10 +620,14 @@ func TestLeftoverTempFiles(t *testing.T) {
 	// made the staging marker.
 	writeFile(t, filepath.Join(root, stagingName), "")
 	writeFile(t, filepath.Join(root, "a/.fleetc-tmp-123"), "partial")
-	writeFile(t, filepath.Join(root, "a/.fleetc-tmp-keep/file"), "a directory is not ours") // not a temp file
+	// A new directory staged under a temporary name, at the root and
+	// deeper, with what was written into it.
+	writeFile(t, filepath.Join(root, ".fleetc-tmp-NEW/x/values.yaml"), "partial")
+	writeFile(t, filepath.Join(root, "a/.fleetc-tmp-DIR/values.yaml"), "whole\n")
+	writeFile(t, filepath.Join(root, "a/not-a-temp/.fleetc-tmp-x"), "not above an owned path")
 	res := mustWrite(t, root, Plan{Files: fl})
 	checkResult(t, res, Result{Unchanged: []string{"a/x.yaml", "y.yaml"}})
-	checkTree(t, root, want(fl, map[string]string{"a/.fleetc-tmp-keep": "<dir>", "a/.fleetc-tmp-keep/file": "a directory is not ours"}))
+	checkTree(t, root, want(fl, map[string]string{"a/not-a-temp": "<dir>", "a/not-a-temp/.fleetc-tmp-x": "not above an owned path"}))
 }
 
 func TestStaleLockFile(t *testing.T) {
@@ -723,21 +727,43 @@ func TestInterrupted(t *testing.T) {
 	}
 }
 
+// TestWriteErrorRemovesTemp fails the rename that puts a file in place:
+// a temporary file next to its target, and a new directory staged under a
+// temporary name. Either is removed, and the union ledger is left to own
+// what the run might have created.
 func TestWriteErrorRemovesTemp(t *testing.T) {
-	root := t.TempDir()
-	testHookRename = func(rel string) error {
-		if rel == "a/x.yaml" {
-			return errors.New("boom")
-		}
-		return nil
+	for _, tc := range []struct {
+		name, fail string
+		before     []render.File
+		left       map[string]string
+	}{
+		{name: "file", fail: "a/x.yaml", before: files("a/y.yaml", "y\n"), left: map[string]string{"a": "<dir>", "a/y.yaml": "y\n"}},
+		{name: "new directory", fail: "a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			if tc.before != nil {
+				mustWrite(t, root, Plan{Files: tc.before})
+			}
+			testHookRename = func(rel string) error {
+				if rel == tc.fail {
+					return errors.New("boom")
+				}
+				return nil
+			}
+			defer func() { testHookRename = nil }()
+			plan := append(files("a/x.yaml", "x\n"), tc.before...)
+			_, err := Write(root, Plan{Files: plan})
+			if want := "write " + filepath.Join(root, tc.fail) + ": boom"; err == nil || err.Error() != want {
+				t.Fatalf("Write: %v, want %s", err, want)
+			}
+			left := map[string]string{LedgerName: ledgerOf(plan)}
+			for p, c := range tc.left {
+				left[p] = c
+			}
+			checkTree(t, root, left)
+		})
 	}
-	defer func() { testHookRename = nil }()
-	_, err := Write(root, Plan{Files: files("a/x.yaml", "x\n")})
-	if want := "write " + filepath.Join(root, "a/x.yaml") + ": boom"; err == nil || err.Error() != want {
-		t.Fatalf("Write: %v, want %s", err, want)
-	}
-	// The union ledger owns the file, nothing else is left.
-	checkTree(t, root, map[string]string{"a": "<dir>", LedgerName: ledgerOf(files("a/x.yaml", "x\n"))})
 }
 
 func TestUnwritableRoot(t *testing.T) {

@@ -6,9 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// durable makes the temporary files' data stable with one syncfs(2) of the
-// file system that holds root: one journal commit instead of one per file.
-func (w *writer) durable(temps []string) error {
+// durable makes the staged files and the directories made under temporary
+// names stable with one syncfs(2) of the file system that holds
+// root: one journal commit instead of one per file.
+func (w *writer) durable(files, dirs []string) error {
 	return w.syncfs()
 }
 

@@ -4,10 +4,10 @@ package output
 
 import "os"
 
-// durable makes the temporary files' data stable, one fsync each where the
-// system has no cheaper way.
-func (w *writer) durable(temps []string) error {
-	for _, t := range temps {
+// durable makes the staged files and the directories made under temporary
+// names stable, one fsync each where the system has no cheaper way.
+func (w *writer) durable(files, dirs []string) error {
+	for _, t := range files {
 		f, err := w.r.OpenFile(t, os.O_RDWR, 0)
 		if err != nil {
 			return w.fail("sync", t, err)
@@ -18,7 +18,7 @@ func (w *writer) durable(temps []string) error {
 			return w.fail("sync", t, err)
 		}
 	}
-	return nil
+	return w.durableDirs(dirs)
 }
 
 // durableDirs makes the renames in dirs stable.
