@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -23,9 +24,17 @@ func YAML(v cue.Value, header string) ([]byte, error) {
 
 // Encode writes n as one YAML document with header as a leading comment.
 func Encode(n *yaml.Node, header string) ([]byte, error) {
-	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}, HeadComment: header}
 	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
+	if emit(&buf, n, header) {
+		return buf.Bytes(), nil
+	}
+	return encodeYAML(&buf, n, header)
+}
+
+// encodeYAML is Encode through yaml.v3's encoder.
+func encodeYAML(buf *bytes.Buffer, n *yaml.Node, header string) ([]byte, error) {
+	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}, HeadComment: header}
+	enc := yaml.NewEncoder(buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(doc); err != nil {
 		return nil, err
@@ -118,6 +127,9 @@ func node(v cue.Value) (*yaml.Node, error) {
 // embedded files (dashboards, configs) stay readable.
 func str(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	if yaml11Scalar(s) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
 	if strings.Contains(s, "\n") {
 		// The encoder would pick a literal block for any multi-line
 		// string, even one that does not read back the same.
@@ -134,7 +146,7 @@ func str(s string) *yaml.Node {
 // it would not read back.
 func keyNode(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if strings.Contains(s, "\n") {
+	if strings.Contains(s, "\n") || yaml11Scalar(s) {
 		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
@@ -156,3 +168,18 @@ func literalSafe(s string) bool {
 	}
 	return true
 }
+
+// yaml11Scalar reports whether plain s would be read as something other
+// than a string by a YAML 1.1 reader, which Helm (sigs.k8s.io/yaml) is,
+// though yaml.v3 writes it plain: the booleans yes, no, on, off, y and n,
+// and sexagesimal numbers such as 1:30.
+func yaml11Scalar(s string) bool {
+	if isOldBool(s) {
+		return true
+	}
+	return s != "" && (s[0] >= '0' && s[0] <= '9' || s[0] == '+' || s[0] == '-') &&
+		strings.IndexByte(s, ':') >= 0 && base60.MatchString(s)
+}
+
+// base60 is YAML 1.1's sexagesimal number, as readers accept it.
+var base60 = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)

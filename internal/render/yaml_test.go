@@ -2,6 +2,7 @@ package render
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"cuelang.org/go/cue/cuecontext"
@@ -28,6 +29,24 @@ func TestYAMLQuoting(t *testing.T) {
 		}
 		if got["k"] != s || got[s] != "key" {
 			t.Errorf("%q did not round-trip:\n%s", s, data)
+		}
+	}
+}
+
+// TestYAML11Quoting: strings a YAML 1.1 reader such as Helm would take
+// for booleans or numbers are quoted, as values and as keys, though
+// yaml.v3 itself reads them back as strings either way.
+func TestYAML11Quoting(t *testing.T) {
+	for _, s := range []string{"yes", "No", "on", "OFF", "y", "n", "1:30", "-1:20:00.5"} {
+		v := cuecontext.New().Encode(map[string]any{"k": s, s: "v"})
+		data, err := YAML(v, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`k: "` + s + `"`, `"` + s + `": v`} {
+			if !strings.Contains(string(data), want) {
+				t.Errorf("%q: want %s in\n%s", s, want, data)
+			}
 		}
 	}
 }
