@@ -833,7 +833,7 @@ func (w *writer) stage(st *statCache, toWrite []planned, toRemove map[string]boo
 		stamps[f.path] = stampOf(infos[i], f.sum)
 	}
 	if len(toWrite) > 0 {
-		if err := w.durable(s.paths(toWrite)); err != nil {
+		if err := w.durable(func() ([]string, []string) { return s.paths(toWrite) }); err != nil {
 			w.undo(s)
 			return nil, err
 		}
@@ -949,7 +949,7 @@ func (w *writer) writeAtomic(rel string, data []byte) error {
 		return err
 	}
 	tmp := path.Join(path.Dir(rel), name)
-	if err = w.durable([]string{tmp}, nil); err == nil && testHookRename != nil {
+	if err = w.durable(func() ([]string, []string) { return []string{tmp}, nil }); err == nil && testHookRename != nil {
 		err = testHookRename(rel)
 	}
 	if err == nil {

@@ -7,9 +7,10 @@ import (
 )
 
 // durable makes the staged files and the directories made under temporary
-// names stable with one syncfs(2) of the file system that holds
-// root: one journal commit instead of one per file.
-func (w *writer) durable(files, dirs []string) error {
+// names (which staged lists, for systems that need them one by one) stable
+// with one syncfs(2) of the file system that holds root: one journal commit
+// instead of one per file.
+func (w *writer) durable(staged func() (files, dirs []string)) error {
 	return w.syncfs()
 }
 

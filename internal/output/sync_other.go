@@ -5,8 +5,10 @@ package output
 import "os"
 
 // durable makes the staged files and the directories made under temporary
-// names stable, one fsync each where the system has no cheaper way.
-func (w *writer) durable(files, dirs []string) error {
+// names, as staged lists them, stable, one fsync each where the system has
+// no cheaper way.
+func (w *writer) durable(staged func() (files, dirs []string)) error {
+	files, dirs := staged()
 	for _, t := range files {
 		f, err := w.r.OpenFile(t, os.O_RDWR, 0)
 		if err != nil {
