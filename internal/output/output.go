@@ -989,6 +989,9 @@ func (w *writer) onlyPruned(dir string, toRemove map[string]bool) (ok, any bool)
 	for _, e := range entries {
 		p := dir + "/" + e.Name()
 		switch {
+		case strings.HasPrefix(e.Name(), tmpPrefix):
+			// Removed as a leftover temporary file or directory (a run
+			// killed while it built a new directory leaves one).
 		case e.Type().IsRegular() && toRemove[p]:
 			any = true
 		case e.Type().IsDir():
@@ -996,8 +999,6 @@ func (w *writer) onlyPruned(dir string, toRemove map[string]bool) (ok, any bool)
 				return false, false
 			}
 			any = true
-		case strings.HasPrefix(e.Name(), tmpPrefix):
-			// Removed as a leftover temporary file.
 		default:
 			return false, false
 		}

@@ -630,6 +630,24 @@ func TestLeftoverTempFiles(t *testing.T) {
 	checkTree(t, root, want(fl, map[string]string{"a/not-a-temp": "<dir>", "a/not-a-temp/.fleetc-tmp-x": "not above an owned path"}))
 }
 
+// A directory that becomes a file is replaced even when a killed run left
+// a temporary file or a new directory half built inside it: those are
+// leftovers, not foreign files in the way.
+func TestLeftoverTempInDirectoryThatBecomesFile(t *testing.T) {
+	for _, leftover := range []string{"a/.fleetc-tmp-FILE", "a/.fleetc-tmp-DIR/x/values.yaml"} {
+		t.Run(leftover, func(t *testing.T) {
+			root := t.TempDir()
+			mustWrite(t, root, Plan{Files: files("a/old.yaml", "old\n")})
+			writeFile(t, filepath.Join(root, stagingName), "")
+			writeFile(t, filepath.Join(root, leftover), "partial")
+			fl := files("a", "now a file\n")
+			res := mustWrite(t, root, Plan{Files: fl})
+			checkResult(t, res, Result{Written: []string{"a"}, Removed: []string{"a/old.yaml"}})
+			checkTree(t, root, want(fl, nil))
+		})
+	}
+}
+
 func TestStaleLockFile(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, filepath.Join(root, lockName), "left by a killed fleetc")
