@@ -126,7 +126,10 @@ func scalarText(n *yaml.Node, key bool) string {
 // Values files repeat such scalars ("30d", "1h", a cron schedule) across
 // every cluster, so each is encoded once and remembered.
 func otherScalar(n *yaml.Node, key bool) (string, bool) {
-	if strings.Contains(n.Value, "\n") || n.Value == "" || len(n.Value) > 128 {
+	// yaml.v3 continues a string after a line break (also U+0085, U+2028
+	// and U+2029) on a line indented by the depth, so its text cannot be
+	// reused at another depth.
+	if strings.ContainsAny(n.Value, "\n\u0085\u2028\u2029") || n.Value == "" || len(n.Value) > 128 {
 		return "", false
 	}
 	id := scalarID{key: key, tag: n.Tag, style: n.Style, value: n.Value}
@@ -178,7 +181,7 @@ const maxScalars = 1 << 16
 // sequence (or an empty one in flow style), a key plainKey accepts or a
 // scalar plainScalar accepts, with no comments, anchors or aliases.
 func plainTree(n *yaml.Node) bool {
-	if n.Anchor != "" || n.HeadComment != "" || n.LineComment != "" || n.FootComment != "" {
+	if !bare(n) {
 		return false
 	}
 	switch n.Kind {
@@ -188,7 +191,7 @@ func plainTree(n *yaml.Node) bool {
 		}
 		for i := 0; i < len(n.Content); i += 2 {
 			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode || !plainKey(k) && !otherKey(k) || !plainTree(n.Content[i+1]) {
+			if k.Kind != yaml.ScalarNode || !bare(k) || !plainKey(k) && !otherKey(k) || !plainTree(n.Content[i+1]) {
 				return false
 			}
 		}
@@ -214,11 +217,14 @@ func plainTree(n *yaml.Node) bool {
 }
 
 func otherKey(k *yaml.Node) bool {
-	if k.Anchor != "" || k.HeadComment != "" || k.LineComment != "" || k.FootComment != "" {
-		return false
-	}
 	_, ok := otherScalar(k, true)
 	return ok
+}
+
+// bare reports whether n has no comments and no anchor, which emit does
+// not write.
+func bare(n *yaml.Node) bool {
+	return n.Anchor == "" && n.HeadComment == "" && n.LineComment == "" && n.FootComment == ""
 }
 
 // collectionStyle: block style, or flow style for an empty collection,
