@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -31,7 +31,7 @@ func (l Ledger) Paths() []string {
 	for p := range l {
 		paths = append(paths, p)
 	}
-	sort.Strings(paths)
+	slices.Sort(paths)
 	return paths
 }
 
@@ -54,26 +54,26 @@ func ReadLedger(root string) (Ledger, error) {
 // "\r" is tolerated, and every other line must be "<sha256 hex>  <path>"
 // with a valid, unique output path.
 func parseLedger(data []byte, name string) (Ledger, error) {
-	l := Ledger{}
 	lines := strings.Split(string(data), "\n")
 	if lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
 	}
+	l := make(Ledger, len(lines))
 	for i, line := range lines {
 		line = strings.TrimSuffix(line, "\r")
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		at := fmt.Sprintf("%s:%d", name, i+1)
+		at := func() string { return fmt.Sprintf("%s:%d", name, i+1) }
 		sum, p, ok := strings.Cut(line, "  ")
 		if !ok || !isSum(sum) {
-			return nil, fmt.Errorf("%s: malformed ledger entry %q: want \"<sha256 hex>  <path>\"", at, line)
+			return nil, fmt.Errorf("%s: malformed ledger entry %q: want \"<sha256 hex>  <path>\"", at(), line)
 		}
 		if err := checkPath(p); err != nil {
-			return nil, fmt.Errorf("%s: invalid path %q in ledger: %w", at, p, err)
+			return nil, fmt.Errorf("%s: invalid path %q in ledger: %w", at(), p, err)
 		}
 		if _, dup := l[p]; dup {
-			return nil, fmt.Errorf("%s: path %q listed twice in ledger", at, p)
+			return nil, fmt.Errorf("%s: path %q listed twice in ledger", at(), p)
 		}
 		l[p] = sum
 	}
@@ -82,15 +82,20 @@ func parseLedger(data []byte, name string) (Ledger, error) {
 
 // bytes renders the ledger: header, then one sorted entry per line.
 func (l Ledger) bytes() []byte {
-	var b strings.Builder
-	b.WriteString(ledgerHeader)
-	for _, p := range l.Paths() {
-		b.WriteString(l[p])
-		b.WriteString("  ")
-		b.WriteString(p)
-		b.WriteByte('\n')
+	paths := l.Paths()
+	n := len(ledgerHeader)
+	for _, p := range paths {
+		n += len(l[p]) + len(p) + 3
 	}
-	return []byte(b.String())
+	b := make([]byte, 0, n)
+	b = append(b, ledgerHeader...)
+	for _, p := range paths {
+		b = append(b, l[p]...)
+		b = append(b, "  "...)
+		b = append(b, p...)
+		b = append(b, '\n')
+	}
+	return b
 }
 
 func isSum(s string) bool {

@@ -66,10 +66,12 @@ type Stamp struct {
 	Sum     string // hex SHA-256 of the content
 }
 
-// Stamps are the stamps of the files under one root, taken at At.
+// Stamps are the stamps of the files under one root, taken at At, and
+// the checksum of the ledger then (hex SHA-256; empty if there was none).
 type Stamps struct {
-	At    time.Time
-	Files map[string]Stamp
+	At     time.Time
+	Files  map[string]Stamp
+	Ledger string
 }
 
 // racyWindow: a file modified less than this before its stamp was taken
@@ -252,17 +254,22 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 		return res, err
 	}
 	inPlan := make(map[string]bool, len(files))
-	needDirs := make(map[string]bool) // directories holding planned files
 	for _, f := range files {
 		inPlan[f.path] = true
-		for _, d := range parents(f.path) {
-			needDirs[d] = true
-		}
 	}
 	var prunes []string // owned, in scope, not planned; sorted
-	for _, p := range old.Paths() {
+	for p := range old {
 		if (scope == nil || scope(p)) && !inPlan[p] {
 			prunes = append(prunes, p)
+		}
+	}
+	slices.Sort(prunes)
+	needDirs := make(map[string]bool) // directories holding planned files, if anything is pruned
+	if len(prunes) > 0 {
+		for _, f := range files {
+			for _, d := range parents(f.path) {
+				needDirs[d] = true
+			}
 		}
 	}
 
@@ -418,7 +425,7 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 		for _, f := range files {
 			final[f.path] = f.sum
 		}
-		if _, err := w.writeLedger(final, cur); err != nil {
+		if cur, err = w.writeLedger(final, cur); err != nil {
 			return res, err
 		}
 	}
@@ -430,13 +437,17 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 			return res, w.fail("remove", stagingName, err)
 		}
 	}
-	if known != nil && len(res.Written) == 0 && len(res.Removed) == 0 && trustedAll(known, stamps) {
+	ledgerSum := ""
+	if cur != nil {
+		ledgerSum = sum(cur)
+	}
+	if known != nil && len(res.Written) == 0 && len(res.Removed) == 0 && trustedAll(known, stamps) && known.Ledger == ledgerSum {
 		// Nothing moved: the stamps given are still true, and taking
 		// them anew would only make recent ones look racy again.
 		res.Stamps = known
 		return res, nil
 	}
-	res.Stamps = &Stamps{At: time.Now(), Files: stamps}
+	res.Stamps = &Stamps{At: time.Now(), Files: stamps, Ledger: ledgerSum}
 	return res, nil
 }
 

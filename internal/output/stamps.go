@@ -1,6 +1,7 @@
 package output
 
 import (
+	"encoding/binary"
 	"errors"
 	"slices"
 	"time"
@@ -17,7 +18,12 @@ func (s *Stamps) MarshalBinary() ([]byte, error) {
 		paths = append(paths, p)
 	}
 	slices.Sort(paths)
-	b := wire.AppendVarint(nil, s.At.UnixNano())
+	n := len(s.Ledger) + 2*binary.MaxVarintLen64
+	for _, p := range paths {
+		n += len(p) + len(s.Files[p].Sum) + 6*binary.MaxVarintLen64
+	}
+	b := make([]byte, 0, n)
+	b = wire.AppendVarint(b, s.At.UnixNano())
 	b = wire.AppendUvarint(b, uint64(len(paths)))
 	for _, p := range paths {
 		st := s.Files[p]
@@ -27,7 +33,7 @@ func (s *Stamps) MarshalBinary() ([]byte, error) {
 		b = wire.AppendUvarint(b, st.Inode)
 		b = wire.AppendString(b, st.Sum)
 	}
-	return b, nil
+	return wire.AppendString(b, s.Ledger), nil
 }
 
 var errStamps = errors.New("malformed stamps")
@@ -45,9 +51,10 @@ func (s *Stamps) UnmarshalBinary(b []byte) error {
 			return errStamps
 		}
 	}
+	ledger := r.String()
 	if !r.Done() {
 		return errStamps
 	}
-	s.At, s.Files = time.Unix(0, at), files
+	s.At, s.Files, s.Ledger = time.Unix(0, at), files, ledger
 	return nil
 }

@@ -6,12 +6,18 @@ package wire
 
 import "encoding/binary"
 
-// AppendUvarint, AppendVarint and AppendString append one field to b.
+// AppendUvarint, AppendVarint, AppendString and AppendBytes append one
+// field to b.
 func AppendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
 
 func AppendVarint(b []byte, v int64) []byte { return binary.AppendVarint(b, v) }
 
 func AppendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func AppendBytes(b, s []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }

@@ -1,0 +1,156 @@
+package output
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestUnchanged(t *testing.T) {
+	fl := files(
+		"cluster/a/core/dns/values.yaml", "a: 1\n",
+		"cluster/b/core/dns/values.yaml", "b: 1\n",
+		"argocd/clusters/a.yaml", "kind: ExternalSecret\n",
+	)
+	// setup writes the tree and returns the stamps Write gave, made old
+	// enough to vouch for the files unless racy is set.
+	setup := func(t *testing.T, racy bool) (string, *Stamps) {
+		root := t.TempDir()
+		res := mustWrite(t, root, Plan{Files: fl})
+		ledger, err := os.ReadFile(filepath.Join(root, LedgerName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stamps.Ledger != sum(ledger) || len(res.Stamps.Files) != len(fl) {
+			t.Fatalf("Write's stamps: ledger %q, %d files; want the ledger's checksum and %d files", res.Stamps.Ledger, len(res.Stamps.Files), len(fl))
+		}
+		if !racy {
+			res.Stamps.At = time.Now().Add(2 * racyWindow)
+		}
+		return root, res.Stamps
+	}
+	// sameStat rewrites a file with other bytes of the same size and puts
+	// its modification time back: only reading it shows the change.
+	sameStat := func(t *testing.T, root, rel string) {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("a: 2\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		racy   bool
+		change func(t *testing.T, root string, known *Stamps)
+		want   bool
+	}{
+		{name: "nothing", want: true},
+		{name: "nothing, stamps too recent to vouch", racy: true, want: true},
+		{name: "file edited", change: func(t *testing.T, root string, _ *Stamps) {
+			writeFile(t, filepath.Join(root, "cluster/a/core/dns/values.yaml"), "a: 10\n")
+		}},
+		{name: "file edited within the racy window", racy: true, change: func(t *testing.T, root string, _ *Stamps) {
+			sameStat(t, root, "cluster/a/core/dns/values.yaml")
+		}},
+		{name: "file removed", change: func(t *testing.T, root string, _ *Stamps) {
+			os.Remove(filepath.Join(root, "argocd/clusters/a.yaml"))
+		}},
+		{name: "file replaced by a symlink", change: func(t *testing.T, root string, _ *Stamps) {
+			p := filepath.Join(root, "argocd/clusters/a.yaml")
+			os.Remove(p)
+			if err := os.Symlink("../../cluster/a/core/dns/values.yaml", p); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "ledger edited", change: func(t *testing.T, root string, _ *Stamps) {
+			f, err := os.OpenFile(filepath.Join(root, LedgerName), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString("0000000000000000000000000000000000000000000000000000000000000000  stale.yaml\n")
+			f.Close()
+		}},
+		{name: "unfinished run", change: func(t *testing.T, root string, _ *Stamps) {
+			writeFile(t, filepath.Join(root, stagingName), "")
+		}},
+		{name: "stamps without a ledger checksum", change: func(t *testing.T, _ string, known *Stamps) {
+			known.Ledger = ""
+		}},
+		{name: "a stamp for a path outside the root", change: func(t *testing.T, _ string, known *Stamps) {
+			known.Files["../outside"] = known.Files["argocd/clusters/a.yaml"]
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root, known := setup(t, tc.racy)
+			if tc.change != nil {
+				tc.change(t, root, known)
+			}
+			before := tree(t, root)
+			keep, ok, err := Unchanged(root, known, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tc.want {
+				t.Fatalf("Unchanged = %v, want %v", ok, tc.want)
+			}
+			checkTree(t, root, before) // Unchanged writes nothing
+			switch {
+			case !ok && keep != nil:
+				t.Errorf("stamps returned with false")
+			case ok && !tc.racy && keep != known:
+				t.Errorf("stamps that vouch for every file were not kept")
+			case ok && tc.racy:
+				if keep == known || len(keep.Files) != len(known.Files) || keep.Ledger != known.Ledger {
+					t.Fatalf("files read, but the stamps kept are %+v", keep)
+				}
+				// Once the new stamps are old enough, they vouch.
+				keep.At = time.Now().Add(2 * racyWindow)
+				if again, ok, _ := Unchanged(root, keep, ""); !ok || again != keep {
+					t.Errorf("the new stamps do not vouch for the files")
+				}
+			}
+		})
+	}
+}
+
+func TestUnchangedLocked(t *testing.T) {
+	root := t.TempDir()
+	res := mustWrite(t, root, Plan{Files: files("x.yaml", "x\n")})
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	unlock, err := lock(r, lockName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	_, ok, err := Unchanged(root, res.Stamps, "out")
+	var le *LockedError
+	if ok || !errors.As(err, &le) || le.Path != filepath.Join("out", lockName) {
+		t.Fatalf("Unchanged with the lock held = %v, %v; want a *LockedError naming out/%s", ok, err, lockName)
+	}
+}
+
+func TestUnchangedMissingRoot(t *testing.T) {
+	root := t.TempDir()
+	res := mustWrite(t, root, Plan{Files: files("x.yaml", "x\n")})
+	if err := os.RemoveAll(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := Unchanged(root, res.Stamps, ""); ok || err != nil {
+		t.Fatalf("Unchanged of a removed root = %v, %v", ok, err)
+	}
+	if _, err := os.Lstat(root); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Unchanged created the root: %v", err)
+	}
+}
