@@ -49,8 +49,9 @@ func addApplicationSets(pl *plan, p *load.Platform, s *compile.Settings, partial
 	sets = append(sets, handwritten...)
 	var passed cache.Key
 	if len(diags) == 0 && pl.cc.cache != nil {
-		hw, err := json.Marshal(handwritten)
+		hw, err := handwrittenKey(handwritten)
 		if err == nil {
+			pl.handwritten = hw
 			passed = pl.cc.checksKey(pl.outputs, partial, hw)
 			if _, ok := pl.cc.cache.Get("checks", passed); ok && !matrix {
 				pl.addGenerated(generated, partial)
@@ -105,4 +106,25 @@ func labelNames(s *compile.Settings) []string {
 		names = append(names, k)
 	}
 	return names
+}
+
+// handwrittenKey is how cache keys hold the hand-written ApplicationSets.
+func handwrittenKey(sets []placement.Set) ([]byte, error) {
+	return json.Marshal(sets)
+}
+
+// readHandwrittenKey reads the platform's hand-written ApplicationSets
+// for a cache key; false if they cannot be read cleanly, which only the
+// full checks can report.
+func readHandwrittenKey(p *load.Platform) ([]byte, bool) {
+	cat, err := compile.ReadCatalog(p)
+	if err != nil {
+		return nil, false
+	}
+	sets, diags, err := placement.ReadHandwritten(p.Root, cat.ApplicationSets.Handwritten)
+	if err != nil || len(diags) > 0 {
+		return nil, false
+	}
+	hw, err := handwrittenKey(sets)
+	return hw, err == nil
 }

@@ -2,13 +2,17 @@ package cli
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/load"
+	"github.com/fleetc/fleetc/internal/output"
 	"github.com/fleetc/fleetc/internal/render"
+	"github.com/fleetc/fleetc/internal/wire"
 )
 
 // clusterCache keeps what compiling a cluster rendered, keyed on the
@@ -91,6 +95,57 @@ func (cc *clusterCache) checksKey(outs []*render.Output, partial bool, handwritt
 		parts = append(parts, []byte(o.Cluster), k[:])
 	}
 	return cache.NewKey(parts...)
+}
+
+// fleetKey is the key of a compile of the whole fleet p into outDir:
+// every input of its output, the clusters' keys in order, the shared
+// files and the hand-written ApplicationSets (hw, as handwrittenKey
+// makes it).
+func (cc *clusterCache) fleetKey(p *load.Platform, outDir string, hw []byte) cache.Key {
+	parts := [][]byte{[]byte("fleet"), cc.shared[:], []byte(filepath.Clean(outDir)), hw}
+	for _, cf := range p.Clusters {
+		k := cc.keys[cf.Name]
+		parts = append(parts, []byte(cf.Name), k[:])
+	}
+	return cache.NewKey(parts...)
+}
+
+// An outputEntry, one per output directory, holds the stamps of the
+// files the last compile into it left and, if that compile was of the
+// whole fleet, the key of its inputs (else the zero key) and when the full
+// pipeline last ran for them.
+type outputEntry struct {
+	Key    cache.Key
+	Full   time.Time
+	Stamps output.Stamps
+}
+
+// fleetTTL is how long compiles with unchanged inputs may skip the
+// pipeline after it last ran in full. Only a full run reads the cluster
+// entries, and an entry not read for days is trimmed: a daily full run
+// keeps them for the next change.
+const fleetTTL = 24 * time.Hour
+
+func (e *outputEntry) encode() ([]byte, error) {
+	stamps, err := e.Stamps.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(stamps)+len(e.Key)+2*binary.MaxVarintLen64)
+	b = wire.AppendBytes(b, e.Key[:])
+	b = wire.AppendVarint(b, e.Full.UnixNano())
+	return wire.AppendBytes(b, stamps), nil
+}
+
+func (e *outputEntry) decode(b []byte) error {
+	r := wire.NewReader(b)
+	key, full, stamps := r.Bytes(), r.Varint(), r.Bytes()
+	if !r.Done() || len(key) != len(e.Key) {
+		return errEntry
+	}
+	copy(e.Key[:], key)
+	e.Full = time.Unix(0, full)
+	return e.Stamps.UnmarshalBinary(stamps)
 }
 
 // describe says where the cache is, or why there is none, for --stats.

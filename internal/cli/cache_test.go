@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/testplatform"
 )
 
@@ -35,15 +37,24 @@ func TestCacheInvalidation(t *testing.T) {
 		return stderr.String()
 	}
 	hits := regexp.MustCompile(`(\d+) of (\d+) clusters from the cache`)
+	shortcut := regexp.MustCompile(`(?m)^  unchanged .* files as the last compile of the same inputs left them`)
+	// check compiles and compares the counts of clusters from the cache
+	// with wantHits, or, for "unchanged", checks that the compile took
+	// the shortcut of unchanged inputs; either way the tree must be what
+	// a compile without the cache writes.
 	check := func(step string, wantHits string) {
 		t.Helper()
 		stats := compile(withCache, env)
-		m := hits.FindStringSubmatch(stats)
-		if m == nil {
-			t.Fatalf("%s: no cache line in\n%s", step, stats)
-		}
-		if got := m[1] + " of " + m[2]; got != wantHits {
-			t.Errorf("%s: %s clusters from the cache, want %s", step, got, wantHits)
+		if took := shortcut.MatchString(stats); took != (wantHits == "unchanged") {
+			t.Errorf("%s: shortcut of unchanged inputs taken: %v, want %v\n%s", step, took, !took, stats)
+		} else if !took {
+			m := hits.FindStringSubmatch(stats)
+			if m == nil {
+				t.Fatalf("%s: no cache line in\n%s", step, stats)
+			}
+			if got := m[1] + " of " + m[2]; got != wantHits {
+				t.Errorf("%s: %s clusters from the cache, want %s", step, got, wantHits)
+			}
 		}
 		fresh := filepath.Join(root, "fresh-"+strings.ReplaceAll(step, " ", "-"))
 		compile(fresh, map[string]string{"FLEETC_CACHE": "off"})
@@ -82,32 +93,42 @@ func TestCacheInvalidation(t *testing.T) {
 	}
 
 	check("cold", "0 of 4")
-	check("nothing changed", "4 of 4")
+	check("nothing changed", "unchanged")
+	check("nothing changed again", "unchanged")
 	edit("clusters/sandbox-dev.cue", `"monitoring-basic": true`, `"monitoring-basic": false`)
 	check("one cluster changed", "3 of 4")
 	// Only a platform default: no cluster file changed, yet every
 	// cluster's values may have.
 	edit("defs/platform.cue", `registry: "pullproxy.corp.local"`, `registry: "pullproxy.corp.example"`)
 	check("platform default changed", "0 of 4")
-	check("after the default", "4 of 4")
+	check("after the default", "unchanged")
 	// A comment in a cluster file is a change of its bytes: evaluated
 	// again, same output.
 	edit("clusters/edge-minimal.cue", "package clusters", "package clusters\n\n// touched")
 	check("comment", "3 of 4")
-	// A damaged entry is a miss, not an error.
-	damaged := 0
-	filepath.WalkDir(filepath.Join(cacheDir, "cluster"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			b, _ := os.ReadFile(p)
-			b[len(b)-1] ^= 0xff
-			os.WriteFile(p, b, 0o600)
-			damaged++
+	// A damaged entry is a miss, not an error: a damaged output entry
+	// (the stamps and the key of the last compile's inputs) costs the
+	// shortcut, damaged cluster entries their evaluation.
+	damage := func(kind string) {
+		t.Helper()
+		damaged := 0
+		filepath.WalkDir(filepath.Join(cacheDir, kind), func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				b, _ := os.ReadFile(p)
+				b[len(b)-1] ^= 0xff
+				os.WriteFile(p, b, 0o600)
+				damaged++
+			}
+			return nil
+		})
+		if damaged == 0 {
+			t.Fatalf("no %s entries to damage", kind)
 		}
-		return nil
-	})
-	if damaged == 0 {
-		t.Fatal("no cache entries to damage")
 	}
+	damage("output")
+	check("damaged output entry", "4 of 4")
+	damage("output")
+	damage("cluster")
 	check("damaged entries", "0 of 4")
 	// A values file edited by hand is put back, whatever the stamps say.
 	vf := filepath.Join(withCache, "cluster", "payments-prod", "monitoring", "victoria-metrics-operator", "values.yaml")
@@ -115,6 +136,57 @@ func TestCacheInvalidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("output edited", "4 of 4")
+	// So is the ledger, and a file of the tree removed.
+	ledger := filepath.Join(withCache, ".fleetc-ledger")
+	lb, err := os.ReadFile(ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One entry's checksum, as if its file had been written by another
+	// compile.
+	lines := strings.Split(string(lb), "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "#") && len(l) > 64 {
+			lines[i] = strings.Repeat("0", 64) + l[64:]
+			break
+		}
+	}
+	if err := os.WriteFile(ledger, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("ledger edited", "4 of 4")
+	if err := os.Remove(vf); err != nil {
+		t.Fatal(err)
+	}
+	check("output file removed", "4 of 4")
+	check("after the repairs", "unchanged")
+	// A compile of some clusters leaves the other clusters' files alone:
+	// the next compile of the whole fleet cannot take the shortcut.
+	var partial bytes.Buffer
+	if code := Run([]string{"compile", "--out", withCache, "--cluster", "sandbox-dev"}, IO{Stdout: &partial, Stderr: &partial, Getenv: func(k string) string { return env[k] }, Cwd: plat}); code != 0 {
+		t.Fatalf("compile --cluster: exit %d\n%s", code, partial.String())
+	}
+	check("after a compile of one cluster", "4 of 4")
+	// Another output directory has its own entry.
+	compile(filepath.Join(root, "elsewhere"), env)
+	check("after a compile elsewhere", "unchanged")
+	// The shortcut skips reading the cluster entries, which keeps their
+	// use marks from being refreshed; so at least daily the full
+	// pipeline runs, and a trim never finds them unused for days.
+	c, _ := cache.Open(func(k string) string { return env[k] })
+	outKey := cache.PathKey(withCache)
+	data, ok := c.Get("output", outKey)
+	var e outputEntry
+	if !ok || e.decode(data) != nil || e.Key == (cache.Key{}) {
+		t.Fatal("no output entry with a key for the compiled fleet")
+	}
+	e.Full = e.Full.Add(-fleetTTL - time.Minute)
+	if data, err = e.encode(); err != nil {
+		t.Fatal(err)
+	}
+	c.Put("output", outKey, data)
+	check("a day after the full pipeline ran", "4 of 4")
+	check("after the daily full run", "unchanged")
 	// The fleet-wide checks are cached too, keyed on what they read: a
 	// hand-written ApplicationSet that reads a values file fleetc does not
 	// write fails the compile, although every cluster is cached.
@@ -128,7 +200,8 @@ func TestCacheInvalidation(t *testing.T) {
 		t.Errorf("hand-written set reading a file fleetc does not write: exit %d\n%s", code, stderr.String())
 	}
 	os.Remove(hw)
-	check("hand-written set removed", "4 of 4")
+	// The inputs are those of the last compile that wrote.
+	check("hand-written set removed", "unchanged")
 	// The module file is an input too (its language version changes
 	// how CUE evaluates).
 	edit("cue.mod/module.cue", "\nlanguage", "\n// touched\nlanguage")

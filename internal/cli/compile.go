@@ -105,7 +105,25 @@ func (o *compileOptions) run() error {
 		flags.stats = newStats()
 		defer flags.stats.print(o.Stderr)
 	}
-	plan, err := buildPlan(o.IO, flags)
+	l, err := loadPlatform(o.IO, flags)
+	if err != nil {
+		return err
+	}
+	// The output entry holds the stamps of the last compile into this
+	// directory, so that unchanged files cost an lstat, and, after a
+	// compile of the whole fleet, the key of its inputs for the shortcut
+	// of unchanged.
+	entryKey := cache.PathKey(l.outDir)
+	var last outputEntry
+	if !o.check {
+		if data, ok := l.cc.cache.Get("output", entryKey); !ok || last.decode(data) != nil {
+			last = outputEntry{}
+		}
+		if done, err := o.unchanged(l, flags, &last, start); done || err != nil {
+			return err
+		}
+	}
+	plan, err := l.plan(o.IO, flags)
 	if err != nil {
 		return err
 	}
@@ -121,18 +139,17 @@ func (o *compileOptions) run() error {
 		}
 	}
 	t0 := time.Now()
-	stampsKey := cache.PathKey(plan.outDir)
-	var known output.Stamps
-	if data, ok := plan.cc.cache.Get("stamps", stampsKey); !ok || known.UnmarshalBinary(data) != nil {
-		known = output.Stamps{}
-	}
-	res, err := output.Write(plan.outDir, output.Plan{Files: plan.files, Scope: plan.scope, Known: &known, Display: displayPath(o.Cwd, plan.outDir)})
+	res, err := output.Write(plan.outDir, output.Plan{Files: plan.files, Scope: plan.scope, Known: &last.Stamps, Display: displayPath(o.Cwd, plan.outDir)})
 	if err != nil {
 		return err
 	}
-	if res.Stamps != &known {
-		if data, err := res.Stamps.MarshalBinary(); err == nil {
-			plan.cc.cache.Put("stamps", stampsKey, data) // best effort: it only saves work
+	if plan.cc.cache != nil {
+		e := outputEntry{Stamps: *res.Stamps}
+		if plan.handwritten != nil && len(flags.clusters) == 0 && secretsDir == "" {
+			e.Key, e.Full = plan.cc.fleetKey(l.p, plan.outDir, plan.handwritten), time.Now()
+		}
+		if data, err := e.encode(); err == nil {
+			plan.cc.cache.Put("output", entryKey, data) // best effort: it only saves work
 		}
 	}
 	plan.cc.cache.Trim()
@@ -150,6 +167,46 @@ func (o *compileOptions) run() error {
 	}
 	fmt.Fprintf(o.Stderr, "%s (%s)\n", summary, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// unchanged is the shortcut of a compile whose inputs did not change:
+// when the whole fleet's inputs are those of the last compile into the
+// same directory, less than fleetTTL after the pipeline last ran for
+// them, and the files are as that compile left them, there is nothing to
+// evaluate, render or write. It reports whether it applied.
+func (o *compileOptions) unchanged(l *loaded, f platformFlags, last *outputEntry, start time.Time) (bool, error) {
+	cc := l.cc
+	if cc.cache == nil || len(f.clusters) > 0 || f.readSecret != nil || len(f.overlay) > 0 || last.Key == (cache.Key{}) {
+		return false, nil
+	}
+	t0 := time.Now()
+	e := *last
+	if age := time.Since(e.Full); age < 0 || age > fleetTTL {
+		return false, nil
+	}
+	hw, ok := readHandwrittenKey(l.p)
+	if !ok || cc.fleetKey(l.p, l.outDir, hw) != e.Key {
+		return false, nil
+	}
+	shown := displayPath(o.Cwd, l.outDir)
+	keep, ok, err := output.Unchanged(l.outDir, &e.Stamps, shown)
+	if err != nil || !ok {
+		return false, err
+	}
+	if keep != &e.Stamps {
+		// Files too recent for their stamps were read: stamps taken now
+		// spare the next compile that.
+		e.Stamps = *keep
+		if data, err := e.encode(); err == nil {
+			cc.cache.Put("output", cache.PathKey(l.outDir), data)
+		}
+	}
+	cc.cache.Trim()
+	n := len(e.Stamps.Files)
+	f.stats.add("unchanged", t0, fmt.Sprintf("%d files as the last compile of the same inputs left them; nothing evaluated or written (%s)", n, cc.describe()))
+	fmt.Fprintf(o.Stderr, "fleetc: compiled %d %s into %s: 0 written, %d unchanged, 0 removed (%s)\n",
+		len(l.p.Clusters), plural(len(l.p.Clusters), "cluster", "clusters"), shown, n, time.Since(start).Round(time.Millisecond))
+	return true, nil
 }
 
 // plan is the output of a compile before it is written or diffed.
@@ -171,6 +228,9 @@ type plan struct {
 	// cc is the cluster cache; cc.cache is the build cache, nil when it
 	// is off.
 	cc *clusterCache
+	// handwritten are the hand-written ApplicationSets as cache keys hold
+	// them, when the cache is on and they passed.
+	handwritten []byte
 }
 
 // rendered is what the render step makes of one cluster.
@@ -179,8 +239,17 @@ type rendered struct {
 	secret render.File
 }
 
-// buildPlan runs the pipeline up to the bytes: load, compile, render.
-func buildPlan(io IO, f platformFlags) (*plan, error) {
+// loaded is a platform read from disk, before any cluster is compiled.
+type loaded struct {
+	p        *load.Platform
+	settings *compile.Settings
+	outDir   string
+	cc       *clusterCache
+}
+
+// loadPlatform is the first step of a plan: it reads the platform, its
+// settings and where its output goes, and opens the cluster cache.
+func loadPlatform(io IO, f platformFlags) (*loaded, error) {
 	t0 := time.Now()
 	p, err := load.Load(load.Config{Dir: f.dir(io.Cwd), Overlay: f.overlay})
 	if err != nil {
@@ -191,9 +260,30 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 		return nil, err
 	}
 	f.stats.add("load", t0, fmt.Sprintf("%d cluster files, the shared package and its settings", len(p.Clusters)))
+	l := &loaded{p: p, settings: settings, outDir: filepath.Join(p.Root, settings.Output), cc: openClusterCache(io, p, f)}
+	if f.out != "" {
+		l.outDir = f.out
+		if !filepath.IsAbs(l.outDir) {
+			l.outDir = filepath.Join(io.Cwd, l.outDir)
+		}
+	}
+	return l, nil
+}
+
+// buildPlan runs the pipeline up to the bytes: load, compile, render.
+func buildPlan(io IO, f platformFlags) (*plan, error) {
+	l, err := loadPlatform(io, f)
+	if err != nil {
+		return nil, err
+	}
+	return l.plan(io, f)
+}
+
+// plan compiles and renders the loaded platform.
+func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
+	p, settings, cc := l.p, l.settings, l.cc
 	prog := newProgress(io, "compiling clusters")
 	var fleetStats compile.Stats
-	cc := openClusterCache(io, p, f)
 	opts := compile.Options{Clusters: f.clusters, ReadSecret: f.readSecret, Progress: prog.fn(), Stats: &fleetStats}
 	results, err := compile.FleetCached(p, opts, cc.lookup, func(c *compile.Cluster) (rendered, error) {
 		out, err := render.Cluster(c, settings, p.Root)
@@ -211,14 +301,8 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 		return nil, err
 	}
 	f.stats.addFleet(fleetStats, cc.describe())
-	t0 = time.Now()
-	pl := &plan{outDir: filepath.Join(p.Root, settings.Output), clusters: len(results), cc: cc}
-	if f.out != "" {
-		pl.outDir = f.out
-		if !filepath.IsAbs(pl.outDir) {
-			pl.outDir = filepath.Join(io.Cwd, pl.outDir)
-		}
-	}
+	t0 := time.Now()
+	pl := &plan{outDir: l.outDir, clusters: len(results), cc: cc}
 	for _, r := range results {
 		pl.outputs = append(pl.outputs, r.Value.out)
 		pl.files = append(pl.files, r.Value.out.Files...)
