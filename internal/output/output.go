@@ -336,8 +336,10 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps) 
 		return res, err
 	}
 
-	// Own every file this run may create before creating any.
-	if len(toWrite) > 0 {
+	// Own every file this run may create before creating any (unless the
+	// ledger owns them all already: its checksums are not what makes a
+	// file owned, and the final ledger below updates them).
+	if !owned(old, toWrite) {
 		union := make(Ledger, len(old)+len(files))
 		for p, s := range old {
 			union[p] = s
@@ -490,6 +492,16 @@ func (w *writer) removeTemp(t string) {
 	if err := w.r.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		w.tempsLeft.Store(true)
 	}
+}
+
+// owned reports whether the ledger old owns every file of files.
+func owned(old Ledger, files []planned) bool {
+	for _, f := range files {
+		if old[f.path] == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // sameLedger reports whether the ledger old already says exactly what a

@@ -6,7 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -40,7 +40,7 @@ func checkPath(p string) error {
 	case strings.HasPrefix(p, "/"):
 		return errors.New("path is absolute; want a path relative to the output root")
 	}
-	for _, elem := range strings.Split(p, "/") {
+	for elem := range strings.SplitSeq(p, "/") {
 		if elem == ".." {
 			return errors.New(`path contains a ".." element`)
 		}
@@ -60,7 +60,7 @@ func checkPath(p string) error {
 	if first, _, _ := strings.Cut(p, "/"); first == LedgerName || first == lockName {
 		return errors.New("path is reserved for fleetc's own bookkeeping")
 	}
-	for _, elem := range strings.Split(p, "/") {
+	for elem := range strings.SplitSeq(p, "/") {
 		if strings.HasPrefix(elem, tmpPrefix) {
 			return fmt.Errorf("path element %q uses the prefix %q reserved for fleetc's temporary files", elem, tmpPrefix)
 		}
@@ -107,7 +107,7 @@ func checkPlan(p Plan) ([]planned, error) {
 		})
 	}
 	wg.Wait()
-	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
+	slices.SortFunc(files, func(a, b planned) int { return strings.Compare(a.path, b.path) })
 	for _, f := range files {
 		for _, dir := range parents(f.path) {
 			if seen[dir] {
