@@ -1,6 +1,8 @@
 package output
 
 import (
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -40,6 +42,10 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 	if staging, err := w.exists(stagingName); err != nil || staging {
 		return nil, false, nil
 	}
+	// As readLedger: the ledger itself, not what a symlink points to.
+	if fi, err := r.Lstat(LedgerName); err != nil || !fi.Mode().IsRegular() {
+		return nil, false, nil
+	}
 	ledger, err := r.ReadFile(LedgerName)
 	if err != nil || sum(ledger) != known.Ledger {
 		return nil, false, nil
@@ -49,22 +55,21 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 	for p := range known.Files {
 		paths = append(paths, p)
 	}
-	fresh := make([]Stamp, len(paths)) // set where a file had to be read
-	var failed, reread atomic.Bool
+	// Files whose stamps vouch for them, on every core; the others (too
+	// recent for their stamps) are read afterwards.
+	racy := make([]bool, len(paths))
+	var failed atomic.Bool
 	var wg sync.WaitGroup
 	n := runtime.GOMAXPROCS(0)
 	for g := range n {
 		wg.Go(func() {
 			for i := g; i < len(paths) && !failed.Load(); i += n {
-				st, read, ok := w.unchanged(known, paths[i])
+				vouched, ok := w.stamped(known, paths[i])
 				if !ok {
 					failed.Store(true)
 					return
 				}
-				if read {
-					fresh[i] = st
-					reread.Store(true)
-				}
+				racy[i] = !vouched
 			}
 		})
 	}
@@ -72,40 +77,62 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 	if failed.Load() {
 		return nil, false, nil
 	}
-	if !reread.Load() {
-		return known, true, nil
-	}
-	files := make(map[string]Stamp, len(paths))
+	var files map[string]Stamp
+	st := &statCache{r: r, show: w.show, info: make(map[string]fs.FileInfo)}
 	for i, p := range paths {
-		if fresh[i].Sum != "" {
-			files[p] = fresh[i]
-		} else {
-			files[p] = known.Files[p]
+		if !racy[i] {
+			continue
 		}
+		fresh, ok := w.reread(st, known.Files[p].Sum, p)
+		if !ok {
+			return nil, false, nil
+		}
+		if files == nil {
+			files = maps.Clone(known.Files)
+		}
+		files[p] = fresh
+	}
+	if files == nil {
+		return known, true, nil
 	}
 	return &Stamps{At: time.Now(), Files: files, Ledger: known.Ledger}, true, nil
 }
 
-// unchanged checks one stamped file: by its stamp when known can vouch
-// for it, else by reading it, in which case it returns its new stamp and
-// read set.
-func (w *writer) unchanged(known *Stamps, p string) (st Stamp, read, ok bool) {
+// stamped checks one stamped file by lstat: ok is false if it is not the
+// regular file its stamp says, vouched false if the stamp is too recent
+// to vouch for it.
+func (w *writer) stamped(known *Stamps, p string) (vouched, ok bool) {
 	k := known.Files[p]
 	if !filepath.IsLocal(filepath.FromSlash(p)) {
-		return Stamp{}, false, false
+		return false, false
 	}
 	// A plain lstat, as in vouched: nothing is written here, so a
 	// symlinked parent cannot lead anywhere.
 	fi, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(p)))
 	if err != nil || !fi.Mode().IsRegular() {
-		return Stamp{}, false, false
+		return false, false
 	}
-	if t, ok := known.trusted(p, k.Sum); ok {
-		return Stamp{}, false, stampOf(fi, k.Sum) == t
+	t, trusted := known.trusted(p, k.Sum)
+	if !trusted {
+		return false, true
+	}
+	return true, stampOf(fi, k.Sum) == t
+}
+
+// reread checks by its bytes a file whose stamp is too recent to vouch
+// for it, as Write's inspect would (no symlink above it), and returns its
+// stamp now.
+func (w *writer) reread(st *statCache, want, p string) (Stamp, bool) {
+	if _, absent, err := st.parentState(p); err != nil || absent {
+		return Stamp{}, false
+	}
+	fi, err := w.r.Lstat(p)
+	if err != nil || !fi.Mode().IsRegular() {
+		return Stamp{}, false
 	}
 	data, err := w.r.ReadFile(p)
-	if err != nil || sum(data) != k.Sum {
-		return Stamp{}, false, false
+	if err != nil || sum(data) != want {
+		return Stamp{}, false
 	}
-	return stampOf(fi, k.Sum), true, true
+	return stampOf(fi, want), true
 }

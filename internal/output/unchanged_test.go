@@ -82,11 +82,33 @@ func TestUnchanged(t *testing.T) {
 		{name: "unfinished run", change: func(t *testing.T, root string, _ *Stamps) {
 			writeFile(t, filepath.Join(root, stagingName), "")
 		}},
-		{name: "stamps without a ledger checksum", change: func(t *testing.T, _ string, known *Stamps) {
-			known.Ledger = ""
+		{name: "a stamp for a file outside the root", change: func(t *testing.T, root string, known *Stamps) {
+			// A real file whose stamp matches: only the path rule
+			// refuses it.
+			p := filepath.Join(root, "..", "outside")
+			writeFile(t, p, "x\n")
+			fi, err := os.Lstat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			known.Files["../outside"] = stampOf(fi, sum([]byte("x\n")))
 		}},
-		{name: "a stamp for a path outside the root", change: func(t *testing.T, _ string, known *Stamps) {
-			known.Files["../outside"] = known.Files["argocd/clusters/a.yaml"]
+		{name: "ledger replaced by a symlink to the same bytes", change: func(t *testing.T, root string, _ *Stamps) {
+			l := filepath.Join(root, LedgerName)
+			if err := os.Rename(l, filepath.Join(root, "ledger-copy")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("ledger-copy", l); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "a directory replaced by a symlink, stamps too recent", racy: true, change: func(t *testing.T, root string, _ *Stamps) {
+			if err := os.Rename(filepath.Join(root, "argocd"), filepath.Join(root, "real")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("real", filepath.Join(root, "argocd")); err != nil {
+				t.Fatal(err)
+			}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
