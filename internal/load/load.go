@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -143,6 +144,7 @@ func Load(cfg Config) (*Platform, error) {
 	// they hold is then looked at in name order.
 	type parsed struct {
 		cf        *ClusterFile
+		src       []byte
 		isCluster bool
 		diags     diag.List
 		err       error
@@ -162,11 +164,13 @@ func Load(cfg Config) (*Platform, error) {
 						continue
 					}
 				}
+				all[i].src = src
 				all[i].cf, all[i].isCluster, all[i].diags = parseClusterFile(path, src)
 			}
 		})
 	}
 	wg.Wait()
+	sharedSrc := map[string][]byte{} // what was read of the shared files
 	for i, name := range names {
 		if all[i].err != nil {
 			return nil, all[i].err
@@ -179,6 +183,7 @@ func Load(cfg Config) (*Platform, error) {
 		}
 		if !isCluster {
 			shared = append(shared, path)
+			sharedSrc[path] = all[i].src
 			continue
 		}
 		if prev, dup := byName[cf.Name]; dup {
@@ -210,20 +215,52 @@ func Load(cfg Config) (*Platform, error) {
 	}
 	slices.SortFunc(p.Clusters, func(a, b *ClusterFile) int { return strings.Compare(a.Name, b.Name) })
 
-	p.sharedFiles, p.overlay = shared, cfg.Overlay
-	p.Shared, err = p.LoadShared()
-	if err != nil {
+	p.sharedFiles = shared
+	if err := p.pinShared(cfg.Overlay, sharedSrc); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// SharedDigest is the SHA-256 of everything the shared instance is made
-// of: the module file and every file of the shared package and of the
-// packages it imports, by path relative to the module root. Two platforms
-// with the same digest give every cluster file the same meaning.
-func (p *Platform) SharedDigest() ([sha256.Size]byte, error) {
-	files := map[string]bool{filepath.Join(p.Root, "cue.mod", "module.cue"): true}
+// pinShared loads the shared instance and keeps the bytes of every file
+// it is made of (the editor's overlay, then what was read, srcs), so that
+// every later load of it (one per evaluating worker), SharedDigest and the
+// cache key made from that agree on one version of each file even if one
+// is saved while fleetc runs.
+func (p *Platform) pinShared(overlay, srcs map[string][]byte) error {
+	pinned := maps.Clone(srcs)
+	maps.Copy(pinned, overlay)
+	p.overlay = pinned
+	for range 3 {
+		inst, err := p.LoadShared()
+		if err != nil {
+			return err
+		}
+		complete := true
+		for _, name := range sharedInputs(p.Root, inst) {
+			if _, ok := pinned[name]; ok {
+				continue
+			}
+			src, err := os.ReadFile(name)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", name, err)
+			}
+			pinned[name], complete = src, false
+		}
+		if complete {
+			p.Shared = inst
+			return nil
+		}
+		// Loaded from disk in part: again, from the bytes kept.
+	}
+	return fmt.Errorf("the files of %s kept changing while fleetc read them; run it again", p.Root)
+}
+
+// sharedInputs lists the files the shared instance inst is made of: the
+// module file and every file of its package and of the packages it
+// imports, sorted.
+func sharedInputs(root string, inst *build.Instance) []string {
+	files := map[string]bool{filepath.Join(root, "cue.mod", "module.cue"): true}
 	seen := map[*build.Instance]bool{}
 	var walk func(*build.Instance)
 	walk = func(inst *build.Instance) {
@@ -238,14 +275,17 @@ func (p *Platform) SharedDigest() ([sha256.Size]byte, error) {
 			walk(imp)
 		}
 	}
-	walk(p.Shared)
-	names := make([]string, 0, len(files))
-	for f := range files {
-		names = append(names, f)
-	}
-	slices.Sort(names)
+	walk(inst)
+	return slices.Sorted(maps.Keys(files))
+}
+
+// SharedDigest is the SHA-256 of everything the shared instance is made
+// of: the module file and every file of the shared package and of the
+// packages it imports, by path relative to the module root. Two platforms
+// with the same digest give every cluster file the same meaning.
+func (p *Platform) SharedDigest() ([sha256.Size]byte, error) {
 	h := sha256.New()
-	for _, name := range names {
+	for _, name := range sharedInputs(p.Root, p.Shared) {
 		src, ok := p.overlay[name]
 		if !ok {
 			var err error
