@@ -235,7 +235,19 @@ func pairSet(m *Matrix) map[Pair]bool {
 // diagnostic, sorted. The matrix is complete even when there are
 // diagnostics.
 func Compute(in Input) (*Matrix, diag.List) {
-	c := &checker{in: in, written: map[string]bool{}, reads: map[string]bool{}, selects: map[string]map[string]bool{}, apps: map[string][]application{}}
+	// Sized up front: tens of thousands of values files for a large
+	// fleet, and growing the maps was a third of the time.
+	nApps := 0
+	for _, cl := range in.Clusters {
+		nApps += len(cl.Apps)
+	}
+	c := &checker{
+		in:      in,
+		written: make(map[string]bool, nApps),
+		reads:   make(map[string]bool, nApps),
+		selects: make(map[string]map[string]bool, len(in.Clusters)),
+		apps:    make(map[string][]application, nApps),
+	}
 	m := &Matrix{Clusters: []string{}}
 	for _, cl := range in.Clusters {
 		m.Clusters = append(m.Clusters, cl.Name)
@@ -332,7 +344,7 @@ func (c *checker) set(s *Set) Row {
 // selectors' labels and that generators do not overlap.
 func (c *checker) match(s *Set) map[string]int {
 	name := s.Object.Metadata.Name
-	first := map[string]int{}
+	first := make(map[string]int, len(c.in.Clusters))
 	overlaps := map[[2]int][]string{} // generator pair -> clusters both select
 	for i, g := range s.Object.Spec.Generators {
 		if g.Clusters == nil {
