@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -78,6 +79,18 @@ func parseLedger(data []byte, name string) (Ledger, error) {
 		l[p] = sum
 	}
 	return l, nil
+}
+
+// writtenLedger reads the bytes of a ledger known to be what Ledger.bytes
+// wrote: a header, then "<sum>  <path>" lines of checked paths.
+func writtenLedger(data []byte) Ledger {
+	l := make(Ledger, bytes.Count(data, []byte{'\n'}))
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if sum, p, ok := strings.Cut(line, "  "); ok && !strings.HasPrefix(line, "#") {
+			l[p] = sum
+		}
+	}
+	return l
 }
 
 // bytes renders the ledger: header, then one sorted entry per line.
