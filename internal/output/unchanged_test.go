@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -199,4 +200,34 @@ func BenchmarkUnchanged(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(len(fl)/2), "µs/file")
+}
+
+// The ledger read before the lock is used only if the ledger has the same
+// bytes once the lock is held.
+func TestReadLedgerEarly(t *testing.T) {
+	root := t.TempDir()
+	res := mustWrite(t, root, Plan{Files: files("a.yaml", "a\n", "b.yaml", "b\n")})
+	early := <-readEarly(root, res.Stamps)
+	if early.l == nil || len(early.l) != 2 {
+		t.Fatalf("readEarly of the ledger the stamps record = %v", early.l)
+	}
+	if e := <-readEarly(root, &Stamps{Ledger: sum([]byte("other"))}); e.l != nil {
+		t.Errorf("readEarly took a ledger the stamps do not record")
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w := &writer{root: root, display: root, r: r}
+	l, _, err := w.readLedger(res.Stamps, early)
+	if err != nil || reflect.ValueOf(l).Pointer() != reflect.ValueOf(early.l).Pointer() {
+		t.Errorf("readLedger did not take the early ledger of the same bytes (%v)", err)
+	}
+	// Another Write changes the ledger in between.
+	mustWrite(t, root, Plan{Files: files("a.yaml", "a\n")})
+	l, _, err = w.readLedger(res.Stamps, early)
+	if err != nil || len(l) != 1 || l["b.yaml"] != "" {
+		t.Errorf("readLedger after the ledger changed = %v, %v; want the ledger on disk, a.yaml only", l, err)
+	}
 }
