@@ -138,14 +138,25 @@ func (e *outputEntry) encode() ([]byte, error) {
 }
 
 func (e *outputEntry) decode(b []byte) error {
+	stamps, err := e.decodeHead(b)
+	if err != nil {
+		return err
+	}
+	return e.Stamps.UnmarshalBinary(stamps)
+}
+
+// decodeHead decodes the key and time of the entry b and returns its
+// stamps undecoded: tens of thousands of them, which a compile that
+// cannot take the shortcut decodes while it compiles.
+func (e *outputEntry) decodeHead(b []byte) (stamps []byte, err error) {
 	r := wire.NewReader(b)
 	key, full, stamps := r.Bytes(), r.Varint(), r.Bytes()
 	if !r.Done() || len(key) != len(e.Key) {
-		return errEntry
+		return nil, errEntry
 	}
 	copy(e.Key[:], key)
 	e.Full = time.Unix(0, full)
-	return e.Stamps.UnmarshalBinary(stamps)
+	return stamps, nil
 }
 
 // describe says where the cache is, or why there is none, for --stats.

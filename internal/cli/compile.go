@@ -115,13 +115,24 @@ func (o *compileOptions) run() error {
 	// of unchanged.
 	entryKey := cache.PathKey(l.outDir)
 	var last outputEntry
+	stamps := make(chan output.Stamps, 1)
 	if !o.check {
-		if data, ok := l.cc.cache.Get("output", entryKey); !ok || last.decode(data) != nil {
-			last = outputEntry{}
+		var raw []byte
+		if data, ok := l.cc.cache.Get("output", entryKey); ok {
+			if raw, err = last.decodeHead(data); err != nil {
+				last, raw = outputEntry{}, nil
+			}
 		}
-		if done, err := o.unchanged(l, flags, &last, start); done || err != nil {
+		if done, err := o.unchanged(l, flags, &last, raw, start); done || err != nil {
 			return err
 		}
+		go func() {
+			var s output.Stamps
+			if raw == nil || s.UnmarshalBinary(raw) != nil {
+				s = output.Stamps{}
+			}
+			stamps <- s
+		}()
 	}
 	plan, err := l.plan(o.IO, flags)
 	if err != nil {
@@ -139,6 +150,7 @@ func (o *compileOptions) run() error {
 		}
 	}
 	t0 := time.Now()
+	last.Stamps = <-stamps
 	res, err := output.Write(plan.outDir, output.Plan{Files: plan.files, Scope: plan.scope, Known: &last.Stamps, Display: displayPath(o.Cwd, plan.outDir)})
 	if err != nil {
 		return err
@@ -174,7 +186,7 @@ func (o *compileOptions) run() error {
 // same directory, less than fleetTTL after the pipeline last ran for
 // them, and the files are as that compile left them, there is nothing to
 // evaluate, render or write. It reports whether it applied.
-func (o *compileOptions) unchanged(l *loaded, f platformFlags, last *outputEntry, start time.Time) (bool, error) {
+func (o *compileOptions) unchanged(l *loaded, f platformFlags, last *outputEntry, rawStamps []byte, start time.Time) (bool, error) {
 	cc := l.cc
 	if cc.cache == nil || len(f.clusters) > 0 || f.readSecret != nil || len(f.overlay) > 0 || last.Key == (cache.Key{}) {
 		return false, nil
@@ -185,7 +197,7 @@ func (o *compileOptions) unchanged(l *loaded, f platformFlags, last *outputEntry
 		return false, nil
 	}
 	hw, ok := readHandwrittenKey(l.p)
-	if !ok || cc.fleetKey(l.p, l.outDir, hw) != e.Key {
+	if !ok || cc.fleetKey(l.p, l.outDir, hw) != e.Key || e.Stamps.UnmarshalBinary(rawStamps) != nil {
 		return false, nil
 	}
 	shown := displayPath(o.Cwd, l.outDir)
