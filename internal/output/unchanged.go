@@ -11,8 +11,9 @@ import (
 )
 
 // Unchanged reports whether the tree under root is still as the Write
-// that returned known left it, and writes nothing: no Write is under way
-// or unfinished, the ledger has the bytes it had, and every file that
+// that returned known left it, and changes nothing (it holds the lock
+// file while it looks, as Write does): no Write is under way or
+// unfinished, the ledger has the bytes it had, and every file that
 // known stamps is unchanged, by its stamp or, where the stamp is too
 // recent to vouch for it, by its bytes. A caller that would plan exactly
 // the files of that Write (the same inputs) has then nothing to do.
