@@ -250,7 +250,7 @@ func opError(op, name string, err error) error {
 }
 
 func (w *writer) write(files []planned, scope func(string) bool, known *Stamps, early earlyLedger) (res Result, err error) {
-	old, cur, err := w.readLedger(known, early)
+	old, cur, err := w.readLedger(early)
 	if err != nil {
 		return res, err
 	}
@@ -639,32 +639,30 @@ func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []st
 }
 
 // vouched reports, for each file, whether its stamp in known is trusted
-// and still what lstat shows, so that it is unchanged without reading it.
-// A plain lstat, where the careful path of inspect opens every parent: it
-// only decides that nothing needs doing, so a symlinked parent cannot lead
-// it to write anywhere. Tens of thousands of them, on every core.
+// and still holds, so that it is unchanged without reading it. Tens of
+// thousands of them, on every core.
 func (w *writer) vouched(files []planned, old Ledger, known *Stamps) []bool {
 	out := make([]bool, len(files))
 	if known == nil || len(known.Files) == 0 {
 		return out
 	}
-	var wg sync.WaitGroup
-	n := runtime.GOMAXPROCS(0)
-	for g := range n {
-		wg.Go(func() {
-			for i := g; i < len(files); i += n {
-				f := files[i]
-				k, ok := known.trusted(f.path, f.sum)
-				if !ok || old[f.path] == "" {
-					continue
-				}
-				fi, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(f.path)))
-				out[i] = err == nil && fi.Mode().IsRegular() && stampOf(fi, f.sum) == k
-			}
-		})
-	}
-	wg.Wait()
+	onEveryCore(len(files), func(_, i int) bool {
+		f := files[i]
+		if k, ok := known.trusted(f.path, f.sum); ok && old[f.path] != "" {
+			out[i] = w.holds(f.path, k)
+		}
+		return true
+	})
 	return out
+}
+
+// holds reports whether lstat still shows the regular file rel as its
+// stamp st took it. A plain lstat of the joined path, where the careful
+// path of inspect opens every parent: it only decides that nothing needs
+// doing, so a symlinked parent cannot lead anywhere.
+func (w *writer) holds(rel string, st Stamp) bool {
+	fi, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(rel)))
+	return err == nil && fi.Mode().IsRegular() && stampOf(fi, st.Sum) == st
 }
 
 // earlyLedger is the ledger as readEarly read it before the lock.
@@ -695,36 +693,43 @@ func readEarly(root string, known *Stamps) <-chan earlyLedger {
 }
 
 // readLedger reads the ledger under the root, returning it and its bytes
-// (nil if there is none). A ledger whose checksum is the one known
-// records was written by a Write that checked every path in it, so its
-// lines are not checked again: for a large fleet that was most of the
-// cost of reading it.
-func (w *writer) readLedger(known *Stamps, early earlyLedger) (Ledger, []byte, error) {
-	fi, err := w.r.Lstat(LedgerName)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Ledger{}, nil, nil
-	}
-	if err != nil {
-		return nil, nil, w.fail("read", LedgerName, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, w.fail("read", LedgerName, errors.New("not a regular file"))
-	}
-	data, err := w.r.ReadFile(LedgerName)
-	if err != nil {
-		return nil, nil, w.fail("read", LedgerName, err)
+// (nil if there is none). The early read is taken when the bytes are the
+// same: a ledger whose checksum the stamps record was written by a Write
+// that checked every path in it, so its lines are not checked again (for
+// a large fleet that was most of the cost of reading it).
+func (w *writer) readLedger(early earlyLedger) (Ledger, []byte, error) {
+	data, ok, err := w.ledgerBytes()
+	if !ok || err != nil {
+		return Ledger{}, nil, err
 	}
 	if early.l != nil && bytes.Equal(data, early.data) {
 		return early.l, data, nil
-	}
-	if known != nil && known.Ledger != "" && sum(data) == known.Ledger {
-		return writtenLedger(data), data, nil
 	}
 	l, err := parseLedger(data, w.show(LedgerName))
 	if err != nil {
 		return nil, nil, err
 	}
 	return l, data, nil
+}
+
+// ledgerBytes returns the bytes of the ledger under the root, and false
+// if there is none. The ledger itself: a symlink in its place is an error.
+func (w *writer) ledgerBytes() ([]byte, bool, error) {
+	fi, err := w.r.Lstat(LedgerName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, w.fail("read", LedgerName, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, false, w.fail("read", LedgerName, errors.New("not a regular file"))
+	}
+	data, err := w.r.ReadFile(LedgerName)
+	if err != nil {
+		return nil, false, w.fail("read", LedgerName, err)
+	}
+	return data, true, nil
 }
 
 // writeLedger atomically replaces the ledger with l unless its bytes are

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -97,16 +95,10 @@ func checkPlan(p Plan) ([]planned, error) {
 	}
 	// Checksums of every planned file: tens of megabytes for a large
 	// fleet, so on every core.
-	var wg sync.WaitGroup
-	n := runtime.GOMAXPROCS(0)
-	for g := range n {
-		wg.Go(func() {
-			for i := g; i < len(files); i += n {
-				files[i].sum = sum(files[i].data)
-			}
-		})
-	}
-	wg.Wait()
+	onEveryCore(len(files), func(_, i int) bool {
+		files[i].sum = sum(files[i].data)
+		return true
+	})
 	slices.SortFunc(files, func(a, b planned) int { return strings.Compare(a.path, b.path) })
 	for _, f := range files {
 		for _, dir := range parents(f.path) {

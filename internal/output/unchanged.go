@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -42,12 +40,7 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 	if staging, err := w.exists(stagingName); err != nil || staging {
 		return nil, false, nil
 	}
-	// As readLedger: the ledger itself, not what a symlink points to.
-	if fi, err := r.Lstat(LedgerName); err != nil || !fi.Mode().IsRegular() {
-		return nil, false, nil
-	}
-	ledger, err := r.ReadFile(LedgerName)
-	if err != nil || sum(ledger) != known.Ledger {
+	if ledger, ok, err := w.ledgerBytes(); !ok || err != nil || sum(ledger) != known.Ledger {
 		return nil, false, nil
 	}
 
@@ -58,23 +51,15 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 	// Files whose stamps vouch for them, on every core; the others (too
 	// recent for their stamps) are read afterwards.
 	racy := make([]bool, len(paths))
-	var failed atomic.Bool
-	var wg sync.WaitGroup
-	n := runtime.GOMAXPROCS(0)
-	for g := range n {
-		wg.Go(func() {
-			for i := g; i < len(paths) && !failed.Load(); i += n {
-				vouched, ok := w.stamped(known, paths[i])
-				if !ok {
-					failed.Store(true)
-					return
-				}
-				racy[i] = !vouched
-			}
-		})
-	}
-	wg.Wait()
-	if failed.Load() {
+	if !onEveryCore(len(paths), func(_, i int) bool {
+		p := paths[i]
+		if !filepath.IsLocal(filepath.FromSlash(p)) {
+			return false
+		}
+		t, trusted := known.trusted(p, known.Files[p].Sum)
+		racy[i] = !trusted
+		return !trusted || w.holds(p, t)
+	}) {
 		return nil, false, nil
 	}
 	var reread []int
@@ -87,22 +72,16 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 		return known, true, nil
 	}
 	fresh := make([]Stamp, len(paths))
-	for g := range n {
-		wg.Go(func() {
-			dirs := map[string]bool{} // directories seen to be no symlinks
-			for j := g; j < len(reread) && !failed.Load(); j += n {
-				p := paths[reread[j]]
-				stamp, ok := w.reread(dirs, known.Files[p].Sum, p)
-				if !ok {
-					failed.Store(true)
-					return
-				}
-				fresh[reread[j]] = stamp
-			}
-		})
-	}
-	wg.Wait()
-	if failed.Load() {
+	dirs := make([]map[string]bool, runtime.GOMAXPROCS(0)) // per worker: directories seen to be no symlinks
+	if !onEveryCore(len(reread), func(worker, j int) bool {
+		if dirs[worker] == nil {
+			dirs[worker] = map[string]bool{}
+		}
+		i := reread[j]
+		var ok bool
+		fresh[i], ok = w.reread(dirs[worker], known.Files[paths[i]].Sum, paths[i])
+		return ok
+	}) {
 		return nil, false, nil
 	}
 	files := maps.Clone(known.Files)
@@ -110,27 +89,6 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 		files[paths[i]] = fresh[i]
 	}
 	return &Stamps{At: time.Now(), Files: files, Ledger: known.Ledger}, true, nil
-}
-
-// stamped checks one stamped file by lstat: ok is false if it is not the
-// regular file its stamp says, vouched false if the stamp is too recent
-// to vouch for it.
-func (w *writer) stamped(known *Stamps, p string) (vouched, ok bool) {
-	k := known.Files[p]
-	if !filepath.IsLocal(filepath.FromSlash(p)) {
-		return false, false
-	}
-	// A plain lstat, as in vouched: nothing is written here, so a
-	// symlinked parent cannot lead anywhere.
-	fi, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(p)))
-	if err != nil || !fi.Mode().IsRegular() {
-		return false, false
-	}
-	t, trusted := known.trusted(p, k.Sum)
-	if !trusted {
-		return false, true
-	}
-	return true, stampOf(fi, k.Sum) == t
 }
 
 // reread checks by its bytes a file whose stamp is too recent to vouch
