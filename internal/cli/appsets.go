@@ -7,7 +7,7 @@ import (
 
 	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/compile"
-	"github.com/fleetc/fleetc/internal/load"
+	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/placement"
 	"github.com/fleetc/fleetc/internal/render"
 )
@@ -29,8 +29,9 @@ import (
 // platform's shared files and the hand-written sets, so when the cache
 // has seen exactly these inputs pass, they are not run again unless the
 // caller needs the matrix itself.
-func addApplicationSets(pl *plan, p *load.Platform, s *compile.Settings, partial, matrix bool) error {
-	cat, err := compile.ReadCatalog(p)
+func addApplicationSets(pl *plan, l *loaded, partial, matrix bool) error {
+	p, s := l.p, l.settings
+	cat, handwritten, diags, err := l.catalog()
 	if err != nil {
 		return err
 	}
@@ -41,10 +42,6 @@ func addApplicationSets(pl *plan, p *load.Platform, s *compile.Settings, partial
 	var sets []placement.Set
 	for _, g := range generated {
 		sets = append(sets, placement.Set{Object: g.Object, Bundle: g.App.Bundle, Pos: g.App.Pos})
-	}
-	handwritten, diags, err := placement.ReadHandwritten(p.Root, cat.ApplicationSets.Handwritten)
-	if err != nil {
-		return err
 	}
 	sets = append(sets, handwritten...)
 	var passed cache.Key
@@ -113,15 +110,25 @@ func handwrittenKey(sets []placement.Set) ([]byte, error) {
 	return json.Marshal(sets)
 }
 
-// readHandwrittenKey reads the platform's hand-written ApplicationSets
-// for a cache key; false if they cannot be read cleanly, which only the
-// full checks can report.
-func readHandwrittenKey(p *load.Platform) ([]byte, bool) {
-	cat, err := compile.ReadCatalog(p)
-	if err != nil {
-		return nil, false
+// catalog returns the platform's catalog and its hand-written
+// ApplicationSets with what is wrong with them, read once per command:
+// the shortcut of unchanged inputs and the checks both need them.
+func (l *loaded) catalog() (*compile.Catalog, []placement.Set, diag.List, error) {
+	if !l.catRead {
+		l.catRead = true
+		l.cat, l.catErr = compile.ReadCatalog(l.p)
+		if l.catErr == nil {
+			l.hwSets, l.hwDiags, l.catErr = placement.ReadHandwritten(l.p.Root, l.cat.ApplicationSets.Handwritten)
+		}
 	}
-	sets, diags, err := placement.ReadHandwritten(p.Root, cat.ApplicationSets.Handwritten)
+	return l.cat, l.hwSets, l.hwDiags, l.catErr
+}
+
+// handwrittenKey reads the platform's hand-written ApplicationSets for a
+// cache key; false if they cannot be read cleanly, which only the full
+// checks can report.
+func (l *loaded) handwrittenKey() ([]byte, bool) {
+	_, sets, diags, err := l.catalog()
 	if err != nil || len(diags) > 0 {
 		return nil, false
 	}

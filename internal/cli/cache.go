@@ -137,14 +137,6 @@ func (e *outputEntry) encode() ([]byte, error) {
 	return wire.AppendBytes(b, stamps), nil
 }
 
-func (e *outputEntry) decode(b []byte) error {
-	stamps, err := e.decodeHead(b)
-	if err != nil {
-		return err
-	}
-	return e.Stamps.UnmarshalBinary(stamps)
-}
-
 // decodeHead decodes the key and time of the entry b and returns its
 // stamps undecoded: tens of thousands of them, which a compile that
 // cannot take the shortcut decodes while it compiles.

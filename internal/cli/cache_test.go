@@ -177,7 +177,8 @@ func TestCacheInvalidation(t *testing.T) {
 	outKey := cache.PathKey(withCache)
 	data, ok := c.Get("output", outKey)
 	var e outputEntry
-	if !ok || e.decode(data) != nil || e.Key == (cache.Key{}) {
+	stamps, err := e.decodeHead(data)
+	if !ok || err != nil || e.Stamps.UnmarshalBinary(stamps) != nil || e.Key == (cache.Key{}) {
 		t.Fatal("no output entry with a key for the compiled fleet")
 	}
 	e.Full = e.Full.Add(-fleetTTL - time.Minute)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/compile"
+	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/output"
 	"github.com/fleetc/fleetc/internal/placement"
@@ -126,13 +127,17 @@ func (o *compileOptions) run() error {
 		if done, err := o.unchanged(l, flags, &last, raw, start); done || err != nil {
 			return err
 		}
-		go func() {
-			var s output.Stamps
-			if raw == nil || s.UnmarshalBinary(raw) != nil {
-				s = output.Stamps{}
-			}
-			stamps <- s
-		}()
+		if last.Stamps.Files != nil {
+			stamps <- last.Stamps // decoded by unchanged
+		} else {
+			go func() {
+				var s output.Stamps
+				if raw == nil || s.UnmarshalBinary(raw) != nil {
+					s = output.Stamps{}
+				}
+				stamps <- s
+			}()
+		}
 	}
 	plan, err := l.plan(o.IO, flags)
 	if err != nil {
@@ -192,11 +197,11 @@ func (o *compileOptions) unchanged(l *loaded, f platformFlags, last *outputEntry
 		return false, nil
 	}
 	t0 := time.Now()
-	e := *last
+	e := last
 	if age := time.Since(e.Full); age < 0 || age > fleetTTL {
 		return false, nil
 	}
-	hw, ok := readHandwrittenKey(l.p)
+	hw, ok := l.handwrittenKey()
 	if !ok || cc.fleetKey(l.p, l.outDir, hw) != e.Key || e.Stamps.UnmarshalBinary(rawStamps) != nil {
 		return false, nil
 	}
@@ -257,6 +262,13 @@ type loaded struct {
 	settings *compile.Settings
 	outDir   string
 	cc       *clusterCache
+
+	// What catalog read, once.
+	catRead bool
+	cat     *compile.Catalog
+	hwSets  []placement.Set
+	hwDiags diag.List
+	catErr  error
 }
 
 // loadPlatform is the first step of a plan: it reads the platform, its
@@ -322,7 +334,7 @@ func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
 			pl.secrets = append(pl.secrets, r.Value.secret)
 		}
 	}
-	if err := addApplicationSets(pl, p, settings, len(f.clusters) > 0, f.matrix); err != nil {
+	if err := addApplicationSets(pl, l, len(f.clusters) > 0, f.matrix); err != nil {
 		return nil, err
 	}
 	f.stats.add("checks", t0, "ApplicationSets and placement")
