@@ -164,8 +164,10 @@ func Load(cfg Config) (*Platform, error) {
 						continue
 					}
 				}
-				all[i].src = src
 				all[i].cf, all[i].isCluster, all[i].diags = parseClusterFile(path, src)
+				if !all[i].isCluster {
+					all[i].src = src // kept for pinShared
+				}
 			}
 		})
 	}
@@ -288,10 +290,9 @@ func (p *Platform) SharedDigest() ([sha256.Size]byte, error) {
 	for _, name := range sharedInputs(p.Root, p.Shared) {
 		src, ok := p.overlay[name]
 		if !ok {
-			var err error
-			if src, err = os.ReadFile(name); err != nil {
-				return [sha256.Size]byte{}, err
-			}
+			// pinShared keeps every input: reading the disk now could
+			// hash other bytes than were loaded.
+			return [sha256.Size]byte{}, fmt.Errorf("%s: not among the files loaded", name)
 		}
 		rel, err := filepath.Rel(p.Root, name)
 		if err != nil {
