@@ -70,7 +70,7 @@ func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
 	if !ok || e.decode(data) != nil {
 		return rendered{}, "", false
 	}
-	return rendered{out: &e.Out}, e.Server, true
+	return rendered{out: &e.Out, server: e.Server}, e.Server, true
 }
 
 // put stores what c rendered to; losing it only costs time later.
@@ -112,12 +112,14 @@ func (cc *clusterCache) fleetKey(p *load.Platform, outDir string, hw []byte) cac
 
 // An outputEntry, one per output directory, holds the stamps of the
 // files the last compile into it left and, if that compile was of the
-// whole fleet, the key of its inputs (else the zero key) and when the full
-// pipeline last ran for them.
+// whole fleet, the key of its inputs (else the zero key), when the full
+// pipeline last ran for them (reading every cluster's entry), and the
+// record of each cluster (see carried).
 type outputEntry struct {
-	Key    cache.Key
-	Full   time.Time
-	Stamps output.Stamps
+	Key     cache.Key
+	Full    time.Time
+	Stamps  output.Stamps
+	Carried []byte // encodeCarried
 }
 
 // fleetTTL is how long compiles with unchanged inputs may skip the
@@ -131,23 +133,25 @@ func (e *outputEntry) encode() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, len(stamps)+len(e.Key)+2*binary.MaxVarintLen64)
+	b := make([]byte, 0, len(stamps)+len(e.Carried)+len(e.Key)+4*binary.MaxVarintLen64)
 	b = wire.AppendBytes(b, e.Key[:])
 	b = wire.AppendVarint(b, e.Full.UnixNano())
-	return wire.AppendBytes(b, stamps), nil
+	b = wire.AppendBytes(b, stamps)
+	return wire.AppendBytes(b, e.Carried), nil
 }
 
-// decodeHead decodes the key and time of the entry b and returns its
-// stamps undecoded: tens of thousands of them, which a compile that
+// decodeHead decodes the key, time and records of the entry b and returns
+// its stamps undecoded: tens of thousands of them, which a compile that
 // cannot take the shortcut decodes while it compiles.
 func (e *outputEntry) decodeHead(b []byte) (stamps []byte, err error) {
 	r := wire.NewReader(b)
-	key, full, stamps := r.Bytes(), r.Varint(), r.Bytes()
+	key, full, stamps, carried := r.Bytes(), r.Varint(), r.Bytes(), r.Bytes()
 	if !r.Done() || len(key) != len(e.Key) {
 		return nil, errEntry
 	}
 	copy(e.Key[:], key)
 	e.Full = time.Unix(0, full)
+	e.Carried = carried
 	return stamps, nil
 }
 

@@ -36,24 +36,31 @@ func TestCacheInvalidation(t *testing.T) {
 		}
 		return stderr.String()
 	}
-	hits := regexp.MustCompile(`(\d+) of (\d+) clusters from the cache`)
+	hits := regexp.MustCompile(`(\d+) of (\d+) clusters (?:carried over from the last compile, (\d+) of the other (\d+) )?from the cache`)
 	shortcut := regexp.MustCompile(`(?m)^  unchanged .* files as the last compile of the same inputs left them`)
 	// check compiles and compares the counts of clusters from the cache
-	// with wantHits, or, for "unchanged", checks that the compile took
-	// the shortcut of unchanged inputs; either way the tree must be what
-	// a compile without the cache writes.
+	// with wantHits ("4 of 4", or "carried 3 of 4, 0 of 1" when clusters
+	// were carried over from the last compile's record; the last such
+	// line counts), or, for "unchanged", checks that the compile took the
+	// shortcut of unchanged inputs; either way the tree must be what a
+	// compile without the cache writes.
 	check := func(step string, wantHits string) {
 		t.Helper()
 		stats := compile(withCache, env)
 		if took := shortcut.MatchString(stats); took != (wantHits == "unchanged") {
 			t.Errorf("%s: shortcut of unchanged inputs taken: %v, want %v\n%s", step, took, !took, stats)
 		} else if !took {
-			m := hits.FindStringSubmatch(stats)
-			if m == nil {
+			all := hits.FindAllStringSubmatch(stats, -1)
+			if all == nil {
 				t.Fatalf("%s: no cache line in\n%s", step, stats)
 			}
-			if got := m[1] + " of " + m[2]; got != wantHits {
-				t.Errorf("%s: %s clusters from the cache, want %s", step, got, wantHits)
+			m := all[len(all)-1]
+			got := m[1] + " of " + m[2]
+			if m[3] != "" {
+				got = "carried " + got + ", " + m[3] + " of " + m[4]
+			}
+			if got != wantHits {
+				t.Errorf("%s: %s clusters from the cache, want %s\n%s", step, got, wantHits, stats)
 			}
 		}
 		fresh := filepath.Join(root, "fresh-"+strings.ReplaceAll(step, " ", "-"))
@@ -96,7 +103,7 @@ func TestCacheInvalidation(t *testing.T) {
 	check("nothing changed", "unchanged")
 	check("nothing changed again", "unchanged")
 	edit("clusters/sandbox-dev.cue", `"monitoring-basic": true`, `"monitoring-basic": false`)
-	check("one cluster changed", "3 of 4")
+	check("one cluster changed", "carried 3 of 4, 0 of 1")
 	// Only a platform default: no cluster file changed, yet every
 	// cluster's values may have.
 	edit("defs/platform.cue", `registry: "pullproxy.corp.local"`, `registry: "pullproxy.corp.example"`)
@@ -105,7 +112,7 @@ func TestCacheInvalidation(t *testing.T) {
 	// A comment in a cluster file is a change of its bytes: evaluated
 	// again, same output.
 	edit("clusters/edge-minimal.cue", "package clusters", "package clusters\n\n// touched")
-	check("comment", "3 of 4")
+	check("comment", "carried 3 of 4, 0 of 1")
 	// A damaged entry is a miss, not an error: a damaged output entry
 	// (the stamps and the key of the last compile's inputs) costs the
 	// shortcut, damaged cluster entries their evaluation.
@@ -135,7 +142,7 @@ func TestCacheInvalidation(t *testing.T) {
 	if err := os.WriteFile(vf, []byte("edited: by hand\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	check("output edited", "4 of 4")
+	check("output edited", "carried 4 of 4, 0 of 0")
 	// So is the ledger, and a file of the tree removed.
 	ledger := filepath.Join(withCache, ".fleetc-ledger")
 	lb, err := os.ReadFile(ledger)
@@ -154,11 +161,22 @@ func TestCacheInvalidation(t *testing.T) {
 	if err := os.WriteFile(ledger, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	check("ledger edited", "4 of 4")
+	check("ledger edited", "carried 4 of 4, 0 of 0")
 	if err := os.Remove(vf); err != nil {
 		t.Fatal(err)
 	}
-	check("output file removed", "4 of 4")
+	check("output file removed", "carried 4 of 4, 0 of 0")
+	// A carried cluster's file edited by hand, with the cluster's entry
+	// gone from the cache: its bytes cannot be fetched, so the compile
+	// runs again without carrying, evaluating every cluster whose entry
+	// is gone.
+	if err := os.WriteFile(vf, []byte("edited: again\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(cacheDir, "cluster")); err != nil {
+		t.Fatal(err)
+	}
+	check("output edited, entries gone", "0 of 4")
 	check("after the repairs", "unchanged")
 	// A compile of some clusters leaves the other clusters' files alone:
 	// the next compile of the whole fleet cannot take the shortcut.
@@ -197,7 +215,7 @@ func TestCacheInvalidation(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	code := Run([]string{"compile", "--stats", "--out", withCache}, IO{Stdout: &stderr, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Cwd: plat})
-	if code != 1 || !strings.Contains(stderr.String(), "which fleetc does not write") || !strings.Contains(stderr.String(), "4 of 4 clusters from the cache") {
+	if code != 1 || !strings.Contains(stderr.String(), "which fleetc does not write") || !strings.Contains(stderr.String(), "4 of 4 clusters carried over from the last compile") {
 		t.Errorf("hand-written set reading a file fleetc does not write: exit %d\n%s", code, stderr.String())
 	}
 	os.Remove(hw)

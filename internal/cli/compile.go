@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -139,6 +140,11 @@ func (o *compileOptions) run() error {
 			}()
 		}
 	}
+	if !o.check && o.mayCarry(l, flags, &last) {
+		if recs, err := decodeCarried(last.Carried); err == nil {
+			l.carry = &carrier{recs: recs}
+		}
+	}
 	plan, err := l.plan(o.IO, flags)
 	if err != nil {
 		return err
@@ -156,7 +162,23 @@ func (o *compileOptions) run() error {
 	}
 	t0 := time.Now()
 	last.Stamps = <-stamps
-	res, err := output.Write(plan.outDir, output.Plan{Files: plan.files, Scope: plan.scope, Known: &last.Stamps, Display: displayPath(o.Cwd, plan.outDir)})
+	write := func() (output.Result, error) {
+		p := output.Plan{Files: plan.files, Scope: plan.scope, Known: &last.Stamps, Display: displayPath(o.Cwd, plan.outDir)}
+		if l.carry != nil {
+			p.Carried, p.Fetch = plan.carried, l.carry.fetch(plan.cc)
+		}
+		return output.Write(plan.outDir, p)
+	}
+	res, err := write()
+	if errors.Is(err, errNotCarried) {
+		// Nothing was written: compile again, reading every cluster's
+		// entry or evaluating it.
+		l.carry = nil
+		if plan, err = l.plan(o.IO, flags); err != nil {
+			return err
+		}
+		res, err = write()
+	}
 	if err != nil {
 		return err
 	}
@@ -164,13 +186,18 @@ func (o *compileOptions) run() error {
 		e := outputEntry{Stamps: *res.Stamps}
 		if plan.handwritten != nil && len(flags.clusters) == 0 && secretsDir == "" {
 			e.Key, e.Full = plan.cc.fleetKey(l.p, plan.outDir, plan.handwritten), time.Now()
+			if l.carry != nil && l.carry.n.Load() > 0 {
+				// Not every cluster's entry was read.
+				e.Full = last.Full
+			}
+			e.Carried = encodeCarried(plan.records)
 		}
 		if data, err := e.encode(); err == nil {
 			plan.cc.cache.Put("output", entryKey, data) // best effort: it only saves work
 		}
 	}
 	plan.cc.cache.Trim()
-	flags.stats.add("write", t0, fmt.Sprintf("%d files: %d written, %d unchanged, %d removed", len(plan.files), len(res.Written), len(res.Unchanged), len(res.Removed)))
+	flags.stats.add("write", t0, fmt.Sprintf("%d files: %d written, %d unchanged, %d removed", len(plan.files)+len(plan.carried), len(res.Written), len(res.Unchanged), len(res.Removed)))
 	summary := fmt.Sprintf("fleetc: compiled %d %s into %s: %d written, %d unchanged, %d removed",
 		plan.clusters, plural(plan.clusters, "cluster", "clusters"), displayPath(o.Cwd, plan.outDir),
 		len(res.Written), len(res.Unchanged), len(res.Removed))
@@ -184,6 +211,19 @@ func (o *compileOptions) run() error {
 	}
 	fmt.Fprintf(o.Stderr, "%s (%s)\n", summary, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// mayCarry reports whether this compile may carry clusters over from the
+// record of the last one (see carried): a compile of the whole fleet, as
+// the shortcut below, less than fleetTTL after the last compile that read
+// every cluster's entry, so that the entries of carried clusters are
+// still there should their files need restoring.
+func (o *compileOptions) mayCarry(l *loaded, f platformFlags, last *outputEntry) bool {
+	if l.cc.cache == nil || len(f.clusters) > 0 || f.readSecret != nil || len(f.overlay) > 0 || last.Key == (cache.Key{}) || len(last.Carried) == 0 {
+		return false
+	}
+	age := time.Since(last.Full)
+	return age >= 0 && age <= fleetTTL
 }
 
 // unchanged is the shortcut of a compile whose inputs did not change:
@@ -248,12 +288,21 @@ type plan struct {
 	// handwritten are the hand-written ApplicationSets as cache keys hold
 	// them, when the cache is on and they passed.
 	handwritten []byte
+	// carried are the paths of the files of the clusters carried over
+	// from the last compile (not in files: their bytes are not at hand),
+	// and records what the next compile may carry over from this one.
+	carried []string
+	records []carried
 }
 
 // rendered is what the render step makes of one cluster.
 type rendered struct {
 	out    *render.Output
 	secret render.File
+	server string
+	// carried is set for a cluster carried over from the last compile's
+	// record: out has the paths of its files but not their bytes.
+	carried bool
 }
 
 // loaded is a platform read from disk, before any cluster is compiled.
@@ -262,6 +311,9 @@ type loaded struct {
 	settings *compile.Settings
 	outDir   string
 	cc       *clusterCache
+
+	// carry, when set, carries clusters over from the last compile.
+	carry *carrier
 
 	// What catalog read, once.
 	catRead bool
@@ -309,29 +361,46 @@ func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
 	prog := newProgress(io, "compiling clusters")
 	var fleetStats compile.Stats
 	opts := compile.Options{Clusters: f.clusters, ReadSecret: f.readSecret, Progress: prog.fn(), Stats: &fleetStats}
-	results, err := compile.FleetCached(p, opts, cc.lookup, func(c *compile.Cluster) (rendered, error) {
+	lookup := cc.lookup
+	if l.carry != nil {
+		lookup = l.carry.lookup(cc)
+	}
+	results, err := compile.FleetCached(p, opts, lookup, func(c *compile.Cluster) (rendered, error) {
 		out, err := render.Cluster(c, settings, p.Root)
 		if err == nil {
 			cc.put(c, out)
 		}
 		if err != nil || f.readSecret == nil {
-			return rendered{out: out}, err
+			return rendered{out: out, server: c.Server}, err
 		}
 		secret, err := render.InlineSecret(c, settings, p.Root)
-		return rendered{out: out, secret: secret}, err
+		return rendered{out: out, secret: secret, server: c.Server}, err
 	})
 	prog.clear()
 	if err != nil {
 		return nil, err
 	}
-	f.stats.addFleet(fleetStats, cc.describe())
+	nCarried := 0
+	if l.carry != nil {
+		nCarried = int(l.carry.n.Load())
+	}
+	f.stats.addFleet(fleetStats, nCarried, cc.describe())
 	t0 := time.Now()
 	pl := &plan{outDir: l.outDir, clusters: len(results), cc: cc}
 	for _, r := range results {
 		pl.outputs = append(pl.outputs, r.Value.out)
-		pl.files = append(pl.files, r.Value.out.Files...)
+		if r.Value.carried {
+			for _, file := range r.Value.out.Files {
+				pl.carried = append(pl.carried, file.Path)
+			}
+		} else {
+			pl.files = append(pl.files, r.Value.out.Files...)
+		}
 		if f.readSecret != nil {
 			pl.secrets = append(pl.secrets, r.Value.secret)
+		}
+		if cc.cache != nil && len(f.clusters) == 0 && f.readSecret == nil {
+			pl.records = append(pl.records, carried{key: cc.keys[r.Cluster], entry: clusterEntry{Server: r.Value.server, Out: *r.Value.out}})
 		}
 	}
 	if err := addApplicationSets(pl, l, len(f.clusters) > 0, f.matrix); err != nil {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
+	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/render"
 )
 
@@ -65,4 +67,55 @@ func BenchmarkEntryDecode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzCarried: records read back as what they record, a cluster whose
+// files are not its apps' values files and its registration gets none,
+// and any bytes at all decode to records or an error, never a panic.
+func FuzzCarried(f *testing.F) {
+	f.Add("a", "https://a.example.com", "clusters/a.cue", "dev", "region", "fra1", "grafana", "monitoring-basic", "monitoring", true, false)
+	f.Add("", "", "", "", "", "", "", "", "", false, true)
+	f.Fuzz(func(t *testing.T, cluster, server, source, env, lk, lv, app, bundle, category string, labels, odd bool) {
+		o := render.Output{Cluster: cluster, Source: source, Env: env}
+		if labels {
+			o.Labels = map[string]string{lk: lv, "env": env}
+		}
+		files := []string{render.RegistrationPath(cluster)}
+		if app != "" {
+			v := render.ValuesPath(cluster, category, app)
+			o.Apps = []render.AppRef{{Name: app, Bundle: bundle, Category: category, Values: v}}
+			files = append(files, v)
+		}
+		if odd {
+			files = append(files, "extra.yaml")
+		}
+		slices.Sort(files)
+		for _, p := range files {
+			o.Files = append(o.Files, render.File{Path: p, Data: []byte("x")})
+		}
+		rec := carried{key: cache.NewKey([]byte(cluster)), entry: clusterEntry{Server: server, Out: o}}
+		other := carried{key: cache.NewKey([]byte("other")), entry: clusterEntry{Server: "https://other", Out: render.Output{Cluster: cluster + "-other", Files: []render.File{{Path: render.RegistrationPath(cluster + "-other")}}}}}
+		got, err := decodeCarried(encodeCarried([]carried{rec, other}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, ok := got[cluster]
+		if odd || (len(files) > 1 && files[0] == files[1]) {
+			if ok {
+				t.Fatalf("a record for %+v, whose files are not derivable", o)
+			}
+			return
+		}
+		if !ok || g.key != rec.key {
+			t.Fatalf("no record, or another key, for %q: %+v", cluster, got)
+		}
+		for i := range o.Files {
+			o.Files[i].Data = nil
+		}
+		if !reflect.DeepEqual(g.entry, clusterEntry{Server: server, Out: o}) {
+			t.Fatalf("got %+v\nwant %+v", g.entry, clusterEntry{Server: server, Out: o})
+		}
+		// Any bytes: no panic.
+		decodeCarried([]byte(cluster + server + source))
+	})
 }

@@ -35,7 +35,7 @@ func (s *stats) add(name string, t0 time.Time, note string) {
 // addFleet records the phases of a compile.Fleet: evaluate and render
 // are summed over the workers, so they are shown with the wall time the
 // two took together.
-func (s *stats) addFleet(f compile.Stats, cache string) {
+func (s *stats) addFleet(f compile.Stats, carried int, cache string) {
 	if s == nil {
 		return
 	}
@@ -46,9 +46,13 @@ func (s *stats) addFleet(f compile.Stats, cache string) {
 		return (d / time.Duration(n)).Round(time.Microsecond).String()
 	}
 	evaluated := f.Clusters - f.Cached
+	from := fmt.Sprintf("%d of %d clusters from the %s", f.Cached, f.Clusters, cache)
+	if carried > 0 {
+		from = fmt.Sprintf("%d of %d clusters carried over from the last compile, %d of the other %d from the %s", carried, f.Clusters, f.Cached-carried, f.Clusters-carried, cache)
+	}
 	s.phases = append(s.phases,
 		phase{"setup", f.Setup, "shared package, built once per worker that evaluates"},
-		phase{"cache", f.Lookup, fmt.Sprintf("%d of %d clusters from the %s", f.Cached, f.Clusters, cache)},
+		phase{"cache", f.Lookup, from},
 		phase{"evaluate", f.Evaluate, fmt.Sprintf("%d clusters, %s each, summed over %d workers", evaluated, per(f.Evaluate, evaluated), f.Workers)},
 		phase{"render", f.Step, fmt.Sprintf("%s per cluster, summed over workers", per(f.Step, evaluated))},
 		phase{"clusters", f.Wall, "wall time of the four above"},

@@ -54,6 +54,15 @@ type Plan struct {
 	// planned file whose stamp still matches the disk and whose bytes are
 	// those the stamp records is left alone without being read.
 	Known *Stamps
+	// Carried lists more planned files, by path: each is to hold the
+	// bytes whose checksum its stamp in Known records, the bytes the
+	// last Write left there. Their bytes are not at hand; Write asks
+	// Fetch for those of the files whose stamps cannot vouch that the
+	// disk still holds them (a file edited by hand, or written too
+	// recently for its stamp to be trusted), before it changes anything.
+	// An error from Fetch is returned as it is.
+	Carried []string
+	Fetch   func(paths []string) ([][]byte, error)
 }
 
 // Stamp is what lstat shows of a file that Write wrote or found
@@ -181,7 +190,7 @@ func Write(root string, p Plan) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	w := &writer{root: root, display: p.Display, fileMode: 0o644, dirMode: 0o755}
+	w := &writer{root: root, display: p.Display, fileMode: 0o644, dirMode: 0o755, fetch: p.Fetch}
 	if w.display == "" {
 		w.display = root
 	}
@@ -223,6 +232,7 @@ type writer struct {
 	// tempsLeft is set when a temporary file could not be removed after
 	// a failure, so the staging marker must stay.
 	tempsLeft atomic.Bool
+	fetch     func(paths []string) ([][]byte, error) // Plan.Fetch
 }
 
 // show turns rel into the path shown to users: the displayed root
@@ -254,17 +264,19 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps, 
 	if err != nil {
 		return res, err
 	}
-	inPlan := make(map[string]bool, len(files))
-	for _, f := range files {
-		inPlan[f.path] = true
-	}
 	var prunes []string // owned, in scope, not planned; sorted
-	for p := range old {
-		if (scope == nil || scope(p)) && !inPlan[p] {
-			prunes = append(prunes, p)
+	if planned := ownedPlanned(old, files); planned < len(old) {
+		inPlan := make(map[string]bool, len(files))
+		for _, f := range files {
+			inPlan[f.path] = true
 		}
+		for p := range old {
+			if (scope == nil || scope(p)) && !inPlan[p] {
+				prunes = append(prunes, p)
+			}
+		}
+		slices.Sort(prunes)
 	}
-	slices.Sort(prunes)
 	needDirs := make(map[string]bool) // directories holding planned files, if anything is pruned
 	if len(prunes) > 0 {
 		for _, f := range files {
@@ -495,6 +507,19 @@ func (w *writer) removeTemp(t string) {
 	}
 }
 
+// ownedPlanned counts the planned files that the ledger old owns: when
+// that is every file it owns, nothing is to be pruned, and the set of
+// planned paths need not be built.
+func ownedPlanned(old Ledger, files []planned) int {
+	n := 0
+	for _, f := range files {
+		if _, ok := old[f.path]; ok {
+			n++
+		}
+	}
+	return n
+}
+
 // owned reports whether the ledger old owns every file of files.
 func owned(old Ledger, files []planned) bool {
 	for _, f := range files {
@@ -579,6 +604,9 @@ func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []st
 	}
 	conflicts := make(map[string]bool)
 	vouched := w.vouched(files, old, known)
+	if err := w.fetchCarried(files, vouched); err != nil {
+		return nil, nil, nil, err
+	}
 	for i, f := range files {
 		if vouched[i] {
 			unchanged = append(unchanged, f.path)
@@ -636,6 +664,41 @@ func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []st
 	}
 	return toRemove, toWrite, unchanged, nil
 
+}
+
+// fetchCarried gets the bytes of the carried files that vouched does not
+// vouch for, and checks that they are the bytes their stamps record.
+func (w *writer) fetchCarried(files []planned, vouched []bool) error {
+	var need []int
+	for i, f := range files {
+		if f.carried && !vouched[i] {
+			need = append(need, i)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	if w.fetch == nil {
+		return w.fail("write", files[need[0]].path, errors.New("its bytes are not at hand and the plan has no way to fetch them"))
+	}
+	paths := make([]string, len(need))
+	for j, i := range need {
+		paths[j] = files[i].path
+	}
+	data, err := w.fetch(paths)
+	if err != nil {
+		return err
+	}
+	if len(data) != len(need) {
+		return fmt.Errorf("write output: fetched %d files for %d carried ones", len(data), len(need))
+	}
+	for j, i := range need {
+		if sum(data[j]) != files[i].sum {
+			return w.fail("write", files[i].path, errors.New("the bytes fetched for it are not those its stamp records"))
+		}
+		files[i].data = data[j]
+	}
+	return nil
 }
 
 // vouched reports, for each file, whether its stamp in known is trusted
@@ -898,7 +961,7 @@ func (w *writer) stage(st *statCache, toWrite []planned, toRemove map[string]boo
 		stamps[f.path] = stampOf(infos[i], f.sum)
 	}
 	if len(toWrite) > 0 {
-		if err := w.durable(func() ([]string, []string) { return s.paths(toWrite) }); err != nil {
+		if err := w.durable(len(toWrite), func() ([]string, []string) { return s.paths(toWrite) }); err != nil {
 			w.undo(s)
 			return nil, err
 		}
@@ -1014,7 +1077,7 @@ func (w *writer) writeAtomic(rel string, data []byte) error {
 		return err
 	}
 	tmp := path.Join(path.Dir(rel), name)
-	if err = w.durable(func() ([]string, []string) { return []string{tmp}, nil }); err == nil && testHookRename != nil {
+	if err = w.durable(1, func() ([]string, []string) { return []string{tmp}, nil }); err == nil && testHookRename != nil {
 		err = testHookRename(rel)
 	}
 	if err == nil {

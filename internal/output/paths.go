@@ -71,43 +71,88 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // planned is one validated file of a Plan.
 type planned struct {
 	path string
-	data []byte
+	data []byte // nil for a carried file until it is fetched
 	sum  string
+	// carried is set for a file of Plan.Carried.
+	carried bool
 }
 
 // checkPlan validates every path of p without touching the disk and
-// returns the files sorted by path.
+// returns the files sorted by path. Tens of thousands of them for a large
+// fleet, so the paths are checked and summed on every core, and checked
+// against each other in sorted order rather than through a set.
 func checkPlan(p Plan) ([]planned, error) {
-	files := make([]planned, 0, len(p.Files))
-	seen := make(map[string]bool, len(p.Files))
+	files := make([]planned, 0, len(p.Files)+len(p.Carried))
 	for _, f := range p.Files {
-		if err := checkPath(f.Path); err != nil {
-			return nil, fmt.Errorf("invalid output path %q: %w", f.Path, err)
-		}
-		if seen[f.Path] {
-			return nil, fmt.Errorf("invalid output path %q: planned more than once", f.Path)
-		}
-		if p.Scope != nil && !p.Scope(f.Path) {
-			return nil, fmt.Errorf("invalid output path %q: outside the plan's scope", f.Path)
-		}
-		seen[f.Path] = true
 		files = append(files, planned{path: f.Path, data: f.Data})
 	}
-	// Checksums of every planned file: tens of megabytes for a large
-	// fleet, so on every core.
-	onEveryCore(len(files), func(_, i int) bool {
-		files[i].sum = sum(files[i].data)
-		return true
-	})
-	slices.SortFunc(files, func(a, b planned) int { return strings.Compare(a.path, b.path) })
-	for _, f := range files {
-		for _, dir := range parents(f.path) {
-			if seen[dir] {
-				return nil, fmt.Errorf("invalid output path %q: it is also a directory of planned file %q", dir, f.path)
+	for _, c := range p.Carried {
+		files = append(files, planned{path: c, carried: true})
+	}
+	check := func(i int) error {
+		f := &files[i]
+		if err := checkPath(f.path); err != nil {
+			return fmt.Errorf("invalid output path %q: %w", f.path, err)
+		}
+		if p.Scope != nil && !p.Scope(f.path) {
+			return fmt.Errorf("invalid output path %q: outside the plan's scope", f.path)
+		}
+		if !f.carried {
+			f.sum = sum(f.data)
+			return nil
+		}
+		if p.Known != nil {
+			f.sum = p.Known.Files[f.path].Sum
+		}
+		if f.sum == "" {
+			return fmt.Errorf("invalid output path %q: carried over, but no stamp says what it holds", f.path)
+		}
+		return nil
+	}
+	if !onEveryCore(len(files), func(_, i int) bool { return check(i) == nil }) {
+		// The first error in the plan's order, whichever core saw one.
+		for i := range files {
+			if err := check(i); err != nil {
+				return nil, err
 			}
 		}
 	}
+	byPath := func(a, b planned) int { return strings.Compare(a.path, b.path) }
+	if !slices.IsSortedFunc(files, byPath) {
+		slices.SortFunc(files, byPath)
+	}
+	for i := 1; i < len(files); i++ {
+		if files[i].path == files[i-1].path {
+			return nil, fmt.Errorf("invalid output path %q: planned more than once", files[i].path)
+		}
+	}
+	for i := range files {
+		if k, ok := dirOfPlanned(files, i); ok {
+			return nil, fmt.Errorf("invalid output path %q: it is also a directory of planned file %q", files[i].path, files[k].path)
+		}
+	}
 	return files, nil
+}
+
+// dirOfPlanned reports whether the path of files[i] is also a directory
+// of another planned file, and which, in files sorted by path without
+// duplicates: the paths below it come after it, past only those that
+// continue it with a byte that sorts before '/'.
+func dirOfPlanned(files []planned, i int) (int, bool) {
+	dir := files[i].path
+	for k := i + 1; k < len(files); k++ {
+		q := files[k].path
+		if !strings.HasPrefix(q, dir) {
+			return 0, false
+		}
+		switch c := q[len(dir)]; {
+		case c == '/':
+			return k, true
+		case c > '/':
+			return 0, false
+		}
+	}
+	return 0, false
 }
 
 // parents returns the proper ancestor directories of the clean relative

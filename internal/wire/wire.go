@@ -97,3 +97,6 @@ func (r *Reader) Done() bool { return !r.bad && len(r.b) == 0 }
 
 // OK reports whether every read so far was sound.
 func (r *Reader) OK() bool { return !r.bad }
+
+// Fail marks the record malformed, for a value its reader finds wrong.
+func (r *Reader) Fail() { r.bad = true }
