@@ -131,6 +131,10 @@ func decodeCarried(b []byte) (map[string]carried, error) {
 		}
 		return table[n]
 	}
+	// Paths are built from the table's strings, so a crafted record could
+	// make them far longer than itself: what they may take in all is
+	// bounded by the size of the records.
+	budget := 256*len(b) + 1<<20
 	n := r.Count()
 	out := make(map[string]carried, n)
 	for range n {
@@ -153,9 +157,15 @@ func decodeCarried(b []byte) (map[string]carried, error) {
 		o.Files = make([]render.File, 0, len(o.Apps)+1)
 		for i := range o.Apps {
 			a := render.AppRef{Name: str(), Bundle: str(), Category: str()}
+			if budget -= len(o.Cluster) + len(a.Category) + len(a.Name) + 32; budget < 0 {
+				return nil, errEntry
+			}
 			a.Values = render.ValuesPath(o.Cluster, a.Category, a.Name)
 			o.Apps[i] = a
 			o.Files = append(o.Files, render.File{Path: a.Values})
+		}
+		if budget -= len(o.Cluster) + 32; budget < 0 {
+			return nil, errEntry
 		}
 		o.Files = append(o.Files, render.File{Path: render.RegistrationPath(o.Cluster)})
 		slices.SortFunc(o.Files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })

@@ -170,13 +170,15 @@ func (o *compileOptions) run() error {
 		return output.Write(plan.outDir, p)
 	}
 	res, err := write()
-	if errors.Is(err, errNotCarried) {
+	if errors.Is(err, errNotCarried) || errors.Is(err, output.ErrCarried) {
 		// Nothing was written: compile again, reading every cluster's
 		// entry or evaluating it.
+		flags.stats.add("retry", t0, "the files of clusters carried over from the last compile could not be read back; again without carrying:")
 		l.carry = nil
 		if plan, err = l.plan(o.IO, flags); err != nil {
 			return err
 		}
+		t0 = time.Now()
 		res, err = write()
 	}
 	if err != nil {

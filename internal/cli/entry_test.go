@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/render"
+	"github.com/fleetc/fleetc/internal/wire"
 )
 
 // FuzzEntry: any entry reads back as itself, and any bytes at all decode
@@ -118,4 +120,27 @@ func FuzzCarried(f *testing.F) {
 		// Any bytes: no panic.
 		decodeCarried([]byte(cluster + server + source))
 	})
+}
+
+// TestCarriedCrafted: records whose paths would be far longer than the
+// records themselves (one long string used as the cluster, category and
+// name of many apps) are refused rather than built.
+func TestCarriedCrafted(t *testing.T) {
+	long := strings.Repeat("x", 40_000)
+	b := wire.AppendUvarint(nil, 1) // the table: one string
+	b = wire.AppendString(b, long)
+	b = wire.AppendUvarint(b, 1) // one record
+	b = append(b, make([]byte, 32)...)
+	for range 4 { // cluster, server, source, env
+		b = wire.AppendUvarint(b, 0)
+	}
+	b = wire.AppendUvarint(b, 0) // no labels
+	const apps = 10_000
+	b = wire.AppendUvarint(b, apps)
+	for range apps * 3 {
+		b = wire.AppendUvarint(b, 0)
+	}
+	if _, err := decodeCarried(b); err == nil {
+		t.Fatalf("%d bytes of records decoded into %d paths of %d bytes each", len(b), apps, 3*len(long))
+	}
 }

@@ -42,7 +42,8 @@ type Plan struct {
 	// Scope reports which owned paths this run manages; nil means all.
 	// Ledger entries outside Scope are kept as they are and never pruned,
 	// so that compiling one cluster leaves the others alone. Every planned
-	// file must be in Scope.
+	// file must be in Scope. It may be called from several goroutines at
+	// once.
 	Scope func(path string) bool
 	// Private makes the files readable by their owner only (mode 0600,
 	// directories 0700): for credentials.
@@ -60,10 +61,17 @@ type Plan struct {
 	// Fetch for those of the files whose stamps cannot vouch that the
 	// disk still holds them (a file edited by hand, or written too
 	// recently for its stamp to be trusted), before it changes anything.
-	// An error from Fetch is returned as it is.
+	// An error from Fetch is returned as it is. Write changes nothing, and
+	// returns an error wrapping ErrCarried, if a carried file has no stamp
+	// or Fetch brings other bytes than its stamp records.
 	Carried []string
 	Fetch   func(paths []string) ([][]byte, error)
 }
+
+// ErrCarried is wrapped by the errors of a Write that could not know what
+// a carried file is to hold (see Plan.Carried); it changed nothing, and a
+// Write with the files' bytes at hand can take its place.
+var ErrCarried = errors.New("the bytes of a carried file are not known")
 
 // Stamp is what lstat shows of a file that Write wrote or found
 // unchanged, with the checksum of its bytes then: while size, modification
@@ -199,6 +207,7 @@ func Write(root string, p Plan) (Result, error) {
 	}
 	_, err = os.Lstat(root)
 	created := errors.Is(err, fs.ErrNotExist)
+	w.created = created
 	if err := os.MkdirAll(root, w.dirMode); err != nil {
 		return Result{}, opError("create directory", w.display, err)
 	}
@@ -233,6 +242,9 @@ type writer struct {
 	// a failure, so the staging marker must stay.
 	tempsLeft atomic.Bool
 	fetch     func(paths []string) ([][]byte, error) // Plan.Fetch
+	// created is set when Write made the root itself (and maybe its
+	// parents): only a sync of the whole file system covers them.
+	created bool
 }
 
 // show turns rel into the path shown to users: the displayed root
@@ -423,6 +435,13 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps, 
 			}
 			touched[dir] = true
 			touched[path.Dir(tmp)] = true
+			if path.Dir(tmp) != dir {
+				// MkdirAll may have made any of them.
+				touched["."] = true
+				for _, d := range parents(dir) {
+					touched[d] = true
+				}
+			}
 		}
 		res.Written = append(res.Written, f.path)
 	}
@@ -694,7 +713,7 @@ func (w *writer) fetchCarried(files []planned, vouched []bool) error {
 	}
 	for j, i := range need {
 		if sum(data[j]) != files[i].sum {
-			return w.fail("write", files[i].path, errors.New("the bytes fetched for it are not those its stamp records"))
+			return w.fail("write", files[i].path, fmt.Errorf("%w: the bytes fetched for it are not those its stamp records", ErrCarried))
 		}
 		files[i].data = data[j]
 	}

@@ -105,7 +105,7 @@ func checkPlan(p Plan) ([]planned, error) {
 			f.sum = p.Known.Files[f.path].Sum
 		}
 		if f.sum == "" {
-			return fmt.Errorf("invalid output path %q: carried over, but no stamp says what it holds", f.path)
+			return fmt.Errorf("invalid output path %q: %w: it is carried over, but no stamp says what it holds", f.path, ErrCarried)
 		}
 		return nil
 	}

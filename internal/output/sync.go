@@ -2,8 +2,14 @@ package output
 
 import "os"
 
+// testHookSynced, when set by a test, is told what syncEach syncs.
+var testHookSynced func(files, dirs []string)
+
 // syncEach makes files and directories stable one fsync each.
 func (w *writer) syncEach(files, dirs []string) error {
+	if testHookSynced != nil {
+		testHookSynced(files, dirs)
+	}
 	for _, t := range files {
 		f, err := w.r.OpenFile(t, os.O_RDWR, 0)
 		if err != nil {

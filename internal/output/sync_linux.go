@@ -16,7 +16,7 @@ const fewSyncs = 16
 // are few, else with one syncfs(2) of the file system that holds root,
 // one journal commit instead of one per file.
 func (w *writer) durable(n int, staged func() (files, dirs []string)) error {
-	if n <= fewSyncs {
+	if n <= fewSyncs && !w.created {
 		if files, dirs := staged(); len(files)+len(dirs) <= fewSyncs {
 			return w.syncEach(files, dirs)
 		}
@@ -29,7 +29,7 @@ func (w *writer) durableDirs(dirs []string) error {
 	switch {
 	case len(dirs) == 0:
 		return nil
-	case len(dirs) <= fewSyncs:
+	case len(dirs) <= fewSyncs && !w.created:
 		return w.syncEach(nil, dirs)
 	}
 	return w.syncfs()
