@@ -144,3 +144,36 @@ func TestCarriedCrafted(t *testing.T) {
 		t.Fatalf("%d bytes of records decoded into %d paths of %d bytes each", len(b), apps, 3*len(long))
 	}
 }
+
+// BenchmarkCarried is the records of 3,000 clusters of 18 apps each: what
+// every compile into a directory reads from its output entry, and a
+// compile of the whole fleet writes.
+func BenchmarkCarried(b *testing.B) {
+	recs := make([]carried, 3000)
+	for i := range recs {
+		name := fmt.Sprintf("c%05d-dev", i)
+		o := render.Output{Cluster: name, Source: "clusters/" + name + ".cue", Env: "dev", Labels: map[string]string{"env": "dev", "region": "fra1", "team": "platform", "core-basic": "enabled", "security-basic": "enabled"}}
+		for a := range 18 {
+			app, cat := fmt.Sprintf("app-%02d", a), fmt.Sprintf("cat%d", a%5)
+			o.Apps = append(o.Apps, render.AppRef{Name: app, Bundle: "core-basic", Category: cat, Values: render.ValuesPath(name, cat, app)})
+			o.Files = append(o.Files, render.File{Path: render.ValuesPath(name, cat, app)})
+		}
+		o.Files = append(o.Files, render.File{Path: render.RegistrationPath(name)})
+		slices.SortFunc(o.Files, func(x, y render.File) int { return strings.Compare(x.Path, y.Path) })
+		recs[i] = carried{key: cache.NewKey([]byte(name)), entry: clusterEntry{Server: "https://" + name + ".example.com", Out: o}}
+	}
+	data := encodeCarried(recs)
+	b.Run("encode", func(b *testing.B) {
+		for b.Loop() {
+			encodeCarried(recs)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if got, err := decodeCarried(data); err != nil || len(got) != len(recs) {
+				b.Fatalf("%d records, %v", len(got), err)
+			}
+		}
+	})
+}
