@@ -23,7 +23,10 @@ func YAML(v cue.Value, header string) ([]byte, error) {
 }
 
 // Encode writes n as one YAML document with header as a leading comment.
+// Bytes of header that are not UTF-8 are written as U+FFFD: yaml.v3 panics
+// on them, and a comment only informs.
 func Encode(n *yaml.Node, header string) ([]byte, error) {
+	header = strings.ToValidUTF8(header, "\uFFFD")
 	var buf bytes.Buffer
 	if emit(&buf, n, header) {
 		return buf.Bytes(), nil
