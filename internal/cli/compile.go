@@ -140,7 +140,7 @@ func (o *compileOptions) run() error {
 			}()
 		}
 	}
-	if !o.check && o.mayCarry(l, flags, &last) {
+	if o.mayCarry(l, flags, &last) {
 		if recs, err := decodeCarried(last.Carried); err == nil {
 			l.carry = &carrier{recs: recs}
 		}
@@ -216,12 +216,12 @@ func (o *compileOptions) run() error {
 }
 
 // mayCarry reports whether this compile may carry clusters over from the
-// record of the last one (see carried): a compile of the whole fleet, as
-// the shortcut below, less than fleetTTL after the last compile that read
-// every cluster's entry, so that the entries of carried clusters are
-// still there should their files need restoring.
+// record of the last one (see carried): a compile of the whole fleet that
+// writes, as the shortcut below, less than fleetTTL after the last
+// compile that read every cluster's entry, so that the entries of carried
+// clusters are still there should their files need restoring.
 func (o *compileOptions) mayCarry(l *loaded, f platformFlags, last *outputEntry) bool {
-	if l.cc.cache == nil || len(f.clusters) > 0 || f.readSecret != nil || len(f.overlay) > 0 || last.Key == (cache.Key{}) || len(last.Carried) == 0 {
+	if o.check || l.cc.cache == nil || len(f.clusters) > 0 || f.readSecret != nil || len(f.overlay) > 0 || last.Key == (cache.Key{}) || len(last.Carried) == 0 {
 		return false
 	}
 	age := time.Since(last.Full)
