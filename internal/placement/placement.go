@@ -458,11 +458,17 @@ type application struct {
 // duplicateApplications reports Application names that more than one
 // (set, cluster) pair generates, once per name, at the first duplicate.
 func (c *checker) duplicateApplications() {
-	for _, name := range slices.Sorted(maps.Keys(c.apps)) {
-		apps := c.apps[name]
-		if len(apps) < 2 {
-			continue
+	// Tens of thousands of names for a large fleet, and rarely a
+	// duplicate: only those are sorted.
+	var dups []string
+	for name, apps := range c.apps {
+		if len(apps) >= 2 {
+			dups = append(dups, name)
 		}
+	}
+	slices.Sort(dups)
+	for _, name := range dups {
+		apps := c.apps[name]
 		var sets []string
 		clusters := map[string][]string{}
 		for _, a := range apps {
