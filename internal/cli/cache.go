@@ -63,14 +63,24 @@ func openClusterCache(io IO, p *load.Platform, f platformFlags) *clusterCache {
 	return cc
 }
 
-// lookup is a compile.Cached for FleetCached; it is nil without a cache.
+// lookup is a compile.Cached for FleetCached; without a cache it finds
+// nothing.
 func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
-	data, ok := cc.cache.Get("cluster", cc.keys[cf.Name])
-	var e clusterEntry
-	if !ok || e.decode(data) != nil {
+	e, ok := cc.entry(cf.Name)
+	if !ok {
 		return rendered{}, "", false
 	}
 	return rendered{out: &e.Out, server: e.Server}, e.Server, true
+}
+
+// entry reads the sound cache entry of the named cluster, if there is one.
+func (cc *clusterCache) entry(name string) (*clusterEntry, bool) {
+	data, ok := cc.cache.Get("cluster", cc.keys[name])
+	var e clusterEntry
+	if !ok || e.decode(data) != nil {
+		return nil, false
+	}
+	return &e, true
 }
 
 // put stores what c rendered to; losing it only costs time later.

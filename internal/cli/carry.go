@@ -223,9 +223,9 @@ func (ca *carrier) fetch(cc *clusterCache) func(paths []string) ([][]byte, error
 			}
 			files, ok := entries[name]
 			if !ok {
-				data, hit := cc.cache.Get("cluster", ca.recs[name].key)
-				var e clusterEntry
-				if !hit || e.decode(data) != nil {
+				// Carried, so its key is the record's.
+				e, hit := cc.entry(name)
+				if !hit {
 					return nil, errNotCarried
 				}
 				files = make(map[string][]byte, len(e.Out.Files))
