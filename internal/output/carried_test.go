@@ -21,7 +21,6 @@ func TestCarried(t *testing.T) {
 	for _, f := range fl {
 		content[f.Path] = string(f.Data)
 	}
-	trusted := func(s *Stamps) *Stamps { return &Stamps{At: s.At.Add(time.Hour), Files: s.Files, Ledger: s.Ledger} }
 	for _, tc := range []struct {
 		name    string
 		change  func(root string)
@@ -33,20 +32,20 @@ func TestCarried(t *testing.T) {
 	}{
 		{
 			name:  "nothing changed",
-			known: trusted,
+			known: aged,
 			want:  Result{Unchanged: []string{"a/x.yaml", "b/y.yaml", "z.yaml"}},
 		},
 		{
 			name:    "edited by hand",
 			change:  func(root string) { edit(t, filepath.Join(root, "a/x.yaml"), "x: 9\n", time.Now().Add(time.Minute)) },
-			known:   trusted,
+			known:   aged,
 			fetched: []string{"a/x.yaml"},
 			want:    Result{Written: []string{"a/x.yaml"}, Unchanged: []string{"b/y.yaml", "z.yaml"}},
 		},
 		{
 			name:    "removed",
 			change:  func(root string) { os.Remove(filepath.Join(root, "b/y.yaml")) },
-			known:   trusted,
+			known:   aged,
 			fetched: []string{"b/y.yaml"},
 			want:    Result{Written: []string{"b/y.yaml"}, Unchanged: []string{"a/x.yaml", "z.yaml"}},
 		},
@@ -61,7 +60,7 @@ func TestCarried(t *testing.T) {
 		{
 			name:    "fetch fails",
 			change:  func(root string) { edit(t, filepath.Join(root, "a/x.yaml"), "x: 9\n", time.Now().Add(time.Minute)) },
-			known:   trusted,
+			known:   aged,
 			fetch:   func([]string) ([][]byte, error) { return nil, errors.New("entry gone") },
 			fetched: []string{"a/x.yaml"},
 			err:     "entry gone",
@@ -69,7 +68,7 @@ func TestCarried(t *testing.T) {
 		{
 			name:    "fetch brings other bytes",
 			change:  func(root string) { edit(t, filepath.Join(root, "a/x.yaml"), "x: 9\n", time.Now().Add(time.Minute)) },
-			known:   trusted,
+			known:   aged,
 			fetch:   func(paths []string) ([][]byte, error) { return [][]byte{[]byte("x: 2\n")}, nil },
 			fetched: []string{"a/x.yaml"},
 			err:     "not those its stamp records",

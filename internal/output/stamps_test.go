@@ -13,11 +13,6 @@ import (
 // file was written to vouch for it.
 func TestStamps(t *testing.T) {
 	fl := files("a/x.yaml", "x: 1\n", "b/y.yaml", "y: 1\n", "z.yaml", "z\n")
-	later := func(s *Stamps) *Stamps {
-		// As if the stamps had been taken well after the files were
-		// written, so that they are trusted.
-		return &Stamps{At: s.At.Add(time.Hour), Files: s.Files}
-	}
 	for _, tc := range []struct {
 		name   string
 		change func(root string)
@@ -26,19 +21,19 @@ func TestStamps(t *testing.T) {
 	}{
 		{
 			name:  "nothing changed",
-			known: later,
+			known: aged,
 			want:  Result{Unchanged: []string{"a/x.yaml", "b/y.yaml", "z.yaml"}},
 		},
 		{
 			name:   "edited, same size",
 			change: func(root string) { edit(t, filepath.Join(root, "a/x.yaml"), "x: 2\n", time.Now().Add(time.Minute)) },
-			known:  later,
+			known:  aged,
 			want:   Result{Written: []string{"a/x.yaml"}, Unchanged: []string{"b/y.yaml", "z.yaml"}},
 		},
 		{
 			name:   "removed",
 			change: func(root string) { os.Remove(filepath.Join(root, "b/y.yaml")) },
-			known:  later,
+			known:  aged,
 			want:   Result{Written: []string{"b/y.yaml"}, Unchanged: []string{"a/x.yaml", "z.yaml"}},
 		},
 		{
@@ -48,7 +43,7 @@ func TestStamps(t *testing.T) {
 				os.Remove(p)
 				writeFile(t, p, "z\n")
 			},
-			known: later,
+			known: aged,
 			// The bytes are right: read, found equal, left alone.
 			want: Result{Unchanged: []string{"a/x.yaml", "b/y.yaml", "z.yaml"}},
 		},
@@ -143,4 +138,10 @@ func TestStampsEncoding(t *testing.T) {
 			t.Errorf("truncated to %d bytes: no error", i)
 		}
 	}
+}
+
+// aged is s as if taken well after the files were written, so that the
+// stamps are trusted.
+func aged(s *Stamps) *Stamps {
+	return &Stamps{At: s.At.Add(time.Hour), Files: s.Files, Ledger: s.Ledger}
 }
