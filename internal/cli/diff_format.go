@@ -54,14 +54,6 @@ func clusterList(envs []diff.EnvClusters, quote func(string) string) string {
 	return strings.Join(parts, "; ")
 }
 
-func countClusters(envs []diff.EnvClusters) int {
-	n := 0
-	for _, e := range envs {
-		n += len(e.Clusters)
-	}
-	return n
-}
-
 // summaryLines are the summary, one line per kind of thing.
 func summaryLines(s diff.Summary, quote func(string) string) []string {
 	names := func(ns []string) string {

@@ -8,7 +8,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -224,11 +223,6 @@ func (c *client) stop() error {
 
 func fileURI(path string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
-}
-
-func repoRoot() string {
-	_, self, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(self), "..", "..")
 }
 
 // copyPlatform copies the reference platform (what `fleetc compile` reads)

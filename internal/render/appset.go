@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -18,12 +17,6 @@ const AppSetsDir = "argocd/applicationsets"
 // AppSetPath is where the ApplicationSet of app goes.
 func AppSetPath(app string) string {
 	return path.Join(AppSetsDir, app+".yaml")
-}
-
-// IsAppSet reports whether an output path is a generated ApplicationSet:
-// a file no single cluster owns.
-func IsAppSet(p string) bool {
-	return strings.HasPrefix(p, AppSetsDir+"/")
 }
 
 // AppSet is one generated ApplicationSet, as data and as a file.
