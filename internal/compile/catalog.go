@@ -25,6 +25,9 @@ var (
 	AppSetsPath = cue.ParsePath("platform.applicationSets")
 )
 
+// noCatalog says what to do about a clusters package without `#catalog`.
+const noCatalog = "the clusters package has no `#catalog` field: the shared file must say `#catalog: defs.#Apps`"
+
 // Catalog is the platform as the fleet-wide steps see it: the apps of the
 // catalog without their values, the bundles and envs, and the settings of
 // the ApplicationSets that deploy the apps.
@@ -89,7 +92,7 @@ func ReadCatalog(p *load.Platform) (*Catalog, error) {
 
 	apps := v.LookupPath(CatalogPath)
 	if !apps.Exists() {
-		return nil, missing("the clusters package has no `#catalog` field: the shared file must say `#catalog: defs.#Catalog.apps`")
+		return nil, missing(noCatalog)
 	}
 	iter, err := apps.Fields(cue.Definitions(true))
 	if err != nil {

@@ -368,6 +368,9 @@ type evaluator struct {
 	clusters, deploy cue.Value
 	// schema is what every cluster is checked against.
 	schema cue.Value
+	// apps is the metadata of the catalog's apps by name, read once: it
+	// does not depend on the cluster.
+	apps map[string]App
 	// secrets are the fields of the schema marked as secrets, and
 	// secretDiags what is wrong with their attributes.
 	secrets     []secretField
@@ -398,6 +401,11 @@ func newEvaluator(p *load.Platform, first bool) (*evaluator, error) {
 		return nil, diag.List{{Pos: inst.Files[0].Pos().Position(), Message: "the clusters package has no `#deploy` field: the shared file must say `#deploy: defs.#Deploy`, what one cluster gets"}}
 	}
 	ev.schema = ev.clusters.LookupPath(cue.MakePath(cue.AnyString))
+	catalog := shared.LookupPath(CatalogPath)
+	if !catalog.Exists() {
+		return nil, diag.List{{Pos: inst.Files[0].Pos().Position(), Message: noCatalog}}
+	}
+	ev.apps = catalogApps(catalog)
 	ev.secrets, ev.secretDiags = schemaSecrets(ev.schema)
 	return ev, nil
 }
@@ -516,24 +524,42 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 		return nil, diag.FromCUE(err, f.Name, "", token.NoPos, trimmer(f.Name))
 	}
 	for iter.Next() {
-		// Field by field: decoding the app as a whole would walk its
-		// values too, a tenth of a cluster's cost.
-		a := iter.Value()
-		var app App
-		for _, f := range []struct {
-			name string
-			dst  *string
-		}{{"name", &app.Name}, {"bundle", &app.Bundle}, {"category", &app.Category}, {"chart", &app.Chart}} {
-			s, err := a.LookupPath(cue.MakePath(cue.Str(f.name))).String()
-			if err != nil {
-				return nil, diag.FromCUE(err, c.Name, "", token.NoPos, trimmer(c.Name))
-			}
-			*f.dst = s
+		name := iter.Selector().Unquoted()
+		app, ok := ev.apps[name]
+		if !ok {
+			return nil, diag.List{{Path: "apps." + name, Message: fmt.Sprintf("cluster %s gets app %s, which is not in the catalog (#catalog) with a concrete bundle, category and chart", c.Name, name)}}
 		}
-		app.Values = a.LookupPath(cue.MakePath(cue.Str("values")))
+		app.Values = iter.Value().LookupPath(cue.MakePath(cue.Str("values")))
 		c.Apps = append(c.Apps, app)
 	}
 	return c, nil
+}
+
+// catalogApps reads the metadata of the catalog's apps. An app whose
+// metadata is not concrete is left out: ReadCatalog reports why.
+func catalogApps(v cue.Value) map[string]App {
+	apps := map[string]App{}
+	iter, err := v.Fields(cue.Definitions(true))
+	if err != nil {
+		return apps
+	}
+next:
+	for iter.Next() {
+		a := iter.Value()
+		app := App{Name: iter.Selector().Unquoted()}
+		for _, f := range []struct {
+			name string
+			dst  *string
+		}{{"bundle", &app.Bundle}, {"category", &app.Category}, {"chart", &app.Chart}} {
+			s, err := a.LookupPath(cue.MakePath(cue.Str(f.name))).String()
+			if err != nil {
+				continue next
+			}
+			*f.dst = s
+		}
+		apps[app.Name] = app
+	}
+	return apps
 }
 
 // validate checks the cluster in two passes so that a user sees causes,

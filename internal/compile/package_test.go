@@ -17,7 +17,8 @@ import (
 // TestDeployMatchesPackage: fleetc evaluates `#deploy` one cluster at a
 // time, and the whole package's `deploy` (what `cue export ./clusters -e
 // deploy` prints) must hold exactly the same apps and values, on the
-// reference platform and on a generated fleet.
+// reference platform and on a generated fleet; what each app is (bundle,
+// category, chart) comes from the package's `#catalog`.
 func TestDeployMatchesPackage(t *testing.T) {
 	gen := t.TempDir()
 	if err := fleetgen.Generate(testplatform.Repo(), gen, 40, 7); err != nil {
@@ -51,7 +52,8 @@ func TestDeployMatchesPackage(t *testing.T) {
 			}
 
 			insts := cueload.Instances([]string{"./" + load.ClustersDir}, &cueload.Config{Dir: root})
-			whole := cuecontext.New().BuildInstance(insts[0]).LookupPath(cue.ParsePath("deploy"))
+			pkg := cuecontext.New().BuildInstance(insts[0])
+			whole, catalog := pkg.LookupPath(cue.ParsePath("deploy")), pkg.LookupPath(CatalogPath)
 			if err := whole.Validate(cue.Concrete(true)); err != nil {
 				t.Fatal(err)
 			}
@@ -64,9 +66,12 @@ func TestDeployMatchesPackage(t *testing.T) {
 				apps := map[string]any{}
 				ai, _ := iter.Value().Fields()
 				for ai.Next() {
-					a := ai.Value()
-					field := func(f string) any { return plain(t, a.LookupPath(cue.ParsePath(f))) }
-					apps[ai.Selector().Unquoted()] = map[string]any{"bundle": field("bundle"), "category": field("category"), "chart": field("chart"), "values": field("values")}
+					// The catalog says what an app is, deploy its values
+					// on the cluster.
+					name := ai.Selector().Unquoted()
+					meta := catalog.LookupPath(cue.MakePath(cue.Str(name)))
+					field := func(v cue.Value, f string) any { return plain(t, v.LookupPath(cue.ParsePath(f))) }
+					apps[name] = map[string]any{"bundle": field(meta, "bundle"), "category": field(meta, "category"), "chart": field(meta, "chart"), "values": field(ai.Value(), "values")}
 				}
 				want[iter.Selector().Unquoted()] = apps
 			}

@@ -11,8 +11,9 @@ import (
 )
 
 // The whole pipeline on the smallest platform fleetc accepts: the shared
-// file of the clusters package says what `platform`, `clusters` and
-// `#deploy` are, and one file adds a cluster.
+// file of the clusters package says what `platform` and `clusters` are,
+// what each app is (`#catalog`) and what values it gets on one cluster
+// (`#deploy`), and one file adds a cluster.
 func Example() {
 	dir, _ := os.MkdirTemp("", "fleetc-example")
 	defer os.RemoveAll(dir)
@@ -38,12 +39,10 @@ clusters: [Name=string]: {
 	bundles: core: true
 	credentials: key: "clusters/\(Name)"
 }
+#catalog: hello: {bundle: "core", category: "apps", chart: "apps/hello"}
 #deploy: {
 	cluster: _
-	apps: hello: {
-		name: "hello", bundle: "core", category: "apps", chart: "apps/hello"
-		values: hello: greeting: "hello from \(cluster.name) (\(cluster.env))"
-	}
+	apps: hello: values: hello: greeting: "hello from \(cluster.name) (\(cluster.env))"
 }
 deploy: {for cname, c in clusters {(cname): (#deploy & {cluster: c}).apps}}
 `)
