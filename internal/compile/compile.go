@@ -405,7 +405,10 @@ func newEvaluator(p *load.Platform, first bool) (*evaluator, error) {
 	if !catalog.Exists() {
 		return nil, diag.List{{Pos: inst.Files[0].Pos().Position(), Message: noCatalog}}
 	}
-	ev.apps = catalogApps(catalog)
+	var ds diag.List
+	if ev.apps, ds = catalogApps(catalog); len(ds) > 0 {
+		return nil, ds.Sorted()
+	}
 	ev.secrets, ev.secretDiags = schemaSecrets(ev.schema)
 	return ev, nil
 }
@@ -527,7 +530,7 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 		name := iter.Selector().Unquoted()
 		app, ok := ev.apps[name]
 		if !ok {
-			return nil, diag.List{{Path: "apps." + name, Message: fmt.Sprintf("cluster %s gets app %s, which is not in the catalog (#catalog) with a concrete bundle, category and chart", c.Name, name)}}
+			return nil, diag.List{{Pos: f.Pos.Position(), Cluster: c.Name, Path: "apps." + name, Message: fmt.Sprintf("#deploy gives the cluster app %s, which #catalog does not have: every app a cluster gets must be in the catalog", name)}}
 		}
 		app.Values = iter.Value().LookupPath(cue.MakePath(cue.Str("values")))
 		c.Apps = append(c.Apps, app)
@@ -535,15 +538,17 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	return c, nil
 }
 
-// catalogApps reads the metadata of the catalog's apps. An app whose
-// metadata is not concrete is left out: ReadCatalog reports why.
-func catalogApps(v cue.Value) map[string]App {
-	apps := map[string]App{}
+// catalogApps reads what each app of the catalog is: its bundle, category
+// and chart, the same on every cluster. It reports those that are not
+// concrete strings once, where they are set, rather than on every cluster
+// that gets the app.
+func catalogApps(v cue.Value) (map[string]App, diag.List) {
 	iter, err := v.Fields(cue.Definitions(true))
 	if err != nil {
-		return apps
+		return nil, cueDiags(err)
 	}
-next:
+	apps := map[string]App{}
+	var ds diag.List
 	for iter.Next() {
 		a := iter.Value()
 		app := App{Name: iter.Selector().Unquoted()}
@@ -551,15 +556,18 @@ next:
 			name string
 			dst  *string
 		}{{"bundle", &app.Bundle}, {"category", &app.Category}, {"chart", &app.Chart}} {
-			s, err := a.LookupPath(cue.MakePath(cue.Str(f.name))).String()
-			if err != nil {
-				continue next
+			fv := a.LookupPath(cue.MakePath(cue.Str(f.name)))
+			err := fv.Validate(cue.Concrete(true))
+			if err == nil {
+				*f.dst, err = fv.String()
 			}
-			*f.dst = s
+			if err != nil {
+				ds = append(ds, cueDiags(err)...)
+			}
 		}
 		apps[app.Name] = app
 	}
-	return apps
+	return apps, ds
 }
 
 // validate checks the cluster in two passes so that a user sees causes,
