@@ -300,7 +300,7 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps, 
 	}
 
 	// Look before touching anything.
-	st := &statCache{show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w)}
+	st := &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w)}
 	defer st.dirs.close()
 	stamps := make(map[string]Stamp, len(files))
 	toRemove, toWrite, unchanged, err := w.inspect(st, old, files, prunes, known, stamps)
@@ -359,6 +359,9 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps, 
 	// has succeeded: a failure here, such as a full disk, leaves the tree
 	// exactly as it was.
 	sg, err := w.stage(st, toWrite, toRemove, stamps)
+	// Nothing looks at the tree through st from here on, and an open
+	// handle could keep a directory from being removed on some systems.
+	st.dirs.close()
 	if err != nil {
 		return res, err
 	}
@@ -1247,6 +1250,7 @@ func (w *writer) syncDir(dir string) error {
 // (a compile into a checked-out tree with an empty cache) take as long as
 // writing them.
 type statCache struct {
+	r    *os.Root
 	show func(rel string) string // as writer.show
 	info map[string]fs.FileInfo
 	dirs *cursor
@@ -1272,7 +1276,7 @@ func (c *statCache) warm(files []planned, skip []bool) []bool {
 	locals := make([]*statCache, n)
 	var wg sync.WaitGroup
 	for g := range n {
-		local := &statCache{show: c.show, info: make(map[string]fs.FileInfo), dirs: newCursor(c.dirs.w)}
+		local := &statCache{r: c.r, show: c.show, info: make(map[string]fs.FileInfo), dirs: newCursor(c.dirs.w)}
 		locals[g] = local
 		wg.Go(func() {
 			defer local.dirs.close()
@@ -1305,10 +1309,14 @@ func (c *statCache) lstat(rel string) (fs.FileInfo, error) {
 	if fi, ok := c.info[rel]; ok {
 		return fi, nil
 	}
-	d, err := c.dirs.dir(path.Dir(rel), false)
 	var fi fs.FileInfo
+	d, err := c.dirs.dir(path.Dir(rel), false)
 	if err == nil {
 		fi, err = d.Lstat(path.Base(rel))
+	} else {
+		// A directory above rel is missing or is not one: the root
+		// tells which, as it did before there were handles.
+		fi, err = c.r.Lstat(rel)
 	}
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		fi, err = nil, nil

@@ -19,6 +19,9 @@ import (
 // results, errors and trees must be the same.
 func TestWarm(t *testing.T) {
 	const n = 600
+	if n < warmChunk {
+		t.Fatalf("%d files are too few for warm to run (warmChunk %d)", n, warmChunk)
+	}
 	plan := func() []render.File {
 		var fl []render.File
 		for i := range n {
