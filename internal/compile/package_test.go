@@ -17,8 +17,8 @@ import (
 // TestDeployMatchesPackage: fleetc evaluates `#deploy` one cluster at a
 // time, and the whole package's `deploy` (what `cue export ./clusters -e
 // deploy` prints) must hold exactly the same apps and values, on the
-// reference platform and on a generated fleet; what each app is (bundle,
-// category, chart) comes from the package's `#catalog`.
+// reference platform and on a generated fleet; an app's chart, which may
+// be #App's default, comes from the package's `#catalog`.
 func TestDeployMatchesPackage(t *testing.T) {
 	gen := t.TempDir()
 	if err := fleetgen.Generate(testplatform.Repo(), gen, 40, 7); err != nil {
@@ -66,12 +66,13 @@ func TestDeployMatchesPackage(t *testing.T) {
 				apps := map[string]any{}
 				ai, _ := iter.Value().Fields()
 				for ai.Next() {
-					// The catalog says what an app is, deploy its values
-					// on the cluster.
+					// deploy has each app as the catalog file says it;
+					// the chart may be #App's default, which only
+					// #catalog fills in.
 					name := ai.Selector().Unquoted()
 					meta := catalog.LookupPath(cue.MakePath(cue.Str(name)))
 					field := func(v cue.Value, f string) any { return plain(t, v.LookupPath(cue.ParsePath(f))) }
-					apps[name] = map[string]any{"bundle": field(meta, "bundle"), "category": field(meta, "category"), "chart": field(meta, "chart"), "values": field(ai.Value(), "values")}
+					apps[name] = map[string]any{"bundle": field(ai.Value(), "bundle"), "category": field(ai.Value(), "category"), "chart": field(meta, "chart"), "values": field(ai.Value(), "values")}
 				}
 				want[iter.Selector().Unquoted()] = apps
 			}
