@@ -89,47 +89,23 @@ func ReadCatalog(p *load.Platform) (*Catalog, error) {
 		return diag.List{{Pos: shared, Message: msg}}
 	}
 	cat := &Catalog{}
+	var errs diag.List
 
 	apps := v.LookupPath(CatalogPath)
 	if !apps.Exists() {
 		return nil, missing(noCatalog)
 	}
-	iter, err := apps.Fields(cue.Definitions(true))
-	if err != nil {
-		return nil, cueDiags(err)
+	cat.Apps, errs = catalogApps(apps, true)
+	if cat.Apps == nil && len(errs) > 0 {
+		return nil, errs
 	}
-	var errs diag.List
-	for iter.Next() {
-		a := iter.Value()
-		app := CatalogApp{Name: iter.Selector().Unquoted(), Pos: a.LookupPath(cue.ParsePath("bundle")).Pos().Position()}
-		for _, f := range []struct {
-			field string
-			dst   any
-		}{
-			{"bundle", &app.Bundle},
-			{"category", &app.Category},
-			{"chart", &app.Chart},
-			{"namespace", &app.Namespace},
-			{"serverSideApply", &app.ServerSideApply},
-		} {
-			fv := a.LookupPath(cue.MakePath(cue.Str(f.field)))
-			if err := fv.Validate(cue.Concrete(true)); err != nil {
-				errs = append(errs, cueDiags(err)...)
-				continue
-			}
-			if err := fv.Decode(f.dst); err != nil {
-				errs = append(errs, cueDiags(err)...)
-			}
-		}
-		cat.Apps = append(cat.Apps, app)
-	}
-	sort.Slice(cat.Apps, func(i, j int) bool { return cat.Apps[i].Name < cat.Apps[j].Name })
 
 	bundles := v.LookupPath(BundlesPath)
 	if !bundles.Exists() {
 		return nil, missing("the clusters package has no `bundles` field: the shared file must say `bundles: defs.bundles`")
 	}
-	if iter, err = bundles.Fields(); err != nil {
+	iter, err := bundles.Fields()
+	if err != nil {
 		return nil, cueDiags(err)
 	}
 	for iter.Next() {
@@ -161,6 +137,50 @@ func ReadCatalog(p *load.Platform) (*Catalog, error) {
 		return nil, errs.Sorted()
 	}
 	return cat, nil
+}
+
+// catalogApps reads what each app of the catalog v (`#catalog`) is, sorted
+// by name: bundle, category and chart, which place its values file, and
+// with appSets also namespace and serverSideApply, which only its
+// ApplicationSet needs. It reports each of them that is not concrete,
+// where it is set; nil apps means v could not be read at all.
+func catalogApps(v cue.Value, appSets bool) ([]CatalogApp, diag.List) {
+	iter, err := v.Fields(cue.Definitions(true))
+	if err != nil {
+		return nil, cueDiags(err)
+	}
+	apps := []CatalogApp{}
+	var errs diag.List
+	for iter.Next() {
+		a := iter.Value()
+		app := CatalogApp{Name: iter.Selector().Unquoted(), Pos: a.LookupPath(cue.ParsePath("bundle")).Pos().Position()}
+		fields := []struct {
+			field string
+			dst   any
+		}{
+			{"bundle", &app.Bundle},
+			{"category", &app.Category},
+			{"chart", &app.Chart},
+			{"namespace", &app.Namespace},
+			{"serverSideApply", &app.ServerSideApply},
+		}
+		if !appSets {
+			fields = fields[:3]
+		}
+		for _, f := range fields {
+			fv := a.LookupPath(cue.MakePath(cue.Str(f.field)))
+			if err := fv.Validate(cue.Concrete(true)); err != nil {
+				errs = append(errs, cueDiags(err)...)
+				continue
+			}
+			if err := fv.Decode(f.dst); err != nil {
+				errs = append(errs, cueDiags(err)...)
+			}
+		}
+		apps = append(apps, app)
+	}
+	sort.Slice(apps, func(i, j int) bool { return apps[i].Name < apps[j].Name })
+	return apps, errs
 }
 
 func cueDiags(err error) diag.List {

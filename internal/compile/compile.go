@@ -405,9 +405,15 @@ func newEvaluator(p *load.Platform, first bool) (*evaluator, error) {
 	if !catalog.Exists() {
 		return nil, diag.List{{Pos: inst.Files[0].Pos().Position(), Message: noCatalog}}
 	}
-	var ds diag.List
-	if ev.apps, ds = catalogApps(catalog); len(ds) > 0 {
+	// What each app is, the same on every cluster: read here once, and
+	// reported here once if it is wrong.
+	apps, ds := catalogApps(catalog, false)
+	if len(ds) > 0 {
 		return nil, ds.Sorted()
+	}
+	ev.apps = make(map[string]App, len(apps))
+	for _, a := range apps {
+		ev.apps[a.Name] = App{Name: a.Name, Bundle: a.Bundle, Category: a.Category, Chart: a.Chart}
 	}
 	ev.secrets, ev.secretDiags = schemaSecrets(ev.schema)
 	return ev, nil
@@ -536,38 +542,6 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 		c.Apps = append(c.Apps, app)
 	}
 	return c, nil
-}
-
-// catalogApps reads what each app of the catalog is: its bundle, category
-// and chart, the same on every cluster. It reports those that are not
-// concrete strings once, where they are set, rather than on every cluster
-// that gets the app.
-func catalogApps(v cue.Value) (map[string]App, diag.List) {
-	iter, err := v.Fields(cue.Definitions(true))
-	if err != nil {
-		return nil, cueDiags(err)
-	}
-	apps := map[string]App{}
-	var ds diag.List
-	for iter.Next() {
-		a := iter.Value()
-		app := App{Name: iter.Selector().Unquoted()}
-		for _, f := range []struct {
-			name string
-			dst  *string
-		}{{"bundle", &app.Bundle}, {"category", &app.Category}, {"chart", &app.Chart}} {
-			fv := a.LookupPath(cue.MakePath(cue.Str(f.name)))
-			err := fv.Validate(cue.Concrete(true))
-			if err == nil {
-				*f.dst, err = fv.String()
-			}
-			if err != nil {
-				ds = append(ds, cueDiags(err)...)
-			}
-		}
-		apps[app.Name] = app
-	}
-	return apps, ds
 }
 
 // validate checks the cluster in two passes so that a user sees causes,
