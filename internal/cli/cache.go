@@ -70,7 +70,7 @@ func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
 	if !ok {
 		return rendered{}, "", false
 	}
-	return rendered{out: &e.Out, server: e.Server}, e.Server, true
+	return rendered{out: &e.Out}, e.Server, true
 }
 
 // entry reads the sound cache entry of the named cluster, if there is one.

@@ -194,7 +194,7 @@ func (ca *carrier) lookup(cc *clusterCache) func(cf *load.ClusterFile) (rendered
 		if c, ok := ca.recs[cf.Name]; ok && cc.cache != nil && c.key == cc.keys[cf.Name] {
 			ca.n.Add(1)
 			out := c.entry.Out
-			return rendered{out: &out, server: c.entry.Server, carried: true}, c.entry.Server, true
+			return rendered{out: &out, carried: true}, c.entry.Server, true
 		}
 		return cc.lookup(cf)
 	}

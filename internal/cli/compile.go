@@ -301,7 +301,6 @@ type plan struct {
 type rendered struct {
 	out    *render.Output
 	secret render.File
-	server string
 	// carried is set for a cluster carried over from the last compile's
 	// record: out has the paths of its files but not their bytes.
 	carried bool
@@ -373,10 +372,10 @@ func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
 			cc.put(c, out)
 		}
 		if err != nil || f.readSecret == nil {
-			return rendered{out: out, server: c.Server}, err
+			return rendered{out: out}, err
 		}
 		secret, err := render.InlineSecret(c, settings, p.Root)
-		return rendered{out: out, secret: secret, server: c.Server}, err
+		return rendered{out: out, secret: secret}, err
 	})
 	prog.clear()
 	if err != nil {
@@ -402,7 +401,7 @@ func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
 			pl.secrets = append(pl.secrets, r.Value.secret)
 		}
 		if cc.cache != nil && len(f.clusters) == 0 && f.readSecret == nil {
-			pl.records = append(pl.records, carried{key: cc.keys[r.Cluster], entry: clusterEntry{Server: r.Value.server, Out: *r.Value.out}})
+			pl.records = append(pl.records, carried{key: cc.keys[r.Cluster], entry: clusterEntry{Server: r.Server, Out: *r.Value.out}})
 		}
 	}
 	if err := addApplicationSets(pl, l, len(f.clusters) > 0, f.matrix); err != nil {

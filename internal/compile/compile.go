@@ -122,7 +122,9 @@ type Stats struct {
 // Result is what one cluster yields after the caller's step.
 type Result[T any] struct {
 	Cluster string
-	Value   T
+	// Server is the cluster's API server, evaluated or as the cache had it.
+	Server string
+	Value  T
 }
 
 // Fleet evaluates the selected clusters of p, in parallel, and passes each
@@ -232,7 +234,7 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 						if ok {
 							hits.Add(1)
 							servers[i] = server
-							results[i] = Result[T]{Cluster: files[i].Name, Value: v}
+							results[i] = Result[T]{Cluster: files[i].Name, Server: server, Value: v}
 							return
 						}
 						t1 = time.Now()
@@ -256,7 +258,7 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 						diags[i] = diag.List{{Pos: files[i].Pos.Position(), Cluster: c.Name, Message: err.Error()}}
 						return
 					}
-					results[i] = Result[T]{Cluster: c.Name, Value: v}
+					results[i] = Result[T]{Cluster: c.Name, Server: c.Server, Value: v}
 				})
 				if failed {
 					for range next {
