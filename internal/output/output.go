@@ -672,7 +672,7 @@ func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []st
 			}
 		case !fi.Mode().IsRegular():
 			return nil, nil, nil, w.fail("write", f.path, errors.New("not a regular file; fleetc only replaces files it wrote"))
-		case fi.Size() == int64(len(f.data)) && (same != nil && same[i] || same == nil && st.sameContent(f)):
+		case fi.Size() == int64(len(f.data)) && same[i]:
 			unchanged = append(unchanged, f.path)
 			stamps[f.path] = stampOf(fi, f.sum)
 		default:
@@ -1257,19 +1257,16 @@ type statCache struct {
 }
 
 // warm looks at the planned files that skip does not mark, and at the
-// directories above them, on every core, and reports which already hold
-// their bytes; nil if there are too few to be worth it. Inspect then finds
-// their Lstat results in c. A lookup that fails is left for inspect to
-// make again and report.
+// directories above them, and reports which already hold their bytes; on
+// every core when there are enough of them. Inspect then finds their
+// Lstat results in c. A lookup that fails is left for inspect to make
+// again and report.
 func (c *statCache) warm(files []planned, skip []bool) []bool {
 	var todo []int
 	for i := range files {
 		if !skip[i] {
 			todo = append(todo, i)
 		}
-	}
-	if len(todo) < warmChunk {
-		return nil
 	}
 	same := make([]bool, len(files))
 	n := min(runtime.GOMAXPROCS(0), (len(todo)+warmChunk-1)/warmChunk)
@@ -1300,7 +1297,7 @@ func (c *statCache) warm(files []planned, skip []bool) []bool {
 }
 
 // warmChunk is the fewest files worth a goroutine of their own in warm; a
-// variable so that tests can turn warm off.
+// variable so that tests can make warm use one.
 var warmChunk = 512
 
 // lstat returns the FileInfo of rel without following a final symlink, or

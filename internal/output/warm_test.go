@@ -15,12 +15,12 @@ import (
 // changes nothing Write decides. The same tree of 600 planned files (the
 // same bytes, other bytes of the same size, another size, none, a foreign
 // file, a directory where a file goes, a file where a directory goes, a
-// symlinked directory) is written with warm and without it, and the
-// results, errors and trees must be the same.
+// symlinked directory) is written with warm split over goroutines and
+// with warm on one, and the results, errors and trees must be the same.
 func TestWarm(t *testing.T) {
 	const n = 600
 	if n < warmChunk {
-		t.Fatalf("%d files are too few for warm to run (warmChunk %d)", n, warmChunk)
+		t.Fatalf("%d files are too few for warm to split (warmChunk %d)", n, warmChunk)
 	}
 	plan := func() []render.File {
 		var fl []render.File
@@ -71,12 +71,12 @@ func TestWarm(t *testing.T) {
 			symlink(t, "c03-real", p)
 		}},
 	}
-	run := func(t *testing.T, warm bool, change func(*testing.T, string)) (Result, string, map[string]string) {
+	run := func(t *testing.T, split bool, change func(*testing.T, string)) (Result, string, map[string]string) {
 		root := t.TempDir()
 		mustWrite(t, root, Plan{Files: plan()})
 		change(t, root)
 		saved := warmChunk
-		if !warm {
+		if !split {
 			warmChunk = 1 << 30
 		}
 		defer func() { warmChunk = saved }()
@@ -98,13 +98,34 @@ func TestWarm(t *testing.T) {
 			res1, err1, tree1 := run(t, true, tt.change)
 			res2, err2, tree2 := run(t, false, tt.change)
 			if err1 != err2 {
-				t.Errorf("error with warm:\n%s\nwithout:\n%s", err1, err2)
+				t.Errorf("error with warm split:\n%s\non one goroutine:\n%s", err1, err2)
 			}
 			if !reflect.DeepEqual(res1, res2) {
-				t.Errorf("with warm: %d written, %d unchanged, %d removed; without: %d, %d, %d", len(res1.Written), len(res1.Unchanged), len(res1.Removed), len(res2.Written), len(res2.Unchanged), len(res2.Removed))
+				t.Errorf("with warm split: %d written, %d unchanged, %d removed; on one goroutine: %d, %d, %d", len(res1.Written), len(res1.Unchanged), len(res1.Removed), len(res2.Written), len(res2.Unchanged), len(res2.Removed))
 			}
 			if !reflect.DeepEqual(tree1, tree2) {
-				t.Errorf("trees differ: %d entries with warm, %d without", len(tree1), len(tree2))
+				t.Errorf("trees differ: %d entries with warm split, %d on one goroutine", len(tree1), len(tree2))
+			}
+			if err1 != "" {
+				return
+			}
+			// What both must be: every planned file holds its bytes, and
+			// only the files that did not were written.
+			for _, f := range plan() {
+				if tree1[f.Path] != string(f.Data) {
+					t.Fatalf("%s holds %q after the Write, not %q", f.Path, tree1[f.Path], f.Data)
+				}
+			}
+			if tt.name == "hand edits" {
+				edited := 100 // cluster c04
+				for i := 0; i < n; i += 7 {
+					if i/100 != 4 {
+						edited++
+					}
+				}
+				if len(res1.Written) != edited || len(res1.Unchanged) != n-edited {
+					t.Errorf("%d written and %d unchanged, want %d and %d", len(res1.Written), len(res1.Unchanged), edited, n-edited)
+				}
 			}
 			if err1 == "" && len(res1.Unchanged) == 0 {
 				t.Errorf("nothing unchanged: the test tests nothing")
