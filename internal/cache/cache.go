@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -142,17 +143,22 @@ func (c *Cache) Put(kind string, k Key, payload []byte) error {
 	}
 	sum := sha256.Sum256(payload)
 	name := c.path(kind, k)
-	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
-		return err
+	dir := filepath.Dir(name)
+	// The entry's directory is there but for the first entries of a
+	// kind, and a MkdirAll each time would cost a compile thousands of
+	// system calls.
+	f, err := os.CreateTemp(dir, ".tmp-")
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		f, err = os.CreateTemp(dir, ".tmp-")
 	}
-	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-")
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(sum[:])
-	if err == nil {
-		_, err = f.Write(payload)
-	}
+	// One write: the entry is its checksum and then the payload.
+	_, err = f.Write(append(sum[:], payload...))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

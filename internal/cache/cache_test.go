@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -41,6 +42,22 @@ func TestPutGet(t *testing.T) {
 	os.WriteFile(name, b[:len(b)/2], 0o600)
 	if _, ok := c.Get("x", k); ok {
 		t.Fatal("truncated entry not noticed")
+	}
+	// A second entry goes into the directory the first made; an entry
+	// whose directory went away (another fleetc trimmed it) makes it again.
+	k2 := NewKey([]byte("b"))
+	for _, gone := range []bool{false, true} {
+		if gone {
+			if err := os.RemoveAll(filepath.Dir(filepath.Dir(name))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.Put("x", k2, want); err != nil {
+			t.Fatalf("directory removed %v: %v", gone, err)
+		}
+		if got, ok := c.Get("x", k2); !ok || string(got) != string(want) {
+			t.Fatalf("directory removed %v: got %q (%v), want %q", gone, got, ok, want)
+		}
 	}
 	var none *Cache
 	if _, ok := none.Get("x", k); ok || none.Put("x", k, want) != nil {
@@ -122,5 +139,20 @@ func TestTrim(t *testing.T) {
 	c.Trim()
 	if _, ok := c.Get("x", fresh); !ok {
 		t.Error("a second trim within a day removed an entry")
+	}
+}
+
+// BenchmarkPut stores entries the size of a cluster's, under fresh keys
+// as a cold compile does.
+func BenchmarkPut(b *testing.B) {
+	c, why := Open(func(k string) string { return map[string]string{EnvVar: b.TempDir()}[k] })
+	if c == nil {
+		b.Fatal(why)
+	}
+	payload := make([]byte, 24<<10)
+	for i := 0; b.Loop(); i++ {
+		if err := c.Put("x", NewKey([]byte(strconv.Itoa(i))), payload); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
