@@ -114,6 +114,13 @@ func Errorf(pos token.Pos, cluster, format string, args ...any) Diagnostic {
 // turns the CUE path into the one shown, for example by dropping the
 // `clusters.<name>.` prefix.
 func FromCUE(err error, cluster, prefer string, fallback token.Pos, trimPath func([]string) string) List {
+	return FromCUEIn(err, cluster, func([]string) string { return prefer }, fallback, trimPath)
+}
+
+// FromCUEIn is FromCUE with the preferred file chosen for each error by
+// its CUE path: an error about one app of the catalog is best shown in the
+// file that declares the app.
+func FromCUEIn(err error, cluster string, preferFor func(path []string) string, fallback token.Pos, trimPath func([]string) string) List {
 	if err == nil {
 		return nil
 	}
@@ -121,6 +128,7 @@ func FromCUE(err error, cluster, prefer string, fallback token.Pos, trimPath fun
 	var out List
 	for i := 0; i < len(errs); i++ {
 		e := errs[i]
+		prefer := preferFor(e.Path())
 		d := Diagnostic{Cluster: cluster, Pos: place(e, prefer, fallback)}
 		if trimPath != nil {
 			d.Path = trimPath(e.Path())
