@@ -124,7 +124,7 @@ func FromCUEIn(err error, cluster string, preferFor func(path []string) string, 
 	if err == nil {
 		return nil
 	}
-	errs := cueerrors.Errors(err)
+	errs := dropValueConflicts(cueerrors.Errors(err))
 	var out List
 	for i := 0; i < len(errs); i++ {
 		e := errs[i]
@@ -179,6 +179,46 @@ const (
 	disjunctionFormat = "%d errors in empty disjunction:"
 	conflictPrefix    = "conflicting values %s and %s"
 )
+
+// dropValueConflicts drops, from each failed disjunction whose
+// alternatives failed for different reasons, the alternatives that failed
+// only because they are another value. For `retention: *"30d" | #Duration`
+// set to "90days", that "90days" is not "30d" is noise: the default may
+// be overridden, and what is wrong is that "90days" is no #Duration.
+// Disjunctions whose alternatives all are other values are left whole, for
+// summarizeDisjunction to say in one line.
+func dropValueConflicts(errs []cueerrors.Error) []cueerrors.Error {
+	out := make([]cueerrors.Error, 0, len(errs))
+	for i := 0; i < len(errs); i++ {
+		out = append(out, errs[i])
+		if format, _ := errs[i].Msg(); format != disjunctionFormat {
+			continue
+		}
+		n := 0
+		for i+1+n < len(errs) && slices.Equal(errs[i+1+n].Path(), errs[i].Path()) {
+			n++
+		}
+		group := errs[i+1 : i+1+n]
+		conflicts := 0
+		for _, a := range group {
+			if isConflict(a) {
+				conflicts++
+			}
+		}
+		for _, a := range group {
+			if conflicts == 0 || conflicts == n || !isConflict(a) {
+				out = append(out, a)
+			}
+		}
+		i += n
+	}
+	return out
+}
+
+func isConflict(e cueerrors.Error) bool {
+	format, args := e.Msg()
+	return strings.HasPrefix(format, conflictPrefix) && len(args) >= 2
+}
 
 // summarizeDisjunction turns the errors of each failed alternative, when
 // they all say that one value conflicts with an alternative, into one line:
