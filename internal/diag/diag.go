@@ -159,6 +159,14 @@ func FromCUEIn(err error, cluster string, preferFor func(path []string) string, 
 		d.Message = strings.TrimSuffix(message(e, format, args), ":")
 		out = append(out, d)
 	}
+	if len(out) == 0 {
+		// Never lose an error to the rewriting above.
+		d := Diagnostic{Cluster: cluster, Message: err.Error()}
+		if len(errs) > 0 {
+			d.Pos = place(errs[0], preferFor(errs[0].Path()), fallback)
+		}
+		out = append(out, d)
+	}
 	return out
 }
 
@@ -198,15 +206,23 @@ func dropValueConflicts(errs []cueerrors.Error) []cueerrors.Error {
 		for i+1+n < len(errs) && slices.Equal(errs[i+1+n].Path(), errs[i].Path()) {
 			n++
 		}
-		group := errs[i+1 : i+1+n]
+		// A disjunction nested in an alternative (a default that is
+		// itself one of several values) says its own summary line among
+		// the alternatives: its failed alternatives follow it and say it
+		// all.
+		var group []cueerrors.Error
 		conflicts := 0
-		for _, a := range group {
+		for _, a := range errs[i+1 : i+1+n] {
+			if format, _ := a.Msg(); format == disjunctionFormat {
+				continue
+			}
+			group = append(group, a)
 			if isConflict(a) {
 				conflicts++
 			}
 		}
 		for _, a := range group {
-			if conflicts == 0 || conflicts == n || !isConflict(a) {
+			if conflicts == 0 || conflicts == len(group) || !isConflict(a) {
 				out = append(out, a)
 			}
 		}
@@ -276,6 +292,13 @@ func place(e cueerrors.Error, prefer string, fallback token.Pos) token.Position 
 		if fallback.IsValid() {
 			return fallback.Position()
 		}
+	}
+	// An error with a position of its own, such as a bound that a value
+	// is out of, is about the constraint there; show the value that broke
+	// it, which CUE lists first among the error's inputs. (A conflict has
+	// no position of its own, and either side may be the one to change.)
+	if in := e.InputPositions(); e.Position().IsValid() && len(in) > 0 && in[0].IsValid() {
+		return in[0].Position()
 	}
 	if len(positions) > 0 {
 		return positions[0].Position()

@@ -1,0 +1,61 @@
+package diag
+
+import (
+	"strings"
+	"testing"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/token"
+)
+
+// TestFromCUEDisjunctions pins what a user sees for a value that fits no
+// alternative of a field: one line, whatever the shape of the disjunction.
+func TestFromCUEDisjunctions(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, want string
+	}{{
+		// Every alternative is another value: one line that lists them.
+		name: "enum",
+		src:  `x: *"a" | "b" | "c", x: "d"`,
+		want: `x: "d" matches none of "a" | "b" | "c"`,
+	}, {
+		// That "90days" is not the default is noise: what is wrong is the
+		// pattern it breaks.
+		name: "default or pattern",
+		src:  `x: *"30d" | =~"^[1-9][0-9]*[hdwy]$", x: "90days"`,
+		want: `x: invalid value "90days" (out of bound =~"^[1-9][0-9]*[hdwy]$")`,
+	}, {
+		// The default is itself one of several values: its own failed
+		// disjunction is part of the outer one.
+		name: "nested default",
+		src:  `d: "m" & ("k" | "e" | "m"), x: *d | "k" | "e", x: "b"`,
+		want: `x: "b" matches none of "e" | "k" | "m"`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := cuecontext.New().CompileString(tc.src).Validate(cue.Concrete(true))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			ds := FromCUE(err, "", "", token.NoPos, nil)
+			var got []string
+			for _, d := range ds {
+				got = append(got, d.Path+": "+d.Message)
+			}
+			if strings.Join(got, "\n") != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), tc.want)
+			}
+		})
+	}
+}
+
+// TestFromCUENeverEmpty: an error whose parts all are rewritten away (here
+// a failed disjunction without its alternatives) still reaches the user.
+func TestFromCUENeverEmpty(t *testing.T) {
+	err := cueerrors.Newf(token.NoPos, disjunctionFormat, 2)
+	ds := FromCUE(err, "c1", "", token.NoPos, nil)
+	if len(ds) != 1 || ds[0].Cluster != "c1" || !strings.Contains(ds[0].Message, "empty disjunction") {
+		t.Fatalf("got %+v, want the error itself", ds)
+	}
+}
