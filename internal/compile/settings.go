@@ -1,7 +1,11 @@
 package compile
 
 import (
+	"path/filepath"
+	"strings"
+
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/token"
 
@@ -42,6 +46,15 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 	if err := v.Err(); err != nil {
 		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
 	}
+	// The module's own packages that the shared files import (defs)
+	// hold fields no cluster reads directly, such as the platform's
+	// defaults: one that breaks its schema would otherwise show up only
+	// as an incomplete value on every cluster that keeps it.
+	for _, imp := range moduleImports(p) {
+		if err := v.Context().BuildInstance(imp).Validate(); err != nil {
+			return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+		}
+	}
 	pv := v.LookupPath(PlatformPath)
 	if !pv.Exists() {
 		return nil, diag.List{{Pos: p.Shared.Files[0].Pos().Position(), Message: "the clusters package has no `platform` field: the shared file must say `platform: defs.platform`"}}
@@ -54,4 +67,26 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
 	}
 	return &s, nil
+}
+
+// moduleImports are the packages of p's own module that its shared files
+// import, directly or not, in the order they are first reached; packages
+// of dependencies are someone else's to check.
+func moduleImports(p *load.Platform) []*build.Instance {
+	var out []*build.Instance
+	seen := map[string]bool{}
+	var visit func(*build.Instance)
+	visit = func(inst *build.Instance) {
+		for _, imp := range inst.Imports {
+			rel, err := filepath.Rel(p.Root, imp.Dir)
+			if seen[imp.ImportPath] || err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+				continue
+			}
+			seen[imp.ImportPath] = true
+			out = append(out, imp)
+			visit(imp)
+		}
+	}
+	visit(p.Shared)
+	return out
 }
