@@ -157,8 +157,10 @@ func (c *Cache) Put(kind string, k Key, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	// One write: the entry is its checksum and then the payload.
-	_, err = f.Write(append(sum[:], payload...))
+	_, err = f.Write(sum[:])
+	if err == nil {
+		_, err = f.Write(payload)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -44,7 +44,7 @@ func TestPutGet(t *testing.T) {
 		t.Fatal("truncated entry not noticed")
 	}
 	// A second entry goes into the directory the first made; an entry
-	// whose directory went away (another fleetc trimmed it) makes it again.
+	// whose directory went away (a cache cleaner, say) makes it again.
 	k2 := NewKey([]byte("b"))
 	for _, gone := range []bool{false, true} {
 		if gone {
