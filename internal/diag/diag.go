@@ -114,13 +114,17 @@ func Errorf(pos token.Pos, cluster, format string, args ...any) Diagnostic {
 // turns the CUE path into the one shown, for example by dropping the
 // `clusters.<name>.` prefix.
 func FromCUE(err error, cluster, prefer string, fallback token.Pos, trimPath func([]string) string) List {
-	return FromCUEIn(err, cluster, func([]string) string { return prefer }, fallback, trimPath)
+	var files []string
+	if prefer != "" {
+		files = []string{prefer}
+	}
+	return FromCUEIn(err, cluster, func([]string) []string { return files }, fallback, trimPath)
 }
 
-// FromCUEIn is FromCUE with the preferred file chosen for each error by
-// its CUE path: an error about one app of the catalog is best shown in the
-// file that declares the app.
-func FromCUEIn(err error, cluster string, preferFor func(path []string) string, fallback token.Pos, trimPath func([]string) string) List {
+// FromCUEIn is FromCUE with the preferred files chosen for each error by
+// its CUE path, in order: an error about one app of the catalog is best
+// shown in the files that declare the app.
+func FromCUEIn(err error, cluster string, preferFor func(path []string) []string, fallback token.Pos, trimPath func([]string) string) List {
 	if err == nil {
 		return nil
 	}
@@ -196,16 +200,42 @@ const (
 // Disjunctions whose alternatives all are other values are left whole, for
 // summarizeDisjunction to say in one line.
 func dropValueConflicts(errs []cueerrors.Error) []cueerrors.Error {
-	out := make([]cueerrors.Error, 0, len(errs))
-	for i := 0; i < len(errs); i++ {
-		out = append(out, errs[i])
-		if format, _ := errs[i].Msg(); format != disjunctionFormat {
-			continue
-		}
+	// Each failed disjunction is its summary line and the errors after it
+	// at the same path.
+	groupLen := func(i int) int {
 		n := 0
 		for i+1+n < len(errs) && slices.Equal(errs[i+1+n].Path(), errs[i].Path()) {
 			n++
 		}
+		return n
+	}
+	isSummary := func(e cueerrors.Error) bool {
+		format, _ := e.Msg()
+		return format == disjunctionFormat
+	}
+	// An error of its own at a path explains a failed disjunction there
+	// (CUE adds one when a value meets, say, #Env's alternatives): the
+	// disjunction only repeats it, less clearly.
+	direct := map[string]bool{}
+	for i := 0; i < len(errs); i++ {
+		if isSummary(errs[i]) {
+			i += groupLen(i)
+			continue
+		}
+		direct[strings.Join(errs[i].Path(), "\x00")] = true
+	}
+	out := make([]cueerrors.Error, 0, len(errs))
+	for i := 0; i < len(errs); i++ {
+		if !isSummary(errs[i]) {
+			out = append(out, errs[i])
+			continue
+		}
+		n := groupLen(i)
+		if direct[strings.Join(errs[i].Path(), "\x00")] {
+			i += n
+			continue
+		}
+		out = append(out, errs[i])
 		// A disjunction nested in an alternative (a default that is
 		// itself one of several values) says its own summary line among
 		// the alternatives: its failed alternatives follow it and say it
@@ -213,7 +243,7 @@ func dropValueConflicts(errs []cueerrors.Error) []cueerrors.Error {
 		var group []cueerrors.Error
 		conflicts := 0
 		for _, a := range errs[i+1 : i+1+n] {
-			if format, _ := a.Msg(); format == disjunctionFormat {
+			if isSummary(a) {
 				continue
 			}
 			group = append(group, a)
@@ -281,17 +311,17 @@ func summarizeDisjunction(alts []cueerrors.Error) (string, bool) {
 	return fmt.Sprintf("%s matches none of %s", value, strings.Join(want, " | ")), true
 }
 
-func place(e cueerrors.Error, prefer string, fallback token.Pos) token.Position {
+func place(e cueerrors.Error, prefer []string, fallback token.Pos) token.Position {
 	positions := cueerrors.Positions(e)
-	if prefer != "" {
+	for _, file := range prefer {
 		for _, p := range positions {
-			if pp := p.Position(); pp.Filename == prefer {
+			if pp := p.Position(); pp.Filename == file {
 				return pp
 			}
 		}
-		if fallback.IsValid() {
-			return fallback.Position()
-		}
+	}
+	if len(prefer) > 0 && fallback.IsValid() {
+		return fallback.Position()
 	}
 	// An error with a position of its own, such as a bound that a value
 	// is out of, is about the constraint there; show the value that broke

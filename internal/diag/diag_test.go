@@ -32,6 +32,13 @@ func TestFromCUEDisjunctions(t *testing.T) {
 		name: "nested default",
 		src:  `d: "m" & ("k" | "e" | "m"), x: *d | "k" | "e", x: "b"`,
 		want: `x: "b" matches none of "e" | "k" | "m"`,
+	}, {
+		// A value that meets an enum and then another value: CUE also
+		// reports the enum's disjunction failing, which only repeats the
+		// conflict.
+		name: "conflict through an enum",
+		src:  `#E: "a" | "b" | "c", e: #E & "b", x: e & "c"`,
+		want: `x: conflicting values "b" and "c"`,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := cuecontext.New().CompileString(tc.src).Validate(cue.Concrete(true))
