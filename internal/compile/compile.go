@@ -348,10 +348,17 @@ func duplicateServers(root string, files []*load.ClusterFile, servers []string) 
 		}
 		if j, ok := first[s]; ok {
 			other := files[j].Pos.Position()
+			if pos := ownField(files[j], "server"); pos.IsValid() {
+				other = pos.Position()
+			}
 			rel, _ := filepath.Rel(root, other.Filename)
-			out = append(out, diag.Errorf(files[i].Pos, files[i].Name,
-				"server %s is also the server of cluster %q (%s:%d:%d): Argo CD keys clusters by server URL",
-				s, files[j].Name, filepath.ToSlash(rel), other.Line, other.Column))
+			d := diag.Errorf(files[i].Pos, files[i].Name,
+				"%s is also the server of cluster %q (%s:%d:%d): Argo CD keys clusters by server URL",
+				s, files[j].Name, filepath.ToSlash(rel), other.Line, other.Column)
+			if pos := ownField(files[i], "server"); pos.IsValid() {
+				d.Pos, d.Path = pos.Position(), "server"
+			}
+			out = append(out, d)
 			continue
 		}
 		first[s] = i
@@ -472,6 +479,35 @@ func clusterDecl(files []*ast.File, name string) token.Pos {
 	return token.NoPos
 }
 
+// ownField finds where the cluster file f sets the field at path within
+// its cluster, as in `clusters: x: argocd: namespaces: [...]`, following
+// struct literals and their one-field shorthands; NoPos if it does not
+// set it in so many words.
+func ownField(f *load.ClusterFile, path ...string) token.Pos {
+	var find func(elts []ast.Decl, path []string) token.Pos
+	find = func(elts []ast.Decl, path []string) token.Pos {
+		for _, e := range elts {
+			fd, ok := e.(*ast.Field)
+			if !ok {
+				continue
+			}
+			if l, _, err := ast.LabelName(fd.Label); err != nil || l != path[0] {
+				continue
+			}
+			if len(path) == 1 {
+				return fd.Value.Pos()
+			}
+			if s, ok := fd.Value.(*ast.StructLit); ok {
+				if pos := find(s.Elts, path[1:]); pos.IsValid() {
+					return pos
+				}
+			}
+		}
+		return token.NoPos
+	}
+	return find(f.Syntax.Decls, append([]string{load.ClustersField, f.Name}, path...))
+}
+
 // cluster evaluates one cluster file against the shared package and, if
 // it is valid and the evaluator reads secrets, reads them. It also returns
 // the credential literals of the file, which are among its errors.
@@ -536,7 +572,17 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	// the cluster's file that it involves.
 	prefer := func(path []string) []string { return append(ev.appFilesOf(path), f.Path) }
 	if err := dv.Validate(cue.Concrete(true)); err != nil {
-		return nil, diag.FromCUEIn(err, f.Name, prefer, token.NoPos, trimmer(f.Name))
+		ds := diag.FromCUEIn(err, f.Name, prefer, token.NoPos, trimmer(f.Name))
+		// An app outside the cluster's namespaces is the cluster's
+		// setting to change.
+		if pos := ownField(f, "argocd", "namespaces"); pos.IsValid() {
+			for i := range ds {
+				if ds[i].Path == "argocd.namespaces" {
+					ds[i].Pos = pos.Position()
+				}
+			}
+		}
+		return nil, ds
 	}
 	iter, err := dv.Fields()
 	if err != nil {
@@ -733,8 +779,9 @@ func trimmer(cluster string) func([]string) string {
 			p = p[1:]
 			// The namespace check of #Deploy reports under a hidden
 			// field; the cluster's setting is what to change.
+			// The message names the app.
 			if len(p) > 1 && p[0] == "apps" && p[1] == namespacesField {
-				p = append([]string{"argocd", "namespaces"}, p[2:]...)
+				p = []string{"argocd", "namespaces"}
 			}
 		}
 		return strings.Join(p, ".")
