@@ -34,7 +34,8 @@ Formats:
 
   text    the lines compile prints, file:line:col: cluster: path: message (stderr)
   github  GitHub Actions annotations, ::error file=F,line=L,col=C,title=fleetc::... (stdout)
-  json    an array of {file, line, column, cluster, path, message} (stdout)
+  json    an array of {file, line, column, cluster, path, message} (stdout);
+          [] when there are none
 
 Files are relative to the working directory; lines and columns count from 1,
 columns in bytes. On success vet prints one summary line on stderr and
@@ -69,6 +70,13 @@ func (o *vetOptions) run() error {
 	start := time.Now()
 	plan, err := buildPlan(o.IO, o.platformFlags)
 	if err == nil {
+		if o.format == "json" {
+			// An empty array, so that a consumer parses every run the
+			// same way.
+			if werr := writeJSON(o.Stdout, o.Cwd, nil); werr != nil {
+				return werr
+			}
+		}
 		fmt.Fprintf(o.Stderr, "fleetc: %d %s valid (%s)\n", plan.clusters,
 			plural(plan.clusters, "cluster is", "clusters are"), time.Since(start).Round(time.Millisecond))
 		return nil
