@@ -91,6 +91,15 @@ func FindRoot(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// A directory that is not there is a typo, not a platform without a
+	// module: say so rather than look above it.
+	if fi, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%s: no such directory", abs)
+	} else if err != nil {
+		return "", err
+	} else if !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a directory", abs)
+	}
 	for d := abs; ; {
 		if _, err := os.Stat(filepath.Join(d, ModuleFile)); err == nil {
 			return d, nil
