@@ -442,13 +442,22 @@ func readOutput(outDir string, scope func(string) bool) ([]render.File, output.L
 // from what the plan would write, and fails if there are any. It writes
 // nothing.
 func checkOutput(io IO, p *plan) error {
+	// What would stop compile stops --check the same way: a file in the
+	// way is no stale file that compile would update.
+	if err := output.Check(p.outDir, output.Plan{Files: p.files, Scope: p.scope, Display: displayPath(io.Cwd, p.outDir)}); err != nil {
+		return err
+	}
 	files, ledger, err := readOutput(p.outDir, p.scope)
 	if err != nil {
 		return err
 	}
 	stale := diff.Changes(files, p.files)
 	if ledgerStale(ledger, p) {
-		stale = append(stale, diff.Change{Path: output.LedgerName, Status: diff.Changed})
+		status := diff.Changed
+		if _, err := os.Lstat(filepath.Join(p.outDir, output.LedgerName)); errors.Is(err, fs.ErrNotExist) {
+			status = diff.Added
+		}
+		stale = append(stale, diff.Change{Path: output.LedgerName, Status: status})
 	}
 	out := displayPath(io.Cwd, p.outDir)
 	if len(stale) == 0 {

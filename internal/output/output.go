@@ -232,6 +232,38 @@ func Write(root string, p Plan) (Result, error) {
 	return res, err
 }
 
+// Check reports what would stop a Write of p into root, without writing
+// or locking anything: a *ConflictError for files in the way that fleetc
+// does not own, or an error for an owned path that is no longer a regular
+// file. A root that does not exist yet stops nothing.
+func Check(root string, p Plan) error {
+	files, err := checkPlan(p)
+	if err != nil {
+		return err
+	}
+	w := &writer{root: root, display: p.Display}
+	if w.display == "" {
+		w.display = root
+	}
+	r, err := os.OpenRoot(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return opError("open", w.display, err)
+	}
+	defer r.Close()
+	w.r = r
+	old, _, err := w.readLedger(earlyLedger{})
+	if err != nil {
+		return err
+	}
+	st := &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w)}
+	defer st.dirs.close()
+	_, _, _, err = w.inspect(st, old, files, prunesOf(old, files, p.Scope), nil, make(map[string]Stamp, len(files)))
+	return err
+}
+
 // writer carries one Write's state.
 type writer struct {
 	root     string   // output root as given
@@ -277,19 +309,7 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps, 
 	if err != nil {
 		return res, err
 	}
-	var prunes []string // owned, in scope, not planned; sorted
-	if planned := ownedPlanned(old, files); planned < len(old) {
-		inPlan := make(map[string]bool, len(files))
-		for _, f := range files {
-			inPlan[f.path] = true
-		}
-		for p := range old {
-			if (scope == nil || scope(p)) && !inPlan[p] {
-				prunes = append(prunes, p)
-			}
-		}
-		slices.Sort(prunes)
-	}
+	prunes := prunesOf(old, files, scope)
 	needDirs := make(map[string]bool) // directories holding planned files, if anything is pruned
 	if len(prunes) > 0 {
 		for _, f := range files {
@@ -529,6 +549,26 @@ func (w *writer) removeTemp(t string) {
 	if err := w.r.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		w.tempsLeft.Store(true)
 	}
+}
+
+// prunesOf lists the files the ledger old owns, in scope, that files
+// does not plan: what a Write removes. Sorted.
+func prunesOf(old Ledger, files []planned, scope func(string) bool) []string {
+	if ownedPlanned(old, files) == len(old) {
+		return nil
+	}
+	inPlan := make(map[string]bool, len(files))
+	for _, f := range files {
+		inPlan[f.path] = true
+	}
+	var prunes []string
+	for p := range old {
+		if (scope == nil || scope(p)) && !inPlan[p] {
+			prunes = append(prunes, p)
+		}
+	}
+	slices.Sort(prunes)
+	return prunes
 }
 
 // ownedPlanned counts the planned files that the ledger old owns: when

@@ -331,7 +331,7 @@ func TestConflict(t *testing.T) {
 	writeFile(t, filepath.Join(root, "g/keep"), "foreign\n")
 	before := tree(t, root)
 
-	_, err := Write(root, Plan{Files: files(
+	plan := Plan{Files: files(
 		"a.yaml", "a: 2\n",
 		"b.yaml", "b\n",
 		"c/d.yaml", "d\n",
@@ -339,10 +339,28 @@ func TestConflict(t *testing.T) {
 		"f/x.yaml", "x\n",
 		"f/y.yaml", "y\n",
 		"g", "file over a foreign directory\n",
-	)})
+	)}
+	// Check sees what stops Write, and touches nothing.
+	var checked *ConflictError
+	if err := Check(root, plan); !errors.As(err, &checked) {
+		t.Fatalf("Check: %v, want *ConflictError", err)
+	}
+	if !reflect.DeepEqual(tree(t, root), before) {
+		t.Error("Check changed the tree")
+	}
+	_, err := Write(root, plan)
 	var ce *ConflictError
 	if !errors.As(err, &ce) {
 		t.Fatalf("Write: %v, want *ConflictError", err)
+	}
+	if !reflect.DeepEqual(checked, ce) {
+		t.Errorf("Check found %v, Write %v", checked, ce)
+	}
+	if err := Check(filepath.Join(root, "nothing-yet"), plan); err != nil {
+		t.Errorf("Check of a root that is not there: %v", err)
+	}
+	if err := Check(root, Plan{Files: files("a.yaml", "a: 2\n", "e.yaml", "e\n")}); err != nil {
+		t.Errorf("Check of a plan nothing is in the way of: %v", err)
 	}
 	if want := []string{"b.yaml", "c/d.yaml", "f", "g"}; !reflect.DeepEqual(ce.Paths, want) {
 		t.Errorf("Paths = %q, want %q", ce.Paths, want)
