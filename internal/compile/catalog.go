@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"fmt"
 	"sort"
 
 	"cuelang.org/go/cue"
@@ -141,9 +142,10 @@ func ReadCatalog(p *load.Platform) (*Catalog, error) {
 
 // catalogApps reads what each app of the catalog v (`#catalog`) is, sorted
 // by name: bundle, category and chart, which place its values file, and
-// with appSets also namespace and serverSideApply, which only its
-// ApplicationSet needs. It reports each of them that is not concrete,
-// where it is set; nil apps means v could not be read at all.
+// namespace and serverSideApply, which its ApplicationSet needs (and
+// #Deploy's namespace check, if the platform has one). It reports each of
+// them that is wrong or not concrete, where it is set; without appSets,
+// the last two may be left out. nil apps means v could not be read at all.
 func catalogApps(v cue.Value, appSets bool) ([]CatalogApp, diag.List) {
 	iter, err := v.Fields(cue.Definitions(true))
 	if err != nil {
@@ -164,13 +166,20 @@ func catalogApps(v cue.Value, appSets bool) ([]CatalogApp, diag.List) {
 			{"namespace", &app.Namespace},
 			{"serverSideApply", &app.ServerSideApply},
 		}
-		if !appSets {
-			fields = fields[:3]
-		}
-		for _, f := range fields {
+		for k, f := range fields {
 			fv := a.LookupPath(cue.MakePath(cue.Str(f.field)))
+			if k >= 3 && !appSets && !fv.Exists() {
+				continue
+			}
 			if err := fv.Validate(cue.Concrete(true)); err != nil {
-				errs = append(errs, cueDiags(err)...)
+				ds := cueDiags(err)
+				if fv.Validate() == nil {
+					// Valid but not concrete: it reads the cluster.
+					for i := range ds {
+						ds[i].Message = fmt.Sprintf("%s of app %s must be the same on every cluster, since it decides the app's ApplicationSet (%s)", f.field, app.Name, ds[i].Message)
+					}
+				}
+				errs = append(errs, ds...)
 				continue
 			}
 			if err := fv.Decode(f.dst); err != nil {
