@@ -58,8 +58,8 @@ func Run(args []string, io IO) (code int) {
 	}()
 	root := newRoot(io)
 	root.SetArgs(args)
-	err := root.Execute()
-	return report(io, root, err)
+	cmd, err := root.ExecuteC()
+	return report(io, cmd, err)
 }
 
 func newRoot(io IO) *cobra.Command {
@@ -161,8 +161,9 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
-// report is fleetc's one error printer.
-func report(io IO, root *cobra.Command, err error) int {
+// report is fleetc's one error printer. cmd is the command that failed,
+// if known: a usage error points at its help.
+func report(io IO, cmd *cobra.Command, err error) int {
 	if err == nil {
 		return exitOK
 	}
@@ -173,7 +174,11 @@ func report(io IO, root *cobra.Command, err error) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(io.Stderr, "fleetc: %v\n", err)
-		fmt.Fprintf(io.Stderr, "Run 'fleetc --help' for usage.\n")
+		path := "fleetc"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		fmt.Fprintf(io.Stderr, "Run '%s --help' for usage.\n", path)
 		return exitTrouble
 	}
 	var dl diag.List
