@@ -110,9 +110,11 @@ func Errorf(pos token.Pos, cluster, format string, args ...any) Diagnostic {
 // diagnostics for cluster. Each error is placed at the first of its
 // positions that lies in prefer (the cluster's own file), so a user sees the
 // line they wrote rather than the schema line it broke; when none does, at
-// fallback if that is valid, else at the error's first position. trimPath
-// turns the CUE path into the one shown, for example by dropping the
-// `clusters.<name>.` prefix.
+// fallback if that is valid, else at the value that broke a bound, else at
+// the error's first position. Failed disjunctions are said once (see
+// dropValueConflicts and summarizeDisjunction), and the result is never
+// empty. trimPath turns the CUE path into the one shown, for example by
+// dropping the `clusters.<name>.` prefix.
 func FromCUE(err error, cluster, prefer string, fallback token.Pos, trimPath func([]string) string) List {
 	var files []string
 	if prefer != "" {
@@ -192,9 +194,11 @@ const (
 	conflictPrefix    = "conflicting values %s and %s"
 )
 
-// dropValueConflicts drops, from each failed disjunction whose
-// alternatives failed for different reasons, the alternatives that failed
-// only because they are another value. For `retention: *"30d" | #Duration`
+// dropValueConflicts trims the failed disjunctions among errs. A
+// disjunction at a path that also has an error of its own is dropped: it
+// only repeats that error. From the others whose alternatives failed for
+// different reasons, it drops the alternatives that failed only because
+// they are another value. For `retention: *"30d" | #Duration`
 // set to "90days", that "90days" is not "30d" is noise: the default may
 // be overridden, and what is wrong is that "90days" is no #Duration.
 // Disjunctions whose alternatives all are other values are left whole, for
