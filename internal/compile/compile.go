@@ -455,25 +455,8 @@ func (ev *evaluator) sharedClusters(p *load.Platform) diag.List {
 // clusterDecl finds `clusters: <name>:` among the declarations of files.
 func clusterDecl(files []*ast.File, name string) token.Pos {
 	for _, f := range files {
-		for _, d := range f.Decls {
-			outer, ok := d.(*ast.Field)
-			if !ok {
-				continue
-			}
-			if l, _, _ := ast.LabelName(outer.Label); l != load.ClustersField {
-				continue
-			}
-			s, ok := outer.Value.(*ast.StructLit)
-			if !ok {
-				continue
-			}
-			for _, e := range s.Elts {
-				if inner, ok := e.(*ast.Field); ok {
-					if n, _, err := ast.LabelName(inner.Label); err == nil && n == name {
-						return inner.Label.Pos()
-					}
-				}
-			}
+		if fd := load.Field(f.Decls, load.ClustersField, name); fd != nil {
+			return fd.Label.Pos()
 		}
 	}
 	return token.NoPos
@@ -484,28 +467,10 @@ func clusterDecl(files []*ast.File, name string) token.Pos {
 // struct literals and their one-field shorthands; NoPos if it does not
 // set it in so many words.
 func ownField(f *load.ClusterFile, path ...string) token.Pos {
-	var find func(elts []ast.Decl, path []string) token.Pos
-	find = func(elts []ast.Decl, path []string) token.Pos {
-		for _, e := range elts {
-			fd, ok := e.(*ast.Field)
-			if !ok {
-				continue
-			}
-			if l, _, err := ast.LabelName(fd.Label); err != nil || l != path[0] {
-				continue
-			}
-			if len(path) == 1 {
-				return fd.Value.Pos()
-			}
-			if s, ok := fd.Value.(*ast.StructLit); ok {
-				if pos := find(s.Elts, path[1:]); pos.IsValid() {
-					return pos
-				}
-			}
-		}
-		return token.NoPos
+	if fd := load.Field(f.Syntax.Decls, append([]string{load.ClustersField, f.Name}, path...)...); fd != nil {
+		return fd.Value.Pos()
 	}
-	return find(f.Syntax.Decls, append([]string{load.ClustersField, f.Name}, path...))
+	return token.NoPos
 }
 
 // cluster evaluates one cluster file against the shared package and, if

@@ -367,25 +367,37 @@ func moduleVersionPos(root string, overlay map[string][]byte) token.Position {
 	if err != nil {
 		return at
 	}
-	field := func(decls []ast.Decl, label string) *ast.Field {
-		for _, d := range decls {
-			if fd, ok := d.(*ast.Field); ok {
-				if l, _, _ := ast.LabelName(fd.Label); l == label {
-					return fd
-				}
-			}
-		}
-		return nil
+	if v := Field(f.Decls, "language", "version"); v != nil {
+		return v.Value.Pos().Position()
 	}
-	if lang := field(f.Decls, "language"); lang != nil {
-		if st, ok := lang.Value.(*ast.StructLit); ok {
-			if v := field(st.Elts, "version"); v != nil {
-				return v.Value.Pos().Position()
-			}
-		}
+	if lang := Field(f.Decls, "language"); lang != nil {
 		return lang.Pos().Position()
 	}
 	return at
+}
+
+// Field finds the field at path among decls, following struct literals
+// and their one-field shorthands (`a: b: c`): the first that spells the
+// whole path out, or nil.
+func Field(decls []ast.Decl, path ...string) *ast.Field {
+	for _, d := range decls {
+		fd, ok := d.(*ast.Field)
+		if !ok {
+			continue
+		}
+		if l, _, err := ast.LabelName(fd.Label); err != nil || l != path[0] {
+			continue
+		}
+		if len(path) == 1 {
+			return fd
+		}
+		if s, ok := fd.Value.(*ast.StructLit); ok {
+			if inner := Field(s.Elts, path[1:]...); inner != nil {
+				return inner
+			}
+		}
+	}
+	return nil
 }
 
 // instanceErr collects the errors of inst and everything it imports.
