@@ -159,16 +159,18 @@ func catalogApps(v cue.Value, appSets bool) ([]CatalogApp, diag.List) {
 		fields := []struct {
 			field string
 			dst   any
+			// appSet fields may be left out but for ApplicationSets.
+			appSet bool
 		}{
-			{"bundle", &app.Bundle},
-			{"category", &app.Category},
-			{"chart", &app.Chart},
-			{"namespace", &app.Namespace},
-			{"serverSideApply", &app.ServerSideApply},
+			{"bundle", &app.Bundle, false},
+			{"category", &app.Category, false},
+			{"chart", &app.Chart, false},
+			{"namespace", &app.Namespace, true},
+			{"serverSideApply", &app.ServerSideApply, true},
 		}
-		for k, f := range fields {
+		for _, f := range fields {
 			fv := a.LookupPath(cue.MakePath(cue.Str(f.field)))
-			if k >= 3 && !appSets && !fv.Exists() {
+			if f.appSet && !appSets && !fv.Exists() {
 				continue
 			}
 			if err := fv.Validate(cue.Concrete(true)); err != nil {

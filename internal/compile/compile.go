@@ -379,10 +379,10 @@ type evaluator struct {
 	// schema is what every cluster is checked against.
 	schema cue.Value
 	// apps is the metadata of the catalog's apps by name, read once: it
-	// does not depend on the cluster. appFiles are the files where an
-	// app's errors on a cluster are shown: the one that sets its bundle.
-	apps     map[string]App
-	appFiles map[string][]string
+	// does not depend on the cluster. appFile is where an app's errors on
+	// a cluster are shown: the file that sets its bundle.
+	apps    map[string]App
+	appFile map[string]string
 	// secrets are the fields of the schema marked as secrets, and
 	// secretDiags what is wrong with their attributes.
 	secrets     []secretField
@@ -424,10 +424,10 @@ func newEvaluator(p *load.Platform, first bool) (*evaluator, error) {
 		return nil, ds.Sorted()
 	}
 	ev.apps = make(map[string]App, len(apps))
-	ev.appFiles = make(map[string][]string, len(apps))
+	ev.appFile = make(map[string]string, len(apps))
 	for _, a := range apps {
 		ev.apps[a.Name] = App{Name: a.Name, Bundle: a.Bundle, Category: a.Category, Chart: a.Chart}
-		ev.appFiles[a.Name] = []string{a.Pos.Filename}
+		ev.appFile[a.Name] = a.Pos.Filename
 	}
 	ev.secrets, ev.secretDiags = schemaSecrets(ev.schema)
 	return ev, nil
@@ -535,7 +535,7 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	dv := ev.deploy.FillPath(cue.MakePath(cue.Str("cluster")), cv).LookupPath(cue.MakePath(cue.Str("apps")))
 	// An error in an app is shown in the app's file, else at the line of
 	// the cluster's file that it involves.
-	prefer := func(path []string) []string { return append(ev.appFilesOf(path), f.Path) }
+	prefer := func(path []string) []string { return []string{ev.appFileOf(path), f.Path} }
 	if err := dv.Validate(cue.Concrete(true)); err != nil {
 		ds := diag.FromCUEIn(err, f.Name, prefer, token.NoPos, trimmer(f.Name))
 		// An app outside the cluster's namespaces is the cluster's
@@ -565,20 +565,20 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	return c, nil
 }
 
-// appFilesOf are the files that declare the app an error at path (in
+// appFileOf is the file that declares the app an error at path (in
 // #deploy) is about, if the path names one of the catalog's apps, as in
 // #deploy.apps.<app> or through a let of #Deploy: an error in an app's
 // values is best shown there, not at the line of the shared file that
 // says `#deploy: defs.#Deploy`.
-func (ev *evaluator) appFilesOf(path []string) []string {
+func (ev *evaluator) appFileOf(path []string) string {
 	if len(path) < 3 || path[0] != DeployDefPath.String() || path[1] == "cluster" {
-		return nil
+		return ""
 	}
 	name, err := strconv.Unquote(path[2])
 	if err != nil {
 		name = path[2]
 	}
-	return ev.appFiles[name]
+	return ev.appFile[name]
 }
 
 // validate checks the cluster in two passes so that a user sees causes,

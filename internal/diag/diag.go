@@ -318,6 +318,9 @@ func summarizeDisjunction(alts []cueerrors.Error) (string, bool) {
 func place(e cueerrors.Error, prefer []string, fallback token.Pos) token.Position {
 	positions := cueerrors.Positions(e)
 	for _, file := range prefer {
+		if file == "" {
+			continue
+		}
 		for _, p := range positions {
 			if pp := p.Position(); pp.Filename == file {
 				return pp
