@@ -151,7 +151,7 @@ func (o *compileOptions) run() error {
 	}
 	if o.check {
 		t0 := time.Now()
-		err := checkOutput(o.IO, plan)
+		err := checkOutput(o.IO, plan, o.platformFlags.commandLine("compile"))
 		flags.stats.add("check", t0, "compare with the files on disk")
 		return err
 	}

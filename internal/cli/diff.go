@@ -441,7 +441,7 @@ func readOutput(outDir string, scope func(string) bool) ([]render.File, output.L
 // checkOutput is compile --check: it lists the files on disk that differ
 // from what the plan would write, and fails if there are any. It writes
 // nothing.
-func checkOutput(io IO, p *plan) error {
+func checkOutput(io IO, p *plan, compileCmd string) error {
 	// What would stop compile stops --check the same way: a file in the
 	// way is no stale file that compile would update.
 	if err := output.Check(p.outDir, output.Plan{Files: p.files, Scope: p.scope, Display: displayPath(io.Cwd, p.outDir)}); err != nil {
@@ -467,8 +467,8 @@ func checkOutput(io IO, p *plan) error {
 	for _, c := range stale {
 		fmt.Fprintf(io.Stdout, "%-8s %s\n", c.Status, filepath.Join(out, filepath.FromSlash(c.Path)))
 	}
-	fmt.Fprintf(io.Stderr, "fleetc: %d %s in %s %s stale: run 'fleetc compile' to update\n",
-		len(stale), plural(len(stale), "file", "files"), out, plural(len(stale), "is", "are"))
+	fmt.Fprintf(io.Stderr, "fleetc: %d %s in %s %s stale; to update, run: %s\n",
+		len(stale), plural(len(stale), "file", "files"), out, plural(len(stale), "is", "are"), compileCmd)
 	return exitError{exitFailed}
 }
 
@@ -496,12 +496,30 @@ func ledgerStale(l output.Ledger, p *plan) bool {
 // command is the diff command line that shows the whole report, for
 // formats that may cut it short.
 func (o *diffOptions) command() string {
-	args := []string{"fleetc", "diff"}
+	var extra []string
 	if o.base != "" {
-		args = append(args, "--base", o.base)
+		extra = []string{"--base", o.base}
 	}
-	for _, c := range o.clusters {
+	return o.platformFlags.commandLine("diff", extra...)
+}
+
+// commandLine is the fleetc command line that runs verb on the same
+// platform, output and clusters as these flags, for advice in messages.
+func (f *platformFlags) commandLine(verb string, extra ...string) string {
+	args := append([]string{"fleetc", verb}, extra...)
+	if f.root != "" {
+		args = append(args, "--root", f.root)
+	}
+	if f.out != "" {
+		args = append(args, "--out", f.out)
+	}
+	for _, c := range f.clusters {
 		args = append(args, "--cluster", c)
+	}
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`*?[]{}();&|<>~#!") {
+			args[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
 	}
 	return strings.Join(args, " ")
 }

@@ -114,3 +114,24 @@ func TestUseColor(t *testing.T) {
 		t.Errorf("no colour:\n%q", buf.String())
 	}
 }
+
+// TestCommandLine: the advice a message gives can be pasted into a shell
+// as it is, with the flags of the run that gave it.
+func TestCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		flags platformFlags
+		extra []string
+		want  string
+	}{
+		{platformFlags{}, nil, "fleetc compile"},
+		{platformFlags{out: "out", clusters: []string{"a", "b"}}, nil, "fleetc compile --out out --cluster a --cluster b"},
+		{platformFlags{root: "my platform"}, nil, "fleetc compile --root 'my platform'"},
+		{platformFlags{out: "it's"}, nil, `fleetc compile --out 'it'\''s'`},
+		{platformFlags{}, []string{"--base", "origin/main"}, "fleetc compile --base origin/main"},
+		{platformFlags{}, []string{"--base", "HEAD~1"}, "fleetc compile --base 'HEAD~1'"},
+	} {
+		if got := tc.flags.commandLine("compile", tc.extra...); got != tc.want {
+			t.Errorf("commandLine(%+v, %q) = %s, want %s", tc.flags, tc.extra, got, tc.want)
+		}
+	}
+}
