@@ -464,7 +464,7 @@ func parseClusterFile(path string, src []byte) (*ClusterFile, bool, diag.List) {
 	}
 	f, err := parser.ParseFile(path, src, parser.ParseComments)
 	if err != nil {
-		return nil, false, diag.FromCUE(err, "", "", token.NoPos, nil)
+		return nil, false, diag.FromCUE(err, brokenCluster(path, f), "", token.NoPos, nil)
 	}
 	if f.PackageName() != ClustersField {
 		return nil, false, diag.List{diag.Errorf(f.Pos(), "", "package %q: files in %s/ belong to package %s", f.PackageName(), ClustersDir, ClustersField)}
@@ -496,6 +496,25 @@ func parseClusterFile(path string, src []byte) (*ClusterFile, bool, diag.List) {
 		return nil, false, nil
 	}
 	return cf, true, nil
+}
+
+// brokenCluster is the cluster that a file which does not parse was
+// about, as far as its parsed part shows: a declaration of the cluster the
+// file is named after. "" if it shows none, so a shared file is never
+// taken for a cluster.
+func brokenCluster(path string, f *ast.File) string {
+	if f == nil {
+		return ""
+	}
+	base := strings.TrimSuffix(filepath.Base(path), ".cue")
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.Field); ok {
+			if name, _, ok := clusterName(fd); ok && name == base {
+				return name
+			}
+		}
+	}
+	return ""
 }
 
 // clusterName returns the cluster that a declaration `clusters: <name>: ...`
