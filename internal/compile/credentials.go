@@ -14,6 +14,7 @@ import (
 
 	"github.com/fleetc/fleetc/internal/credentials"
 	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/load"
 )
 
 // A CUE file lives in git, so a credential written into one is leaked the
@@ -151,21 +152,11 @@ func labelName(l ast.Label) string {
 // every file of the packages they import from the module.
 func sharedCredentials(inst *build.Instance, root string) []credential {
 	var out []credential
-	seen := map[*build.Instance]bool{}
-	var walk func(*build.Instance)
-	walk = func(i *build.Instance) {
-		if seen[i] || !strings.HasPrefix(i.Dir, root) {
-			return
-		}
-		seen[i] = true
+	for _, i := range load.Packages(inst, root) {
 		for _, f := range i.Files {
 			out = append(out, credentialLiterals(f)...)
 		}
-		for _, imp := range i.Imports {
-			walk(imp)
-		}
 	}
-	walk(inst)
 	return out
 }
 

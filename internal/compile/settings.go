@@ -1,11 +1,7 @@
 package compile
 
 import (
-	"path/filepath"
-	"strings"
-
 	"cuelang.org/go/cue"
-	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/token"
 
@@ -50,7 +46,10 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 	// hold fields no cluster reads directly, such as the platform's
 	// defaults: one that breaks its schema would otherwise show up only
 	// as an incomplete value on every cluster that keeps it.
-	for _, imp := range moduleImports(p) {
+	for _, imp := range load.Packages(p.Shared, p.Root) {
+		if imp == p.Shared {
+			continue
+		}
 		if err := v.Context().BuildInstance(imp).Validate(); err != nil {
 			return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
 		}
@@ -67,26 +66,4 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
 	}
 	return &s, nil
-}
-
-// moduleImports are the packages of p's own module that its shared files
-// import, directly or not, in the order they are first reached; packages
-// of dependencies are someone else's to check.
-func moduleImports(p *load.Platform) []*build.Instance {
-	var out []*build.Instance
-	seen := map[string]bool{}
-	var visit func(*build.Instance)
-	visit = func(inst *build.Instance) {
-		for _, imp := range inst.Imports {
-			rel, err := filepath.Rel(p.Root, imp.Dir)
-			if seen[imp.ImportPath] || err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-				continue
-			}
-			seen[imp.ImportPath] = true
-			out = append(out, imp)
-			visit(imp)
-		}
-	}
-	visit(p.Shared)
-	return out
 }

@@ -272,22 +272,39 @@ func (p *Platform) pinShared(overlay, srcs map[string][]byte) error {
 // imports, sorted.
 func sharedInputs(root string, inst *build.Instance) []string {
 	files := map[string]bool{filepath.Join(root, "cue.mod", "module.cue"): true}
-	seen := map[*build.Instance]bool{}
-	var walk func(*build.Instance)
-	walk = func(inst *build.Instance) {
-		if seen[inst] {
-			return
-		}
-		seen[inst] = true
-		for _, f := range inst.BuildFiles {
+	for _, i := range Packages(inst, "") {
+		for _, f := range i.BuildFiles {
 			files[f.Filename] = true
 		}
-		for _, imp := range inst.Imports {
+	}
+	return slices.Sorted(maps.Keys(files))
+}
+
+// Packages lists inst and every package it imports, directly or not, each
+// once, in the order they are first reached. With root set, only the
+// packages in the directory tree at root, the module's own: a package
+// outside it is left out with everything it imports.
+func Packages(inst *build.Instance, root string) []*build.Instance {
+	var out []*build.Instance
+	seen := map[*build.Instance]bool{}
+	var walk func(*build.Instance)
+	walk = func(i *build.Instance) {
+		if seen[i] {
+			return
+		}
+		seen[i] = true
+		if root != "" {
+			if rel, err := filepath.Rel(root, i.Dir); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+				return
+			}
+		}
+		out = append(out, i)
+		for _, imp := range i.Imports {
 			walk(imp)
 		}
 	}
 	walk(inst)
-	return slices.Sorted(maps.Keys(files))
+	return out
 }
 
 // SharedDigest is the SHA-256 of everything the shared instance is made
@@ -403,21 +420,11 @@ func Field(decls []ast.Decl, path ...string) *ast.Field {
 // instanceErr collects the errors of inst and everything it imports.
 func instanceErr(inst *build.Instance) error {
 	var errs cueerrors.Error
-	seen := map[*build.Instance]bool{}
-	var walk func(*build.Instance)
-	walk = func(i *build.Instance) {
-		if seen[i] {
-			return
-		}
-		seen[i] = true
+	for _, i := range Packages(inst, "") {
 		if i.Err != nil {
 			errs = cueerrors.Append(errs, importCauses(i.Err))
 		}
-		for _, imp := range i.Imports {
-			walk(imp)
-		}
 	}
-	walk(inst)
 	return errs
 }
 
