@@ -540,9 +540,9 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 		ds := diag.FromCUEIn(err, f.Name, prefer, token.NoPos, trimmer(f.Name))
 		// An app outside the cluster's namespaces is the cluster's
 		// setting to change.
-		if pos := ownField(f, "argocd", "namespaces"); pos.IsValid() {
+		if pos := ownField(f, namespacesPath...); pos.IsValid() {
 			for i := range ds {
-				if ds[i].Path == "argocd.namespaces" {
+				if ds[i].Path == strings.Join(namespacesPath, ".") {
 					ds[i].Pos = pos.Position()
 				}
 			}
@@ -727,6 +727,10 @@ const requiresField = "_requires"
 // only where the cluster's argocd.namespaces allow.
 const namespacesField = "_namespaces"
 
+// namespacesPath is the cluster's field that namespacesField's errors
+// are shown at: what to change.
+var namespacesPath = []string{"argocd", "namespaces"}
+
 // trimmer shows CUE paths relative to the cluster: `clusters.a.env`
 // becomes `env` and `#deploy.apps.grafana.values.x` becomes
 // `apps.grafana.values.x`.
@@ -746,7 +750,7 @@ func trimmer(cluster string) func([]string) string {
 			// field; the cluster's setting is what to change.
 			// The message names the app.
 			if len(p) > 1 && p[0] == "apps" && p[1] == namespacesField {
-				p = []string{"argocd", "namespaces"}
+				p = namespacesPath
 			}
 		}
 		return strings.Join(p, ".")
