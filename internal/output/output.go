@@ -199,13 +199,7 @@ func Write(root string, p Plan) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	w := &writer{root: root, display: p.Display, fileMode: 0o644, dirMode: 0o755, fetch: p.Fetch}
-	if w.display == "" {
-		w.display = root
-	}
-	if p.Private {
-		w.fileMode, w.dirMode = 0o600, 0o700
-	}
+	w := newWriter(root, p)
 	_, err = os.Lstat(root)
 	created := errors.Is(err, fs.ErrNotExist)
 	w.created = created
@@ -241,10 +235,7 @@ func Check(root string, p Plan) error {
 	if err != nil {
 		return err
 	}
-	w := &writer{root: root, display: p.Display}
-	if w.display == "" {
-		w.display = root
-	}
+	w := newWriter(root, p)
 	r, err := os.OpenRoot(root)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -258,10 +249,27 @@ func Check(root string, p Plan) error {
 	if err != nil {
 		return err
 	}
-	st := &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w)}
+	st := w.newStatCache()
 	defer st.dirs.close()
 	_, _, _, err = w.inspect(st, old, files, prunesOf(old, files, p.Scope), nil, make(map[string]Stamp, len(files)))
 	return err
+}
+
+// newWriter is the writer of p into root, before it opens anything.
+func newWriter(root string, p Plan) *writer {
+	w := &writer{root: root, display: p.Display, fileMode: 0o644, dirMode: 0o755, fetch: p.Fetch}
+	if w.display == "" {
+		w.display = root
+	}
+	if p.Private {
+		w.fileMode, w.dirMode = 0o600, 0o700
+	}
+	return w
+}
+
+// newStatCache is an empty statCache of the tree w has open.
+func (w *writer) newStatCache() *statCache {
+	return &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w)}
 }
 
 // writer carries one Write's state.
@@ -320,7 +328,7 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps, 
 	}
 
 	// Look before touching anything.
-	st := &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w)}
+	st := w.newStatCache()
 	defer st.dirs.close()
 	stamps := make(map[string]Stamp, len(files))
 	toRemove, toWrite, unchanged, err := w.inspect(st, old, files, prunes, known, stamps)
@@ -1313,7 +1321,7 @@ func (c *statCache) warm(files []planned, skip []bool) []bool {
 	locals := make([]*statCache, n)
 	var wg sync.WaitGroup
 	for g := range n {
-		local := &statCache{r: c.r, show: c.show, info: make(map[string]fs.FileInfo), dirs: newCursor(c.dirs.w)}
+		local := c.dirs.w.newStatCache()
 		locals[g] = local
 		wg.Go(func() {
 			defer local.dirs.close()
