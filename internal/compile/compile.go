@@ -229,7 +229,9 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 						defer func() { opts.Progress(int(done.Add(1)), len(files)) }()
 					}
 					t1 := time.Now()
-					if cached != nil {
+					// A file with problems of its own is evaluated, so
+					// that they are reported with its other errors.
+					if cached != nil && len(files[i].Problems) == 0 {
 						v, server, ok := cached(files[i])
 						lookupNanos.Add(time.Since(t1).Nanoseconds())
 						if ok {
@@ -479,6 +481,7 @@ func ownField(f *load.ClusterFile, path ...string) token.Pos {
 func (ev *evaluator) cluster(f *load.ClusterFile) (*Cluster, []credential, diag.List) {
 	creds := credentialLiterals(f.Syntax)
 	c, ds := ev.evaluate(f)
+	ds = append(ds, f.Problems...)
 	for _, cr := range creds {
 		d := cr.diagnostic(f.Name, 2)
 		// A secret field that the file sets is reported as such.

@@ -69,6 +69,11 @@ type ClusterFile struct {
 	Syntax *ast.File
 	// Digest is the SHA-256 of the file's bytes.
 	Digest [sha256.Size]byte
+	// Problems are what is wrong with the file that does not stop its
+	// cluster from being evaluated, such as a file named after another
+	// cluster: compile reports them with the cluster's other errors, so
+	// that one does not hide the others.
+	Problems diag.List
 }
 
 // Config says where to find the platform.
@@ -212,7 +217,7 @@ func Load(cfg Config) (*Platform, error) {
 	}
 	for _, cf := range p.Clusters {
 		if want := strings.TrimSuffix(filepath.Base(cf.Path), ".cue"); want != cf.Name {
-			diags = append(diags, diag.Errorf(cf.Pos, cf.Name, "cluster %q is defined in %s: a cluster file is named after its cluster (%s.cue)", cf.Name, filepath.Base(cf.Path), cf.Name))
+			cf.Problems = append(cf.Problems, diag.Errorf(cf.Pos, cf.Name, "cluster %q is defined in %s: a cluster file is named after its cluster (%s.cue)", cf.Name, filepath.Base(cf.Path), cf.Name))
 		}
 	}
 	if len(p.Clusters) == 0 && len(diags) == 0 && !cfg.AllowEmpty {
@@ -222,6 +227,10 @@ func Load(cfg Config) (*Platform, error) {
 		return nil, fmt.Errorf("%s has no shared file: one file of the clusters package must apply the platform to %s (see clusters/platform.cue in the fleetc repository)", dir, ClustersField)
 	}
 	if len(diags) > 0 {
+		// The platform does not load: say everything found so far.
+		for _, cf := range p.Clusters {
+			diags = append(diags, cf.Problems...)
+		}
 		return nil, diags.Sorted()
 	}
 	slices.SortFunc(p.Clusters, func(a, b *ClusterFile) int { return strings.Compare(a.Name, b.Name) })
