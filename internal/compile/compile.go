@@ -598,14 +598,46 @@ func (ev *evaluator) validate(f *load.ClusterFile, data, cv cue.Value) diag.List
 	ds := append(notAllowed(f, own, schema, nil), missingRequired(f, own, schema, nil)...)
 	ds = append(ds, secretsSet(f, own, ev.secrets)...)
 	if err := cv.Validate(); err != nil {
-		ds = append(ds, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))...)
+		ds = append(ds, atOwnField(f, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name)))...)
 	}
 	if len(ds) == 0 {
 		if err := cv.Validate(cue.Concrete(true)); err != nil {
-			ds = diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))
+			ds = atOwnField(f, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name)))
 		}
 	}
 	return ds.Sorted()
+}
+
+// atOwnField moves the diagnostics that have no place in the cluster's
+// file, and so stand at its name (errors the schema raises itself, such as
+// a bundle that needs another), to the field of the file their path names,
+// or else the nearest enclosing field the file spells out: the line to
+// change.
+func atOwnField(f *load.ClusterFile, ds diag.List) diag.List {
+	key := f.Pos.Position()
+	for i, d := range ds {
+		if d.Pos != key || d.Path == "" {
+			continue
+		}
+		p := cue.ParsePath(d.Path)
+		if p.Err() != nil {
+			continue
+		}
+		var labels []string
+		for _, sel := range p.Selectors() {
+			if sel.LabelType() != cue.StringLabel {
+				break
+			}
+			labels = append(labels, sel.Unquoted())
+		}
+		for n := len(labels); n > 0; n-- {
+			if pos := ownField(f, labels[:n]...); pos.IsValid() {
+				ds[i].Pos = pos.Position()
+				break
+			}
+		}
+	}
+	return ds
 }
 
 // notAllowed reports the fields that the cluster file sets (own) and that
@@ -722,9 +754,10 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// requiresField is the hidden field of #Cluster that checks bundle
-// dependencies.
-const requiresField = "_requires"
+// bundleChecks are the hidden fields of #Cluster that check its bundles,
+// each keyed by the bundle at fault: one that needs another, a required
+// one turned off. Their errors are about the cluster's bundles field.
+var bundleChecks = []string{"_requires", "_required"}
 
 // namespacesField is the hidden field of #Deploy that checks apps deploy
 // only where the cluster's argocd.namespaces allow.
@@ -742,9 +775,9 @@ func trimmer(cluster string) func([]string) string {
 		switch {
 		case len(p) >= 2 && p[0] == load.ClustersField && (p[1] == cluster || p[1] == fmt.Sprintf("%q", cluster)):
 			p = p[2:]
-			// The bundle dependency check reports under a hidden field;
-			// the user wrote the bundle.
-			if len(p) > 0 && p[0] == requiresField {
+			// The bundle checks report under hidden fields; the user
+			// wrote the bundle.
+			if len(p) > 0 && slices.Contains(bundleChecks, p[0]) {
 				p = append([]string{"bundles"}, p[1:]...)
 			}
 		case len(p) >= 1 && p[0] == DeployDefPath.String():
