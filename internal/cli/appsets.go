@@ -5,6 +5,7 @@ import (
 
 	"cuelang.org/go/cue/token"
 
+	"github.com/fleetc/fleetc/internal/argocd"
 	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/diag"
@@ -67,6 +68,7 @@ func addApplicationSets(pl *plan, l *loaded, partial, matrix bool) error {
 		ValuesRepo: s.Repos.Values,
 		ValuesDir:  s.Output,
 		Partial:    partial,
+		Tracking:   argocd.TrackingMethod(s.ArgoCD.ResourceTrackingMethod),
 	})
 	if diags = append(diags, more...); len(diags) > 0 {
 		return diags.Sorted()

@@ -1,10 +1,15 @@
 package compile
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
+
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/token"
 
+	"github.com/fleetc/fleetc/internal/argocd"
 	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/load"
 )
@@ -16,6 +21,9 @@ type Settings struct {
 	Output string `json:"output"`
 	ArgoCD struct {
 		Namespace string `json:"namespace"`
+		// ResourceTrackingMethod is how the hub's Argo CD tracks
+		// resources, which bounds the length of Application names.
+		ResourceTrackingMethod string `json:"resourceTrackingMethod"`
 	} `json:"argocd"`
 	SecretStore struct {
 		Kind            string `json:"kind"`
@@ -33,6 +41,18 @@ type Settings struct {
 	Envs   map[string]struct {
 		Branch string `json:"branch"`
 	} `json:"envs"`
+}
+
+// trackingPath is where, in the platform settings, the hub's resource
+// tracking method is.
+var trackingPath = cue.ParsePath("argocd.resourceTrackingMethod")
+
+func trackingMethods() string {
+	var names []string
+	for _, m := range argocd.TrackingMethods {
+		names = append(names, strconv.Quote(string(m)))
+	}
+	return strings.Join(names, ", ")
 }
 
 // ReadSettings evaluates the shared clusters package of p, checks that it
@@ -64,6 +84,12 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 	var s Settings
 	if err := pv.Decode(&s); err != nil {
 		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+	}
+	// A platform whose defs leave the method out of the schema still
+	// gets only a value Argo CD knows.
+	if m := argocd.TrackingMethod(s.ArgoCD.ResourceTrackingMethod); !m.Valid() {
+		pos := pv.LookupPath(trackingPath).Pos().Position()
+		return nil, diag.List{{Pos: pos, Message: fmt.Sprintf("platform.argocd.resourceTrackingMethod: %q is none of Argo CD's tracking methods (%s)", m, trackingMethods())}}
 	}
 	return &s, nil
 }

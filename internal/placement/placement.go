@@ -162,6 +162,10 @@ type Input struct {
 	// `compile --cluster`: the check that a hand-written generator matches
 	// some cluster needs all of them and is skipped.
 	Partial bool
+	// Tracking is how the hub's Argo CD tracks resources
+	// (platform.argocd.resourceTrackingMethod), which bounds the length of
+	// every Application name.
+	Tracking argocd.TrackingMethod
 }
 
 // Matrix says which ApplicationSet deploys to which cluster.
@@ -247,6 +251,7 @@ func Compute(in Input) (*Matrix, diag.List) {
 		reads:   make(map[string]bool, nApps),
 		selects: make(map[string]map[string]bool, len(in.Clusters)),
 		apps:    make(map[string][]application, nApps),
+		long:    map[string][]longName{},
 	}
 	m := &Matrix{Clusters: []string{}}
 	for _, cl := range in.Clusters {
@@ -269,6 +274,7 @@ func Compute(in Input) (*Matrix, diag.List) {
 	c.duplicateApplications()
 	for _, cl := range in.Clusters {
 		c.unread(cl)
+		c.longNames(cl)
 	}
 	return m, c.diags.Sorted()
 }
@@ -286,6 +292,10 @@ type checker struct {
 	// apps holds, per Application name, every set and cluster that
 	// generates it, in order.
 	apps map[string][]application
+	// long holds, per cluster, its Application names that are too long;
+	// badChars the sets already reported for a name Kubernetes rejects.
+	long     map[string][]longName
+	badChars map[string]bool
 }
 
 func (c *checker) errorf(pos token.Position, cluster, format string, args ...any) {
@@ -395,6 +405,7 @@ func (c *checker) placed(s *Set, i int, cl Cluster, valueFiles []string) {
 	name := s.Object.Metadata.Name
 	if app, ok := resolve(s.Object.Spec.Template.Metadata.Name, cl.Name, s.Object.Spec.GoTemplate); ok {
 		c.apps[app] = append(c.apps[app], application{set: name, cluster: cl.Name, pos: s.templateNamePos()})
+		c.applicationName(s, cl, app)
 	}
 	for _, tmpl := range valueFiles {
 		p, ok := resolve(tmpl, cl.Name, s.Object.Spec.GoTemplate)
@@ -415,6 +426,87 @@ func (c *checker) placed(s *Set, i int, cl Cluster, valueFiles []string) {
 				name, path.Join(c.in.ValuesDir, p))
 		}
 	}
+}
+
+// longName is an Application name over the limit of the tracking method.
+type longName struct {
+	set  *Set
+	name string
+	// maxCluster is the longest cluster name with which the set's
+	// template yields a name within the limit; 0 if none does.
+	maxCluster int
+}
+
+// applicationName checks the name of the Application that s generates
+// for cl against what Kubernetes and the tracking method allow. A name
+// with characters Kubernetes rejects is the template's doing, reported
+// once per set where the template names it; a name too long is recorded
+// for the cluster (longNames), since both the cluster's name and the
+// template's make it up and a shorter cluster name is the usual fix.
+func (c *checker) applicationName(s *Set, cl Cluster, app string) {
+	if msgs := argocd.ApplicationNameChars(app); len(msgs) > 0 {
+		if c.badChars == nil {
+			c.badChars = map[string]bool{}
+		}
+		if !c.badChars[s.Object.Metadata.Name] {
+			c.badChars[s.Object.Metadata.Name] = true
+			c.errorf(s.templateNamePos(), "", "ApplicationSet %q names the Application of cluster %s %q, which is no valid object name: %s",
+				s.Object.Metadata.Name, cl.Name, app, strings.Join(msgs, "; "))
+		}
+		return
+	}
+	limit := c.in.Tracking.NameLimit()
+	if len(app) <= limit {
+		return
+	}
+	// The template's own characters, and how many times it names the
+	// cluster: what a shorter cluster name can make up for.
+	fixed, _ := resolve(s.Object.Spec.Template.Metadata.Name, "", s.Object.Spec.GoTemplate)
+	maxCluster := 0
+	if n := (len(app) - len(fixed)) / max(len(cl.Name), 1); n > 0 && len(fixed) < limit {
+		maxCluster = (limit - len(fixed)) / n
+	}
+	c.long[cl.Name] = append(c.long[cl.Name], longName{set: s, name: app, maxCluster: maxCluster})
+}
+
+// longNames reports the Application names of cl that are too long, in
+// one message at the cluster's name: the longest, how many more, and the
+// longest cluster name that would do.
+func (c *checker) longNames(cl Cluster) {
+	long := c.long[cl.Name]
+	if len(long) == 0 {
+		return
+	}
+	worst, fit := long[0], long[0].maxCluster
+	for _, l := range long[1:] {
+		if len(l.name) > len(worst.name) || len(l.name) == len(worst.name) && l.name < worst.name {
+			worst = l
+		}
+		fit = min(fit, l.maxCluster)
+	}
+	of := "app " + worst.set.Object.Metadata.Name
+	if worst.set.Handwritten() {
+		of = fmt.Sprintf("ApplicationSet %q (%s)", worst.set.Object.Metadata.Name, worst.set.Source)
+	}
+	tracking := c.in.Tracking
+	if tracking == "" {
+		tracking = argocd.TrackingLabel
+	}
+	msg := fmt.Sprintf("Application %q (%s) is %d characters", worst.name, of, len(worst.name))
+	if n := len(long) - 1; n > 0 {
+		msg += fmt.Sprintf(", and %d more of this cluster's Applications %s over %d too", n, plural(n, "is", "are"), tracking.NameLimit())
+	}
+	msg += fmt.Sprintf(": %s (platform.argocd.resourceTrackingMethod: %q)", tracking.LimitReason(), tracking)
+	var fixes []string
+	if fit > 0 {
+		fixes = append(fixes, fmt.Sprintf("shorten the cluster's name to %d characters or fewer", fit))
+	} else {
+		fixes = append(fixes, fmt.Sprintf("shorten template.metadata.name of ApplicationSet %q", worst.set.Object.Metadata.Name))
+	}
+	if tracking == argocd.TrackingLabel {
+		fixes = append(fixes, fmt.Sprintf("if the hub's argocd-cm sets application.resourceTrackingMethod to %q, say so in platform.argocd", argocd.TrackingAnnotation))
+	}
+	c.errorf(cl.Pos, cl.Name, "%s; %s", msg, strings.Join(fixes, ", or, "))
 }
 
 // selectorLabels checks the labels a selector uses against the

@@ -369,3 +369,99 @@ func BenchmarkCompute(b *testing.B) {
 		}
 	}
 }
+
+// TestApplicationNames checks every Application name against what the
+// tracking method allows: the template's own characters and each time it
+// names the cluster count, and the fix names the longest cluster name that
+// fits.
+func TestApplicationNames(t *testing.T) {
+	tests := []struct {
+		name     string
+		tracking argocd.TrackingMethod
+		template string
+		want     []string
+	}{{
+		name:     "63 characters under label tracking",
+		template: "{{.name}}-and-{{.name}}-" + strings.Repeat("x", 41), // 2*8 + 47
+	}, {
+		name:     "64 characters under label tracking",
+		template: "{{.name}}-and-{{.name}}-" + strings.Repeat("x", 42),
+		want: []string{`clusters/prod-one.cue:3:11: prod-one: Application "prod-one-and-prod-one-` + strings.Repeat("x", 42) + `" (ApplicationSet "team-tools" (argocd/handwritten/team-tools.yaml)) is 64 characters: ` +
+			`Argo CD's label tracking puts the name in the app.kubernetes.io/instance label of every resource, which holds 63 characters (platform.argocd.resourceTrackingMethod: "label"); ` +
+			`shorten the cluster's name to 7 characters or fewer, or, if the hub's argocd-cm sets application.resourceTrackingMethod to "annotation", say so in platform.argocd`},
+	}, {
+		name:     "64 characters with the method left out: label",
+		tracking: "",
+		template: "{{.name}}-" + strings.Repeat("x", 55),
+		want: []string{`clusters/prod-one.cue:3:11: prod-one: Application "prod-one-` + strings.Repeat("x", 55) + `" (ApplicationSet "team-tools" (argocd/handwritten/team-tools.yaml)) is 64 characters: ` +
+			`Argo CD's label tracking puts the name in the app.kubernetes.io/instance label of every resource, which holds 63 characters (platform.argocd.resourceTrackingMethod: "label"); ` +
+			`shorten the cluster's name to 7 characters or fewer, or, if the hub's argocd-cm sets application.resourceTrackingMethod to "annotation", say so in platform.argocd`},
+	}, {
+		name:     "64 characters under annotation tracking",
+		tracking: argocd.TrackingAnnotation,
+		template: "{{.name}}-and-{{.name}}-" + strings.Repeat("x", 42),
+	}, {
+		name:     "64 characters under annotation+label tracking, which cuts the label",
+		tracking: argocd.TrackingAnnotationAndLabel,
+		template: "{{.name}}-and-{{.name}}-" + strings.Repeat("x", 42),
+	}, {
+		name:     "254 characters under annotation tracking",
+		tracking: argocd.TrackingAnnotation,
+		template: "{{.name}}-" + strings.Repeat("x", 245),
+		want: []string{`clusters/prod-one.cue:3:11: prod-one: Application "prod-one-` + strings.Repeat("x", 245) + `" (ApplicationSet "team-tools" (argocd/handwritten/team-tools.yaml)) is 254 characters: ` +
+			`an Application is a Kubernetes object, whose name holds 253 characters (platform.argocd.resourceTrackingMethod: "annotation"); ` +
+			`shorten the cluster's name to 7 characters or fewer`},
+	}, {
+		name:     "the template alone is too long",
+		template: "{{.name}}-" + strings.Repeat("x", 63),
+		want: []string{`clusters/prod-one.cue:3:11: prod-one: Application "prod-one-` + strings.Repeat("x", 63) + `" (ApplicationSet "team-tools" (argocd/handwritten/team-tools.yaml)) is 72 characters: ` +
+			`Argo CD's label tracking puts the name in the app.kubernetes.io/instance label of every resource, which holds 63 characters (platform.argocd.resourceTrackingMethod: "label"); ` +
+			`shorten template.metadata.name of ApplicationSet "team-tools", or, if the hub's argocd-cm sets application.resourceTrackingMethod to "annotation", say so in platform.argocd`},
+	}, {
+		name:     "characters no object name may have",
+		template: "{{.name}}_team-tools",
+		want: []string{`argocd/handwritten/team-tools.yaml:30:13: ApplicationSet "team-tools" names the Application of cluster prod-one "prod-one_team-tools", which is no valid object name: ` +
+			`a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := withTeam(fleet())
+			in.Tracking = tt.tracking
+			if tt.tracking == "" && !strings.Contains(tt.name, "left out") {
+				in.Tracking = argocd.TrackingLabel
+			}
+			in.Sets[2] = handwritten("team-tools", tt.template, match("team", "payments"))
+			_, ds := Compute(in)
+			var got []string
+			for _, d := range ds {
+				got = append(got, d.Format(""))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestApplicationNamesPerCluster: one message per cluster, at its name,
+// for the longest of its names, however many are too long; clusters whose
+// names fit are not reported.
+func TestApplicationNamesPerCluster(t *testing.T) {
+	long := strings.Repeat("a", 60)
+	in := withTeam(fleet())
+	in.Tracking = argocd.TrackingLabel
+	in.Clusters = append(in.Clusters, cluster(long, "dev", certManager, vmAgent))
+	_, ds := Compute(in)
+	if len(ds) != 1 {
+		t.Fatalf("got %d diagnostics, want 1: %v", len(ds), ds)
+	}
+	d := ds[0]
+	if d.Cluster != long || d.Pos != pos("clusters/"+long+".cue", 3, 11) {
+		t.Errorf("reported for %s at %v, want at the cluster's name", d.Cluster, d.Pos)
+	}
+	want := `Application "` + long + `-cert-manager" (app cert-manager) is 73 characters, and 1 more of this cluster's Applications is over 63 too`
+	// cert-manager, the longer app, needs the shorter cluster name.
+	if !strings.HasPrefix(d.Message, want) || !strings.Contains(d.Message, "shorten the cluster's name to 50 characters or fewer") {
+		t.Errorf("message:\n%s\nwant it to start with:\n%s\nand say 50 characters", d.Message, want)
+	}
+}
