@@ -135,7 +135,10 @@ func Load(cfg Config) (*Platform, error) {
 		return nil, fmt.Errorf("read %s: %w", dir, err)
 	}
 
-	var diags diag.List
+	diags, err := nestedFiles(dir, cfg.Overlay)
+	if err != nil {
+		return nil, err
+	}
 	var shared []string
 	byName := map[string]*ClusterFile{}
 	var names []string
@@ -152,7 +155,7 @@ func Load(cfg Config) (*Platform, error) {
 	}
 	slices.Sort(names)
 	names = slices.DeleteFunc(names, func(name string) bool {
-		return !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
+		return !strings.HasSuffix(name, ".cue") || cueSkips(name)
 	})
 	// Reading and parsing thousands of files is worth every core; what
 	// they hold is then looked at in name order.
@@ -240,6 +243,77 @@ func Load(cfg Config) (*Platform, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// nestedFiles reports every CUE file in a subdirectory of the clusters
+// directory dir, at any depth, and in the editor's overlay: the clusters
+// package is the files of dir alone, so fleetc would never compile such
+// a file, and a cluster file moved into a subdirectory would silently
+// lose its registration and values. Other files may stay. As `cue vet
+// ./...` does, it skips files and directories whose names start with "."
+// or "_", testdata directories and other modules (a directory with
+// cue.mod), so that is where to keep CUE that is not meant to be
+// compiled.
+func nestedFiles(dir string, overlay map[string][]byte) (diag.List, error) {
+	var paths []string
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path == dir {
+			return nil
+		}
+		if e.IsDir() {
+			if cueSkips(e.Name()) || e.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(path, "cue.mod")); err == nil {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if filepath.Dir(path) != dir && strings.HasSuffix(e.Name(), ".cue") && !cueSkips(e.Name()) {
+			paths = append(paths, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	for path := range overlay {
+		rel, err := filepath.Rel(dir, path)
+		if err != nil || !strings.Contains(filepath.ToSlash(rel), "/") || strings.HasPrefix(rel, "..") ||
+			!strings.HasSuffix(path, ".cue") || slices.Contains(paths, path) ||
+			slices.ContainsFunc(strings.Split(filepath.ToSlash(rel), "/"), func(elem string) bool { return cueSkips(elem) || elem == "testdata" }) {
+			continue
+		}
+		paths = append(paths, path)
+	}
+	slices.Sort(paths)
+	var ds diag.List
+	for _, path := range paths {
+		d := diag.Diagnostic{Pos: token.Position{Filename: path, Line: 1, Column: 1}}
+		src, ok := overlay[path]
+		if !ok {
+			src, _ = os.ReadFile(path) // only to name the cluster
+		}
+		if f, err := parser.ParseFile(path, src); err == nil {
+			if name, pos := declaredCluster(f.Decls); name != "" {
+				d.Cluster, d.Pos = name, pos.Position()
+			}
+		}
+		rel, _ := filepath.Rel(dir, path)
+		d.Message = fmt.Sprintf("%s/%s is in a subdirectory of %s/, so it is not part of the clusters package and fleetc would never compile it: move it to %s/ (a cluster file is %s/<name>.cue), or, if it is not meant to be compiled, into a directory whose name starts with \"_\" or \".\", which fleetc and the cue tool skip",
+			ClustersDir, filepath.ToSlash(rel), ClustersDir, ClustersDir, ClustersDir)
+		ds = append(ds, d)
+	}
+	return ds, nil
+}
+
+// cueSkips reports whether the cue tool leaves out a file or directory
+// of this name: it starts with "." or "_".
+func cueSkips(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
 }
 
 // pinShared loads the shared instance and keeps the bytes of every file
@@ -467,9 +541,15 @@ func importCauses(err error) cueerrors.Error {
 }
 
 // parseClusterFile parses one file of the clusters package and tells
-// whether it is a cluster file: one whose only declarations add a single
-// named cluster to `clusters`. Anything else (definitions, patterns that
-// apply to every cluster, the schema glue) is shared.
+// whether it is a cluster file. A file that imports nothing and names a
+// cluster under `clusters` (`clusters: "x": ...`, or `"x"?:` and `"x"!:`,
+// which are mistakes) is a cluster file, and then it must say nothing but
+// `clusters: "<name>": {...}`: anything else in it (a second cluster, an
+// optional or required cluster, a pattern, a stray field, let or
+// embedding) is an error at that place, naming the cluster, since fleetc
+// would otherwise silently ignore it or apply it to the whole fleet. Any
+// other file (definitions, patterns that apply to every cluster, the
+// schema glue) is shared.
 func parseClusterFile(path string, src []byte) (*ClusterFile, bool, diag.List) {
 	if !utf8.Valid(src) {
 		line, col := firstInvalidUTF8(src)
@@ -485,33 +565,160 @@ func parseClusterFile(path string, src []byte) (*ClusterFile, bool, diag.List) {
 	if f.PackageName() != ClustersField {
 		return nil, false, diag.List{diag.Errorf(f.Pos(), "", "package %q: files in %s/ belong to package %s", f.PackageName(), ClustersDir, ClustersField)}
 	}
-	cf := &ClusterFile{Path: path, Syntax: f, Digest: sha256.Sum256(src)}
+	for _, decl := range f.Decls {
+		if _, ok := decl.(*ast.ImportDecl); ok {
+			// Cluster files are data: only shared files may import.
+			return nil, false, nil
+		}
+	}
+	name, pos := declaredCluster(f.Decls)
+	if name == "" {
+		return nil, false, nil
+	}
+	cf := &ClusterFile{Path: path, Syntax: f, Digest: sha256.Sum256(src), Name: name, Pos: pos}
+	var ds diag.List
 	for _, decl := range f.Decls {
 		switch d := decl.(type) {
 		case *ast.Package, *ast.CommentGroup, *ast.Attribute:
 			continue
-		case *ast.ImportDecl:
-			// Cluster files are data: only shared files may import.
-			return nil, false, nil
 		case *ast.Field:
-			name, pos, ok := clusterName(d)
-			if !ok {
-				return nil, false, nil
+			if s, ok := clustersStruct(d); ok {
+				ds = append(ds, cf.entries(s, src)...)
+				continue
 			}
-			if cf.Name != "" && cf.Name != name {
-				return nil, false, diag.List{diag.Errorf(pos, name, "a cluster file defines one cluster, and this one already defines %q: move %q to %s.cue", cf.Name, name, name)}
-			}
-			if cf.Name == "" {
-				cf.Name, cf.Pos = name, pos
-			}
-		default:
-			return nil, false, nil
 		}
+		ds = append(ds, diag.Errorf(decl.Pos(), name, "%s is outside the cluster: a cluster file says only `%s: %q: {...}`; move it into the cluster, or to a shared file if it is not about %s alone",
+			describeDecl(decl, src), ClustersField, name, name))
 	}
-	if cf.Name == "" {
-		return nil, false, nil
+	if len(ds) > 0 {
+		return nil, false, ds
 	}
 	return cf, true, nil
+}
+
+// clustersStruct returns the struct of a top-level `clusters: {...}`
+// (or `clusters: "x": ...`, whose value is a one-field struct), if the
+// declaration is one.
+func clustersStruct(f *ast.Field) (*ast.StructLit, bool) {
+	if label, _, _ := ast.LabelName(f.Label); label != ClustersField || f.Constraint != token.ILLEGAL {
+		return nil, false
+	}
+	if _, ok := f.Label.(*ast.Alias); ok {
+		return nil, false
+	}
+	s, ok := f.Value.(*ast.StructLit)
+	return s, ok
+}
+
+// declaredCluster is the first cluster that decls name under
+// `clusters`, regular, optional or required, and where its name is.
+func declaredCluster(decls []ast.Decl) (string, token.Pos) {
+	for _, d := range decls {
+		fd, ok := d.(*ast.Field)
+		if !ok {
+			continue
+		}
+		s, ok := clustersStruct(fd)
+		if !ok {
+			continue
+		}
+		for _, e := range s.Elts {
+			if inner, ok := e.(*ast.Field); ok {
+				if name, pos, ok := plainName(inner.Label); ok {
+					return name, pos
+				}
+			}
+		}
+	}
+	return "", token.NoPos
+}
+
+// entries checks the elements of a `clusters` struct of the cluster file
+// cf: each must declare cf's cluster as a regular field.
+func (cf *ClusterFile) entries(s *ast.StructLit, src []byte) diag.List {
+	var ds diag.List
+	for _, e := range s.Elts {
+		switch e := e.(type) {
+		case *ast.CommentGroup, *ast.Attribute:
+			continue
+		case *ast.Field:
+			name, pos, ok := plainName(e.Label)
+			switch {
+			case !ok:
+				if _, isPattern := e.Label.(*ast.ListLit); isPattern {
+					ds = append(ds, diag.Errorf(e.Label.Pos(), cf.Name, "pattern %s applies to every cluster it matches, not to %s alone: a cluster file declares only its own cluster; put what applies to several clusters in a shared file",
+						nodeText(e.Label, src), cf.Name))
+				} else {
+					ds = append(ds, diag.Errorf(e.Label.Pos(), cf.Name, "%s under %s is not a cluster name: a cluster file declares its cluster as `%s: %q: {...}`, with the name written out",
+						nodeText(e.Label, src), ClustersField, ClustersField, cf.Name))
+				}
+			case name != cf.Name:
+				ds = append(ds, diag.Errorf(pos, name, "a cluster file defines one cluster, and this one already defines %q: move %q to %s.cue", cf.Name, name, name))
+			case e.Constraint == token.OPTION:
+				ds = append(ds, diag.Errorf(pos, name, "cluster %q is declared optional (`%q?:`), so it is no cluster and fleetc would never compile it: declare it as `%s: %q: {...}`", name, name, ClustersField, name))
+			case e.Constraint == token.NOT:
+				ds = append(ds, diag.Errorf(pos, name, "cluster %q is declared required (`%q!:`), so it is no cluster and fleetc would never compile it: declare it as `%s: %q: {...}`", name, name, ClustersField, name))
+			}
+		default:
+			ds = append(ds, diag.Errorf(e.Pos(), cf.Name, "%s under %s is outside the cluster: a cluster file says only `%s: %q: {...}`; move it into the cluster, or to a shared file if it is not about %s alone",
+				describeDecl(e, src), ClustersField, ClustersField, cf.Name, cf.Name))
+		}
+	}
+	return ds
+}
+
+// plainName returns the name a label spells out as an identifier or a
+// plain string, as cluster names are written; not a definition, a hidden
+// field, an alias, a pattern or a computed label.
+func plainName(l ast.Label) (string, token.Pos, bool) {
+	switch l := l.(type) {
+	case *ast.Ident:
+		if strings.HasPrefix(l.Name, "#") || strings.HasPrefix(l.Name, "_") {
+			return "", token.NoPos, false
+		}
+		return l.Name, l.Pos(), true
+	case *ast.BasicLit:
+		if l.Kind != token.STRING {
+			return "", token.NoPos, false
+		}
+		name, err := strconv.Unquote(l.Value)
+		if err != nil {
+			return "", token.NoPos, false
+		}
+		return name, l.Pos(), true
+	}
+	return "", token.NoPos, false
+}
+
+// describeDecl names a declaration for a message: its label as written
+// for a field, else what kind of declaration it is.
+func describeDecl(d ast.Decl, src []byte) string {
+	switch d := d.(type) {
+	case *ast.Field:
+		return "field " + nodeText(d.Label, src)
+	case *ast.LetClause:
+		return "let " + d.Ident.Name
+	case *ast.EmbedDecl:
+		return "an embedded value"
+	case *ast.Comprehension:
+		return "a comprehension"
+	case *ast.Ellipsis:
+		return "..."
+	}
+	return "a declaration"
+}
+
+// nodeText is the source text of n, shortened to its first line.
+func nodeText(n ast.Node, src []byte) string {
+	start, end := n.Pos().Offset(), n.End().Offset()
+	if !n.Pos().IsValid() || start < 0 || end > len(src) || start >= end {
+		return "a label"
+	}
+	text := string(src[start:end])
+	if i := strings.IndexByte(text, '\n'); i >= 0 {
+		text = text[:i] + "…"
+	}
+	return text
 }
 
 // brokenCluster is the cluster that a file which does not parse was
@@ -536,10 +743,7 @@ func brokenCluster(path string, f *ast.File) string {
 // clusterName returns the cluster that a declaration `clusters: <name>: ...`
 // defines, if it is one.
 func clusterName(f *ast.Field) (string, token.Pos, bool) {
-	if label, _, _ := ast.LabelName(f.Label); label != ClustersField || f.Constraint != token.ILLEGAL {
-		return "", token.NoPos, false
-	}
-	s, ok := f.Value.(*ast.StructLit)
+	s, ok := clustersStruct(f)
 	if !ok || len(s.Elts) != 1 {
 		return "", token.NoPos, false
 	}
@@ -547,20 +751,7 @@ func clusterName(f *ast.Field) (string, token.Pos, bool) {
 	if !ok || inner.Constraint != token.ILLEGAL {
 		return "", token.NoPos, false
 	}
-	switch l := inner.Label.(type) {
-	case *ast.Ident:
-		return l.Name, l.Pos(), true
-	case *ast.BasicLit:
-		if l.Kind != token.STRING {
-			return "", token.NoPos, false
-		}
-		name, err := strconv.Unquote(l.Value)
-		if err != nil {
-			return "", token.NoPos, false
-		}
-		return name, l.Pos(), true
-	}
-	return "", token.NoPos, false
+	return plainName(inner.Label)
 }
 
 func firstInvalidUTF8(src []byte) (line, col int) {
