@@ -595,10 +595,21 @@ func (ev *evaluator) validate(f *load.ClusterFile, data, cv cue.Value) diag.List
 	// so compare the file's own fields with the schema of any cluster.
 	own := data.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.Str(f.Name)))
 	schema := ev.schema
-	ds := append(notAllowed(f, own, schema, nil), missingRequired(f, own, schema, nil)...)
+	ds := notAllowed(f, own, schema, nil)
+	// CUE's own word on a field not allowed would repeat these, without
+	// the hint.
+	reported := map[string]bool{}
+	for _, d := range ds {
+		reported[d.Path] = true
+	}
+	ds = append(ds, missingRequired(f, own, schema, nil)...)
 	ds = append(ds, secretsSet(f, own, ev.secrets)...)
 	if err := cv.Validate(); err != nil {
-		ds = append(ds, atOwnField(f, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name)))...)
+		for _, d := range atOwnField(f, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))) {
+			if !reported[d.Path] {
+				ds = append(ds, d)
+			}
+		}
 	}
 	if len(ds) == 0 {
 		if err := cv.Validate(cue.Concrete(true)); err != nil {
@@ -641,20 +652,30 @@ func atOwnField(f *load.ClusterFile, ds diag.List) diag.List {
 }
 
 // notAllowed reports the fields that the cluster file sets (own) and that
-// the schema (the evaluated cluster, closed) does not allow.
+// the schema (the evaluated cluster, closed) does not allow, each with the
+// allowed field it is nearest to, if one is near enough to be the field
+// meant.
 func notAllowed(f *load.ClusterFile, own, schema cue.Value, path []cue.Selector) diag.List {
 	iter, err := own.Fields()
 	if err != nil {
 		return nil
 	}
 	var out diag.List
+	var allowed []string // read at the first field not allowed
 	for iter.Next() {
 		sel := iter.Selector()
 		p := append(append([]cue.Selector(nil), path...), sel)
 		if !schema.Allows(sel) {
+			if allowed == nil {
+				allowed = allowedFields(own, schema)
+			}
+			msg := "field not allowed"
+			if near, ok := diag.Suggest(sel.Unquoted(), allowed); ok {
+				msg += fmt.Sprintf(": did you mean %s?", near)
+			}
 			out = append(out, diag.Diagnostic{
 				Pos: iter.Value().Pos().Position(), Cluster: f.Name,
-				Path: cue.MakePath(p...).String(), Message: "field not allowed",
+				Path: cue.MakePath(p...).String(), Message: msg,
 			})
 			continue
 		}
@@ -663,6 +684,25 @@ func notAllowed(f *load.ClusterFile, own, schema cue.Value, path []cue.Selector)
 		}
 	}
 	return out
+}
+
+// allowedFields lists the fields that schema, a closed struct, declares
+// (regular, optional or required) and that own does not set, in the
+// schema's order: what a field it does not allow may have been meant as.
+// Names that only a pattern allows are not listed.
+func allowedFields(own, schema cue.Value) []string {
+	iter, err := schema.Fields(cue.Optional(true))
+	if err != nil {
+		return []string{}
+	}
+	names := []string{}
+	for iter.Next() {
+		name := iter.Selector().Unquoted()
+		if !own.LookupPath(cue.MakePath(cue.Str(name))).Exists() {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // fieldSchema returns the schema of the field sel of schema, whether it is
