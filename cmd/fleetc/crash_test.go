@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -40,17 +41,20 @@ const (
 	ledgerName = ".fleetc-ledger"
 	lockName   = ".fleetc-lock"
 	tmpPrefix  = ".fleetc-tmp-"
-	// stagingName marks a tree where a compile may have left temporary
-	// files below the root; only then does the next one look for them.
-	stagingName = ".fleetc-staging"
+	// recordName is the record of the temporaries a compile creates,
+	// made before the first of them: the next compile removes what it
+	// names and nothing else.
+	recordName = ".fleetc-temps"
 )
 
 // TestKillCompile kills `fleetc compile` with SIGKILL at many points while
 // it rewrites every file of a large fleet and adds clusters, and checks after each kill that
 // every file holds either its old or its new bytes, that nothing but
-// fleetc's temporary and lock files lies beside them, that the ledger owns
-// every file; and, every few kills, that the next compile restores exactly
-// the tree a clean compile makes.
+// fleetc's temporary and lock files lies beside them, that the record of
+// temporaries names every temporary, that the ledger owns every file, that
+// the user's files named like temporaries are untouched; and, every few
+// kills, that the next compile restores exactly the tree a clean compile
+// makes, with the user's files in it.
 //
 // The output lives on tmpfs where there is one: SIGKILL, unlike a power
 // cut, keeps what the kernel has accepted, so syncing is beside the point
@@ -83,8 +87,10 @@ func TestKillCompile(t *testing.T) {
 
 	// Old state, then a platform default changes under every cluster.
 	mustCompile(t, fleetc, plat, out)
-	oldTree := readAll(t, out)
 	old := readFiles(t, out)
+	mine := lookalikes(old)
+	writeFiles(t, out, merge(readAll(t, out), mine))
+	oldTree := readAll(t, out)
 	replaceIn(t, revision, `revision: "1"`, `revision: "2"`)
 	replaceIn(t, filepath.Join(plat, "defs", "platform.cue"), `namespace: "argocd"`, `namespace: "argocd-hub"`)
 	// And new clusters join, whose directories do not exist yet: compile
@@ -125,7 +131,7 @@ func TestKillCompile(t *testing.T) {
 			after = time.Duration(frac * float64(locked))
 		}
 		exited := killAt(t, fleetc, plat, out, before, after)
-		state := check(t, out, old, neu)
+		state := check(t, out, old, neu, mine)
 		if exited {
 			state = "finished"
 		}
@@ -137,7 +143,7 @@ func TestKillCompile(t *testing.T) {
 		if i%5 == 4 || i == *killPoints-1 {
 			// The next compile repairs the tree.
 			mustCompile(t, fleetc, plat, out)
-			if diff := treeDiff(readAll(t, out), readAll(t, want)); diff != "" {
+			if diff := treeDiff(readAll(t, out), merge(readAll(t, want), mine)); diff != "" {
 				t.Fatalf("after kill %d, the next compile did not restore the tree:\n%s", i, diff)
 			}
 		}
@@ -184,15 +190,81 @@ func addClusters(t *testing.T, plat string, n int) {
 	}
 }
 
+// lookalikes are files of the user's named like fleetc's temporaries,
+// files and in directories, at the root and below, among the files of
+// old: a compile, killed or not, must leave them as they are.
+func lookalikes(old map[string][]byte) map[string][]byte {
+	var cluster string // a directory of values files that every compile rewrites
+	for p := range old {
+		if strings.HasPrefix(p, "cluster/") && (cluster == "" || p < cluster) {
+			cluster = p
+		}
+	}
+	mine := map[string][]byte{}
+	for _, dir := range []string{"", "argocd/clusters/", filepath.ToSlash(filepath.Dir(cluster)) + "/"} {
+		for _, name := range []string{tmpPrefix + "x", tmpPrefix + "ZZZZZZZZZZZZZZZZZZZZZZZZZZ-1", ".fleetc-staging", ".fleetc-x.tmp"} {
+			mine[dir+name] = []byte("the user's " + dir + name + "\n")
+			mine[dir+name+"-dir/notes"] = []byte("the user's notes\n")
+		}
+	}
+	return mine
+}
+
+func merge(a, b map[string][]byte) map[string][]byte {
+	m := map[string][]byte{}
+	for _, x := range []map[string][]byte{a, b} {
+		for p, data := range x {
+			m[p] = data
+		}
+	}
+	return m
+}
+
+// temps is the record of temporaries as the test reads it: the prefix of
+// their names and the directories they are in; complete is false for a
+// record cut short, which names none.
+type temps struct {
+	prefix   string
+	dirs     map[string]bool
+	complete bool
+}
+
+func (r temps) names(rel string) bool {
+	dir, name := path.Split(rel)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		dir = "."
+	}
+	return r.complete && r.dirs[dir] && strings.HasPrefix(name, r.prefix)
+}
+
+func parseTemps(data []byte) temps {
+	r := temps{dirs: map[string]bool{}}
+	for _, line := range strings.Split(string(data), "\n") {
+		switch k, v, _ := strings.Cut(line, " "); {
+		case k == "token":
+			r.prefix = tmpPrefix + v + "-"
+		case k == "dir":
+			r.dirs[v] = true
+		case line == "end":
+			r.complete = r.prefix != ""
+		}
+	}
+	return r
+}
+
 // check looks at the tree a killed compile left and says what state it
 // was in: "old" (nothing changed yet), "staged" (temporary files written,
 // nothing replaced), "mixed" (some files replaced), or "new".
-func check(t *testing.T, out string, old, neu map[string][]byte) string {
+func check(t *testing.T, out string, old, neu, mine map[string][]byte) string {
 	t.Helper()
 	ledger := map[string]string{}
-	var nOld, nNew, nTemp, nDeepTemp int
+	var nOld, nNew, nTemp int
 	var added []string // files that only the new state has, in place
-	marker := false
+	var record temps
+	if data, err := os.ReadFile(filepath.Join(out, recordName)); err == nil {
+		record = parseTemps(data)
+	}
 	err := filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -204,15 +276,25 @@ func check(t *testing.T, out string, old, neu map[string][]byte) string {
 			return err
 		}
 		switch {
+		case mine[rel] != nil:
+			if !bytes.Equal(data, mine[rel]) {
+				t.Errorf("%s: a file of the user's changed", rel)
+			}
 		case strings.HasPrefix(rel, tmpPrefix) || strings.Contains(rel, "/"+tmpPrefix):
 			// A temporary file, or a file in a new directory that is
-			// still under its temporary name.
+			// still under its temporary name: the record names it, so
+			// that the next compile removes it.
 			nTemp++
-			if strings.Contains(rel, "/") {
-				nDeepTemp++
+			temp := rel
+			for p := rel; p != "."; p = filepath.ToSlash(filepath.Dir(p)) {
+				if strings.HasPrefix(filepath.Base(p), tmpPrefix) {
+					temp = p
+				}
 			}
-		case rel == stagingName:
-			marker = true
+			if !record.names(temp) {
+				t.Errorf("%s: a temporary file that no record names: the next compile would never remove it", rel)
+			}
+		case rel == recordName:
 		case rel == lockName:
 		case rel == ledgerName:
 			for _, line := range strings.Split(string(data), "\n") {
@@ -235,10 +317,10 @@ func check(t *testing.T, out string, old, neu map[string][]byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The next compile looks for temporary files below the root only if
-	// the marker says there may be some.
-	if nDeepTemp > 0 && !marker {
-		t.Errorf("%d temporary files below the root without %s: the next compile would never remove them", nDeepTemp, stagingName)
+	for p := range mine {
+		if _, err := os.Lstat(filepath.Join(out, p)); err != nil {
+			t.Errorf("%s: a file of the user's is gone: %v", p, err)
+		}
 	}
 	// The ledger owns every file fleetc wrote, with the sum of its old or
 	// new content: the next compile may overwrite or prune any of them.

@@ -7,7 +7,6 @@ package output
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,11 +28,6 @@ import (
 
 // lockName is the lock file Write holds at the output root while it works.
 const lockName = ".fleetc-lock"
-
-// stagingName marks an output root where temporary files may be left by a
-// Write that did not finish; only then does Write look for them in every
-// directory it owns files in.
-const stagingName = ".fleetc-staging"
 
 // Plan is what one Write makes true on disk.
 type Plan struct {
@@ -249,6 +243,9 @@ func Check(root string, p Plan) error {
 	if err != nil {
 		return err
 	}
+	if w.prev, err = w.readRecord(); err != nil {
+		return err
+	}
 	st := w.newStatCache()
 	defer st.dirs.close()
 	_, _, _, err = w.inspect(st, old, files, prunesOf(old, files, p.Scope), nil, make(map[string]Stamp, len(files)))
@@ -286,6 +283,14 @@ type writer struct {
 	// created is set when Write made the root itself (and maybe its
 	// parents): only a sync of the whole file system covers them.
 	created bool
+	// prev is the record of temporaries a run that did not finish left,
+	// nil if there was none: its temporaries, and no other files, are
+	// fleetc's to remove.
+	prev *record
+	// rec is this Write's record of temporaries, once written, and seq
+	// numbers its temporaries.
+	rec *record
+	seq atomic.Uint64
 }
 
 // show turns rel into the path shown to users: the displayed root
@@ -317,6 +322,9 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps, 
 	if err != nil {
 		return res, err
 	}
+	if w.prev, err = w.readRecord(); err != nil {
+		return res, err
+	}
 	prunes := prunesOf(old, files, scope)
 	needDirs := make(map[string]bool) // directories holding planned files, if anything is pruned
 	if len(prunes) > 0 {
@@ -337,45 +345,30 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps, 
 	}
 	res.Unchanged = unchanged
 
-	// Leftovers of a killed run. Temporary files and directories are only
-	// ever created in the directories above owned paths, while the staging
-	// marker exists, and at the root for the ledger.
-	dirs := map[string]bool{".": true}
-	staging, err := w.exists(stagingName)
-	if err != nil {
-		return res, err
-	}
-	if staging {
-		for p := range old {
-			for _, d := range parents(p) {
-				dirs[d] = true
-			}
-		}
-		for _, f := range files {
-			for _, d := range parents(f.path) {
-				dirs[d] = true
-			}
-		}
-	}
-	if err := w.removeTemps(st, sortedKeys(dirs)); err != nil {
-		return res, err
-	}
-	if len(toWrite) > 0 && !staging {
-		// Durably, before the first temporary file, so that a run killed
-		// from here on leaves the marker for the next one to look for
-		// temporary files everywhere.
-		if err := w.writeAtomic(stagingName, nil); err != nil {
+	// Leftovers of a run that did not finish: the temporaries its
+	// record names, and nothing else.
+	if w.prev != nil {
+		if err := w.removeLeftovers(st, w.prev); err != nil {
 			return res, err
 		}
-		if err := w.durableDirs([]string{"."}); err != nil {
-			w.r.Remove(stagingName)
-			return res, err
+	}
+	changes := len(toWrite) > 0 || len(toRemove) > 0 || !sameLedger(old, files, scope)
+	if changes {
+		// Durably, before the first temporary file (the ledger's too), so
+		// that a run killed from here on leaves the next one the record
+		// of exactly what to remove.
+		dirs, derr := w.tempDirs(st, toWrite, toRemove)
+		if derr != nil {
+			return res, derr
 		}
-		// A failure from here on removes its temporary files; the marker
+		if rerr := w.writeRecord(dirs); rerr != nil {
+			return res, rerr
+		}
+		// A failure from here on removes its temporary files; the record
 		// goes too unless one of them could not be removed.
 		defer func() {
 			if err != nil && !w.tempsLeft.Load() {
-				w.r.Remove(stagingName)
+				w.r.Remove(recordName)
 			}
 		}()
 	}
@@ -496,12 +489,11 @@ func (w *writer) write(files []planned, scope func(string) bool, known *Stamps, 
 			return res, err
 		}
 	}
-	if len(toWrite) > 0 || staging {
+	if changes {
 		// Every temporary file is renamed or removed. If this removal is
-		// lost in a crash, the next Write merely looks for temporary
-		// files again.
-		if err := w.r.Remove(stagingName); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return res, w.fail("remove", stagingName, err)
+		// lost in a crash, the next Write merely looks for them again.
+		if err := w.r.Remove(recordName); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return res, w.fail("remove", recordName, err)
 		}
 	}
 	ledgerSum := ""
@@ -1042,6 +1034,29 @@ func (w *writer) stage(st *statCache, toWrite []planned, toRemove map[string]boo
 	return s, nil
 }
 
+// tempDirs lists the directories in which a Write of toWrite, pruning
+// toRemove, may create temporary files, as stage places them: beside a
+// file whose directory exists, in the parent of the outermost directory
+// that does not, at the root when a pruned file stands where a directory
+// goes; and at the root for the ledger.
+func (w *writer) tempDirs(st *statCache, toWrite []planned, toRemove map[string]bool) ([]string, error) {
+	dirs := map[string]bool{".": true}
+	for _, f := range toWrite {
+		if slices.ContainsFunc(parents(f.path), func(d string) bool { return toRemove[d] }) {
+			continue // at the root
+		}
+		d, err := st.missing(f.path)
+		if err != nil {
+			return nil, w.fail("write", f.path, err)
+		}
+		if d == "" {
+			d = f.path
+		}
+		dirs[path.Dir(d)] = true
+	}
+	return sortedKeys(dirs), nil
+}
+
 // stagers is how many goroutines stage files at once, and stageChunk the
 // fewest files worth a goroutine of its own.
 const (
@@ -1061,16 +1076,11 @@ func firstErr(errs []error) error {
 // mkdirTemp makes a new directory with a temporary name in d and returns
 // the name.
 func (w *writer) mkdirTemp(d *os.Root) (string, error) {
-	for i := 0; ; i++ {
-		name := tmpPrefix + rand.Text()
-		err := d.Mkdir(name, w.dirMode)
-		if err == nil {
-			return name, nil
-		}
-		if !errors.Is(err, fs.ErrExist) || i == 10 {
-			return "", err
-		}
+	name := w.tempName()
+	if err := d.Mkdir(name, w.dirMode); err != nil {
+		return "", err
 	}
+	return name, nil
 }
 
 // removeTempDir removes the temporary directory t with everything in it,
@@ -1086,16 +1096,12 @@ func (w *writer) removeTempDir(t string) {
 // temporary file is durable, so that rel always holds either its old or
 // its new content.
 func (w *writer) writeTemp(d *os.Root, rel string, data []byte) (string, fs.FileInfo, error) {
-	for i := 0; ; i++ {
-		tmp := tmpPrefix + rand.Text()
-		fi, err := w.create(d, tmp, rel, data)
-		if err == nil {
-			return tmp, fi, nil
-		}
-		if !errors.Is(err, fs.ErrExist) || i == 10 {
-			return "", nil, err
-		}
+	tmp := w.tempName()
+	fi, err := w.create(d, tmp, rel, data)
+	if err != nil {
+		return "", nil, err
 	}
+	return tmp, fi, nil
 }
 
 // create writes data to the new file name in d, with the final mode of
@@ -1157,7 +1163,7 @@ func (w *writer) writeAtomic(rel string, data []byte) error {
 		err = w.r.Rename(tmp, rel)
 	}
 	if err != nil {
-		w.r.Remove(tmp)
+		w.removeTemp(tmp)
 		return w.fail("write", rel, err)
 	}
 	return nil
@@ -1174,8 +1180,9 @@ func (c *statCache) sameContent(f planned) bool {
 }
 
 // vanishes reports whether dir will be gone once the files in toRemove are
-// pruned (with the directories they leave empty) and stray temporary files
-// are removed: it holds nothing else, and no empty directories.
+// pruned (with the directories they leave empty) and the temporaries of
+// a run that did not finish are removed: it holds nothing else, and no
+// empty directories.
 func (w *writer) vanishes(dir string, toRemove map[string]bool) bool {
 	ok, any := w.onlyPruned(dir, toRemove)
 	return ok && any
@@ -1194,7 +1201,7 @@ func (w *writer) onlyPruned(dir string, toRemove map[string]bool) (ok, any bool)
 	for _, e := range entries {
 		p := dir + "/" + e.Name()
 		switch {
-		case strings.HasPrefix(e.Name(), tmpPrefix):
+		case w.prev.owns(dir, e.Name()):
 			// Removed as a leftover temporary file or directory (a run
 			// killed while it built a new directory leaves one).
 		case e.Type().IsRegular() && toRemove[p]:
@@ -1209,39 +1216,6 @@ func (w *writer) onlyPruned(dir string, toRemove map[string]bool) (ok, any bool)
 		}
 	}
 	return true, any
-}
-
-// removeTemps removes leftover temporary files and directories in dirs,
-// skipping directories that do not exist or are reached through a
-// symlink.
-func (w *writer) removeTemps(st *statCache, dirs []string) error {
-	for _, dir := range dirs {
-		if dir != "." {
-			_, absent, err := st.parentState(dir + "/x")
-			if err != nil || absent {
-				continue
-			}
-		}
-		f, err := w.r.Open(dir)
-		if err != nil {
-			continue
-		}
-		entries, err := f.ReadDir(-1)
-		f.Close()
-		if err != nil {
-			return w.fail("read directory", dir, err)
-		}
-		for _, e := range entries {
-			if !strings.HasPrefix(e.Name(), tmpPrefix) {
-				continue
-			}
-			p := path.Join(dir, e.Name())
-			if err := w.r.RemoveAll(p); err != nil {
-				return w.fail("remove", p, err)
-			}
-		}
-	}
-	return nil
 }
 
 // removeEmptyParents removes the directories above the pruned path p that

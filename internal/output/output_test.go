@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -514,7 +515,8 @@ func TestBadPaths(t *testing.T) {
 		{"invalid utf-8", files("a\xffb", ""), "a\xffb", "UTF-8"},
 		{"ledger", files(LedgerName, ""), LedgerName, "reserved"},
 		{"lock", files(".fleetc-lock", ""), ".fleetc-lock", "reserved"},
-		{"temp name", files("a/.fleetc-tmp-x", ""), "a/.fleetc-tmp-x", "temporary"},
+		{"record", files(recordName, ""), recordName, "reserved"},
+		{"below the record", files(recordName+"/x", ""), recordName + "/x", "reserved"},
 		{"duplicate", files("a", "1", "b", "", "a", "2"), "a", "more than once"},
 		{"file and directory", files("a/b/c", "", "a/b", ""), "a/b", `directory of planned file "a/b/c"`},
 		{"file and directory, sorted apart", files("a", "", "a-b", "", "a/c", ""), "a", `directory of planned file "a/c"`},
@@ -634,36 +636,104 @@ func symlink(t *testing.T, target, name string) {
 	}
 }
 
+// TestLeftoverTempFiles: a Write removes the temporaries that the record
+// of a run that did not finish names (files and directories with its
+// token, in its directories), and nothing else: files of the user's named
+// like temporaries stay, byte for byte.
 func TestLeftoverTempFiles(t *testing.T) {
 	root := t.TempDir()
 	fl := files("a/x.yaml", "x\n", "y.yaml", "y\n")
 	mustWrite(t, root, Plan{Files: fl})
-	writeFile(t, filepath.Join(root, ".fleetc-tmp-ledger"), "partial")
-	// A run leaves temporary files outside the root only once it has
-	// made the staging marker.
-	writeFile(t, filepath.Join(root, stagingName), "")
-	writeFile(t, filepath.Join(root, "a/.fleetc-tmp-123"), "partial")
-	// A new directory staged under a temporary name, at the root and
-	// deeper, with what was written into it.
-	writeFile(t, filepath.Join(root, ".fleetc-tmp-NEW/x/values.yaml"), "partial")
-	writeFile(t, filepath.Join(root, "a/.fleetc-tmp-DIR/values.yaml"), "whole\n")
-	writeFile(t, filepath.Join(root, "a/not-a-temp/.fleetc-tmp-x"), "not above an owned path")
+	pre := leaveRecord(t, root, testToken, ".", "a")
+	// The ledger's temporary file, a file's, a new directory staged under
+	// a temporary name at the root and deeper, with what was written
+	// into it.
+	writeFile(t, filepath.Join(root, pre+"1"), "# Generated")
+	writeFile(t, filepath.Join(root, "a", pre+"2"), "partial")
+	writeFile(t, filepath.Join(root, pre+"3/x/values.yaml"), "partial")
+	writeFile(t, filepath.Join(root, "a", pre+"4/values.yaml"), "whole\n")
+	lookalikes := tempLookalikes(t, root, "", "a/", "a/b/")
+	// The token, but not in a directory the record names.
+	writeFile(t, filepath.Join(root, "a/b", pre+"5"), "mine")
+	lookalikes["a/b/"+pre+"5"] = "mine"
 	res := mustWrite(t, root, Plan{Files: fl})
 	checkResult(t, res, Result{Unchanged: []string{"a/x.yaml", "y.yaml"}})
-	checkTree(t, root, want(fl, map[string]string{"a/not-a-temp": "<dir>", "a/not-a-temp/.fleetc-tmp-x": "not above an owned path"}))
+	checkTree(t, root, want(fl, lookalikes))
+}
+
+// testToken is a token as a Write draws them, for records made by tests.
+const testToken = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// leaveRecord leaves at root the record of temporaries that a run with
+// token, killed, would have left, naming dirs, and returns the prefix of
+// its temporaries.
+func leaveRecord(t *testing.T, root, token string, dirs ...string) string {
+	t.Helper()
+	r := &record{token: token, dirs: dirs}
+	slices.Sort(r.dirs)
+	writeFile(t, filepath.Join(root, recordName), string(r.bytes()))
+	return r.prefix()
+}
+
+// tempLookalikes makes, below root in each directory of dirs ("" for
+// the root, else ending in "/"), a file and a directory named like each
+// kind of temporary fleetc has made (the temporary file and directory of
+// a Write, with and without a token of the form Write draws, the staging
+// marker of earlier versions, import's temporary source file), and
+// returns them as want's extra entries.
+func tempLookalikes(t *testing.T, root string, dirs ...string) map[string]string {
+	t.Helper()
+	extra := map[string]string{}
+	for _, d := range dirs {
+		if d != "" {
+			extra[strings.TrimSuffix(d, "/")] = "<dir>"
+		}
+		for _, name := range []string{tmpPrefix + "x", tmpPrefix + "ZZZZZZZZZZZZZZZZZZZZZZZZZZ-1", ".fleetc-staging", ".fleetc-x.tmp"} {
+			f := d + name
+			writeFile(t, filepath.Join(root, f), "the user's "+f+"\n")
+			extra[f] = "the user's " + f + "\n"
+			dir := d + name + "-dir"
+			writeFile(t, filepath.Join(root, dir, "notes"), "the user's notes\n")
+			extra[dir] = "<dir>"
+			extra[dir+"/notes"] = "the user's notes\n"
+		}
+	}
+	return extra
 }
 
 // A directory that becomes a file is replaced even when a killed run left
 // a temporary file or a new directory half built inside it: those are
-// leftovers, not foreign files in the way.
+// leftovers, not foreign files in the way. A lookalike the record does
+// not name is in the way.
 func TestLeftoverTempInDirectoryThatBecomesFile(t *testing.T) {
-	for _, leftover := range []string{"a/.fleetc-tmp-FILE", "a/.fleetc-tmp-DIR/x/values.yaml"} {
-		t.Run(leftover, func(t *testing.T) {
+	for _, tc := range []struct {
+		leftover string
+		recorded bool
+	}{
+		{"FILE", true},
+		{"DIR/x/values.yaml", true},
+		{"FILE", false},
+		{"DIR/x/values.yaml", false},
+	} {
+		t.Run(fmt.Sprintf("%s recorded=%v", tc.leftover, tc.recorded), func(t *testing.T) {
 			root := t.TempDir()
 			mustWrite(t, root, Plan{Files: files("a/old.yaml", "old\n")})
-			writeFile(t, filepath.Join(root, stagingName), "")
-			writeFile(t, filepath.Join(root, leftover), "partial")
+			pre := tmpPrefix
+			if tc.recorded {
+				pre = leaveRecord(t, root, testToken, ".", "a")
+			}
+			writeFile(t, filepath.Join(root, "a", pre+tc.leftover), "partial")
 			fl := files("a", "now a file\n")
+			if !tc.recorded {
+				before := tree(t, root)
+				_, err := Write(root, Plan{Files: fl})
+				var ce *ConflictError
+				if !errors.As(err, &ce) {
+					t.Errorf("Write: %v, want *ConflictError", err)
+				}
+				checkTree(t, root, before)
+				return
+			}
 			res := mustWrite(t, root, Plan{Files: fl})
 			checkResult(t, res, Result{Written: []string{"a"}, Removed: []string{"a/old.yaml"}})
 			checkTree(t, root, want(fl, nil))
@@ -698,14 +768,14 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(root, LedgerName), string(ledger.bytes()))
 	writeFile(t, filepath.Join(root, "cluster/a/values.yaml"), "old-a\n")
-	writeFile(t, filepath.Join(root, "cluster/a/.fleetc-tmp-XYZ"), "new-")
+	pre := leaveRecord(t, root, testToken, ".", "cluster/a")
+	writeFile(t, filepath.Join(root, "cluster/a", pre+"2"), "new-")
 	writeFile(t, filepath.Join(root, "cluster/b/values.yaml"), "b\n")
 	writeFile(t, filepath.Join(root, "cluster/c/values.yaml"), "c\n")
 	if err := os.MkdirAll(filepath.Join(root, "cluster/d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(root, ".fleetc-tmp-ABC"), "# Generated")
-	writeFile(t, filepath.Join(root, stagingName), "")
+	writeFile(t, filepath.Join(root, pre+"1"), "# Generated")
 	writeFile(t, filepath.Join(root, lockName), "")
 	writeFile(t, filepath.Join(root, "cluster/README.md"), "foreign\n")
 
@@ -737,13 +807,19 @@ func TestInterrupted(t *testing.T) {
 		root := t.TempDir()
 		mustWrite(t, root, Plan{Files: before})
 		n := 0
+		var left []byte // the record a killed process would leave
 		testHookRename = func(rel string) error {
 			n++
+			left = recordedTemps(t, root)
 			if n <= stop {
 				return nil
 			}
+			r, err := parseRecord(left)
+			if err != nil {
+				t.Fatal(err)
+			}
 			dir := filepath.Dir(filepath.Join(root, filepath.FromSlash(rel)))
-			os.WriteFile(filepath.Join(dir, tmpPrefix+"killed"), []byte("partial"), 0o600)
+			os.WriteFile(filepath.Join(dir, r.prefix()+"killed"), []byte("partial"), 0o600)
 			return errors.New("killed")
 		}
 		_, err := Write(root, Plan{Files: after})
@@ -761,11 +837,37 @@ func TestInterrupted(t *testing.T) {
 		if _, err := os.Lstat(filepath.Join(root, lockName)); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("stop %d: lock file left: %v", stop, err)
 		}
-		// A killed process would not have removed its staging marker.
-		writeFile(t, filepath.Join(root, stagingName), "")
+		// A killed process would not have removed its record.
+		writeFile(t, filepath.Join(root, recordName), string(left))
 		mustWrite(t, root, Plan{Files: after})
 		checkTree(t, root, want(after, nil))
 	}
+}
+
+// recordedTemps checks, while a Write is under way, that its record
+// names every temporary file and directory in the tree, and returns the
+// record's bytes.
+func recordedTemps(t *testing.T, root string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, recordName))
+	if err != nil {
+		t.Fatalf("no record while a Write is under way: %v", err)
+	}
+	r, err := parseRecord(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !strings.HasPrefix(d.Name(), tmpPrefix) {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(p))
+		if !r.owns(filepath.ToSlash(rel), d.Name()) {
+			t.Errorf("%s: a temporary its record does not name", p)
+		}
+		return filepath.SkipDir
+	})
+	return data
 }
 
 // TestWriteErrorRemovesTemp fails the rename that puts a file in place:

@@ -10,9 +10,10 @@ import (
 	"unicode/utf8"
 )
 
-// tmpPrefix starts the name of every temporary file Write creates. Files
-// with this prefix are fleetc's by name: Write removes leftovers of a killed
-// run, so planned paths may not use the prefix in any element.
+// tmpPrefix starts the name of every temporary file and directory Write
+// creates, so that a person who sees one knows what it is. The name alone
+// does not make a file fleetc's: only the record of temporaries does (see
+// recordName), so a file of the user's named like one is left alone.
 const tmpPrefix = ".fleetc-tmp-"
 
 // maxNameBytes is the longest file name ext4, XFS, btrfs, APFS and most
@@ -54,14 +55,9 @@ func checkPath(p string) error {
 		return errors.New("path is not local to the output root on this system")
 	}
 	// Nor below them: a planned directory there would stand where the
-	// ledger or the lock file has to be.
-	if first, _, _ := strings.Cut(p, "/"); first == LedgerName || first == lockName {
+	// ledger, the lock file or the record of temporaries has to be.
+	if first, _, _ := strings.Cut(p, "/"); first == LedgerName || first == lockName || first == recordName {
 		return errors.New("path is reserved for fleetc's own bookkeeping")
-	}
-	for elem := range strings.SplitSeq(p, "/") {
-		if strings.HasPrefix(elem, tmpPrefix) {
-			return fmt.Errorf("path element %q uses the prefix %q reserved for fleetc's temporary files", elem, tmpPrefix)
-		}
 	}
 	return nil
 }

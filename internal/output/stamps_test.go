@@ -99,16 +99,16 @@ func edit(t *testing.T, name, content string, mtime time.Time) {
 	}
 }
 
-// TestStagingMarker: the marker exists only while a Write may leave
-// temporary files, so a finished Write, with or without changes, leaves
-// none.
-func TestStagingMarker(t *testing.T) {
+// TestRecordRemoved: the record of temporaries exists only while a Write
+// may leave temporary files, so a finished Write, with or without
+// changes, leaves none.
+func TestRecordRemoved(t *testing.T) {
 	root := t.TempDir()
 	mustWrite(t, root, Plan{Files: files("a/x.yaml", "x\n")})
 	mustWrite(t, root, Plan{Files: files("a/x.yaml", "x\n")})
 	mustWrite(t, root, Plan{Files: files("a/x.yaml", "x2\n")})
-	if _, err := os.Lstat(filepath.Join(root, stagingName)); !os.IsNotExist(err) {
-		t.Errorf("staging marker left after finished writes: %v", err)
+	if _, err := os.Lstat(filepath.Join(root, recordName)); !os.IsNotExist(err) {
+		t.Errorf("record of temporaries left after finished writes: %v", err)
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 // Unchanged reports whether the tree under root is still as the Write
 // that returned known left it, and changes nothing (it holds the lock
 // file while it looks, as Write does): no Write is under way or
-// unfinished, the ledger has the bytes it had, and every file that
-// known stamps is unchanged, by its stamp or, where the stamp is too
+// unfinished (there is no record of temporaries), the ledger has the
+// bytes it had, and every file that known stamps is unchanged, by its stamp or, where the stamp is too
 // recent to vouch for it, by its bytes. A caller that would plan exactly
 // the files of that Write (the same inputs) has then nothing to do.
 //
@@ -37,7 +37,7 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 		return nil, false, err
 	}
 	defer unlock()
-	if staging, err := w.exists(stagingName); err != nil || staging {
+	if unfinished, err := w.exists(recordName); err != nil || unfinished {
 		return nil, false, nil
 	}
 	if ledger, ok, err := w.ledgerBytes(); !ok || err != nil || sum(ledger) != known.Ledger {

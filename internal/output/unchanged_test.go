@@ -81,7 +81,7 @@ func TestUnchanged(t *testing.T) {
 			f.Close()
 		}},
 		{name: "unfinished run", change: func(t *testing.T, root string, _ *Stamps) {
-			writeFile(t, filepath.Join(root, stagingName), "")
+			leaveRecord(t, root, testToken, ".")
 		}},
 		{name: "a stamp for a file outside the root", change: func(t *testing.T, root string, known *Stamps) {
 			// A real file whose stamp matches: only the path rule
