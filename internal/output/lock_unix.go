@@ -11,7 +11,9 @@ import (
 
 // lock takes an exclusive, non-blocking flock on the lock file at the root
 // of r; shown is how to name that file in messages. It returns a function
-// that removes the lock file and releases the lock.
+// that removes the lock file and releases the lock. fleetc never writes
+// into its lock file: one that holds anything is the user's, is locked
+// where it is, and stays.
 //
 // The lock file is removed while the lock is held, so a process that
 // opened it just before may then lock an unlinked file. To keep mutual
@@ -38,7 +40,10 @@ func lock(r *os.Root, shown string) (unlock func() error, err error) {
 		now, err := r.Lstat(lockName)
 		if err == nil && os.SameFile(held, now) {
 			return func() error {
-				err := r.Remove(lockName)
+				var err error
+				if fi, serr := f.Stat(); serr != nil || fi.Size() == 0 {
+					err = r.Remove(lockName)
+				}
 				f.Close() // releases the lock
 				if err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return opError("unlock", shown, err)

@@ -743,10 +743,21 @@ func TestLeftoverTempInDirectoryThatBecomesFile(t *testing.T) {
 
 func TestStaleLockFile(t *testing.T) {
 	root := t.TempDir()
-	writeFile(t, filepath.Join(root, lockName), "left by a killed fleetc")
+	// A killed fleetc leaves its lock file, empty.
+	writeFile(t, filepath.Join(root, lockName), "")
 	fl := files("x", "x")
 	mustWrite(t, root, Plan{Files: fl})
 	checkTree(t, root, want(fl, nil))
+}
+
+// TestUsersLockFile: a file at the lock's name with something in it is
+// not fleetc's (its lock files are empty): Write locks it and leaves it.
+func TestUsersLockFile(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, lockName), "the user's\n")
+	fl := files("x", "x")
+	mustWrite(t, root, Plan{Files: fl})
+	checkTree(t, root, want(fl, map[string]string{lockName: "the user's\n"}))
 }
 
 func TestCrashRecovery(t *testing.T) {
