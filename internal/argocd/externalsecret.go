@@ -53,25 +53,58 @@ const (
 const (
 	// TokenKey is the secretKey of the bearer token.
 	TokenKey = "token"
-	// CADataKey is the secretKey of the base64 CA bundle.
+	// CADataKey is the secretKey of the CA: PEM, or the PEM base64-encoded
+	// as in kubeconfig's certificate-authority-data.
 	CADataKey = "caData"
 )
 
-// ConfigTemplate is the template of the Secret's "config" value. Rendered,
-// it is byte for byte what Go's encoding/json makes of Argo CD's
+// ConfigTemplate is the template of the Secret's "config" value, for the
+// operator's v2 engine: Go's text/template with the sprig function library
+// (less env and expandenv) over the fetched values as strings, with
+// missingkey=error (external-secrets runtime/template/v2). It uses only
+// sprig's trim, regexMatch, regexFind, contains, nospace, b64dec, b64enc,
+// toJson and fail.
+//
+// Whatever the store holds, the result is valid JSON or the template fails
+// with a message that names the property and never quotes it, so the
+// ExternalSecret reports the problem instead of Argo CD dropping the
+// cluster ("Failed to convert secret"). The values are taken as inline
+// mode (render.InlineSecret) takes them:
+//
+//   - the token loses surrounding whitespace, such as the newline a token
+//     file ends with; what is left must be printable ASCII without spaces,
+//     as a JWT or a legacy token is; it is written with toJson, so a quote
+//     or a backslash is escaped;
+//   - the CA is PEM when it contains "-----BEGIN", and otherwise the PEM
+//     base64-encoded, line breaks and spaces allowed, which is decoded; its
+//     first PEM block must be a CERTIFICATE. An empty value leaves caData
+//     out: Argo CD then trusts the hub's system roots, as for a cluster
+//     whose kubeconfig has no CA.
+//
+// Rendered, it is byte for byte what Go's encoding/json makes of Argo CD's
 // v1alpha1.ClusterConfig for a cluster with only a bearer token and a CA:
 // username and password are omitempty and empty; bearerToken comes next;
 // the embedded TLSClientConfig has the explicit name tlsClientConfig and is
 // never omitted; within it insecure has no omitempty, serverName, certData
-// and keyData are empty and omitted, and caData, a []byte, is marshalled
-// as standard base64 of the PEM, which is kubeconfig's
-// certificate-authority-data, so the stored value is inserted as is;
-// awsAuthConfig, execProviderConfig, disableCompression and proxyUrl are
-// omitted. The token and the CA are inserted without JSON escaping, which
-// is safe for their alphabets (JWT: base64url and dots; base64), but a
-// stored value with a quote, a backslash or a trailing newline would break
-// the JSON.
-const ConfigTemplate = `{"bearerToken":"{{ .` + TokenKey + ` }}","tlsClientConfig":{"insecure":false,"caData":"{{ .` + CADataKey + ` }}"}}`
+// and keyData are empty and omitted, and caData, a []byte, is the standard
+// base64 of the PEM (b64enc, which is kubeconfig's
+// certificate-authority-data); awsAuthConfig, execProviderConfig,
+// disableCompression and proxyUrl are omitted. Template actions trim the
+// white space around them, so the line breaks below are not in the result.
+const ConfigTemplate = `{{- $token := trim .` + TokenKey + ` -}}
+{{- if not (regexMatch "^[!-~]+$" $token) -}}
+  {{- fail "` + TokenKey + `: the value in the secret store is empty or holds spaces, control or non-ASCII characters: store the bearer token alone" -}}
+{{- end -}}
+{{- $ca := .` + CADataKey + ` -}}
+{{- if $ca -}}
+  {{- if not (contains "-----BEGIN" $ca) -}}
+    {{- $ca = b64dec (nospace $ca) -}}
+  {{- end -}}
+  {{- if ne (regexFind "-----BEGIN [^-]*-----" $ca) "-----BEGIN CERTIFICATE-----" -}}
+    {{- fail "` + CADataKey + `: the value in the secret store is neither a PEM certificate nor its base64 (kubeconfig's certificate-authority-data)" -}}
+  {{- end -}}
+{{- end -}}
+{"bearerToken":{{ toJson $token }},"tlsClientConfig":{"insecure":false{{ if $ca }},"caData":{{ b64enc $ca | toJson }}{{ end }}}}`
 
 // ExternalSecretObject is an external-secrets.io/v1 ExternalSecret. Fields
 // are declared in the order a manifest is read in, so a YAML encoder keeps

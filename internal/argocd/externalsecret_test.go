@@ -9,6 +9,7 @@ import (
 	"testing"
 	"text/template"
 
+	"github.com/Masterminds/sprig/v3"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -57,21 +58,41 @@ const (
 // sampleCAData is what kubeconfig's certificate-authority-data holds.
 var sampleCAData = base64.StdEncoding.EncodeToString([]byte(samplePEM))
 
-// render executes one template value the way the External Secrets Operator's
-// v2 engine does (text/template, default delimiters, missingkey=error), with
-// the fetched values as data.
-func render(t *testing.T, tpl string) string {
-	t.Helper()
-	tmpl, err := template.New("v").Option("missingkey=error").Parse(tpl)
+// esoFuncs is the function map of the External Secrets Operator's v2
+// template engine (external-secrets runtime/template/v2): sprig's
+// text/template functions without env and expandenv. The operator's own
+// additions (pkcs12, jwk, filterPEM, toYaml and the like) are left out:
+// fleetc's templates must not need them.
+func esoFuncs() template.FuncMap {
+	f := sprig.TxtFuncMap()
+	delete(f, "env")
+	delete(f, "expandenv")
+	return f
+}
+
+// execute runs one template value the way the operator's v2 engine does
+// (text/template, default delimiters, missingkey=error, sprig functions),
+// with the fetched values as data.
+func execute(tpl string, data map[string]string) (string, error) {
+	tmpl, err := template.New("v").Option("missingkey=error").Funcs(esoFuncs()).Parse(tpl)
 	if err != nil {
-		t.Fatalf("parse %q: %v", tpl, err)
+		return "", err
 	}
 	var b strings.Builder
-	data := map[string]string{TokenKey: sampleToken, CADataKey: sampleCAData}
 	if err := tmpl.Execute(&b, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// render executes one template value over the sample credentials.
+func render(t *testing.T, tpl string) string {
+	t.Helper()
+	out, err := execute(tpl, map[string]string{TokenKey: sampleToken, CADataKey: sampleCAData})
+	if err != nil {
 		t.Fatalf("execute %q: %v", tpl, err)
 	}
-	return b.String()
+	return out
 }
 
 func boolPtr(b bool) *bool { return &b }
@@ -181,7 +202,8 @@ spec:
           managed-by: argocd.argoproj.io
       data:
         clusterResources: "true"
-        config: '{"bearerToken":"{{ .token }}","tlsClientConfig":{"insecure":false,"caData":"{{ .caData }}"}}'
+        config: |-
+CONFIG
         name: dev-1
         namespaces: apps,monitoring
         project: platform
@@ -196,6 +218,8 @@ spec:
         key: platform/argocd/clusters/dev-1
         property: certificate-authority-data
 `, "HASH", fnv32a(t, c.Server))
+	// config is ConfigTemplate as a literal block, line for line.
+	want = strings.Replace(want, "CONFIG", "          "+strings.ReplaceAll(ConfigTemplate, "\n", "\n          "), 1)
 	if got := b.String(); got != want {
 		t.Errorf("YAML differs:\n--- got\n%s--- want\n%s", got, want)
 	}
@@ -342,6 +366,115 @@ func TestExternalSecretErrors(t *testing.T) {
 			}
 			if strings.Count(msg, "scheme must be https") > 1 {
 				t.Errorf("server error reported twice: %q", msg)
+			}
+		})
+	}
+}
+
+// TestConfigTemplateHostile executes ConfigTemplate as the operator does
+// over values a store may hold, and reads the result as Argo CD reads a
+// cluster Secret's config (util/db: json.Unmarshal into ClusterConfig,
+// caData a []byte, so base64 in the JSON). Every value is either taken, and
+// then the token and the CA's bytes come out as inline mode would store
+// them, or refused with a message that names the property and does not
+// quote the value. The JSON each case produces is logged (go test -v).
+func TestConfigTemplateHostile(t *testing.T) {
+	twoCerts := samplePEM + strings.Replace(samplePEM, "Sample", "Second", 1)
+	wrapped := func(s string) string { // as base64(1) prints it
+		var b strings.Builder
+		for len(s) > 76 {
+			b.WriteString(s[:76] + "\n")
+			s = s[76:]
+		}
+		return b.String() + s + "\n"
+	}
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	tests := []struct {
+		name, token, ca string
+		// wantToken and wantCA are what Argo CD must read; wantErr, if
+		// set, is the property the template must refuse instead.
+		wantToken, wantCA, wantErr string
+	}{
+		{name: "jwt and base64", token: sampleToken, ca: sampleCAData, wantToken: sampleToken, wantCA: samplePEM},
+		{name: "PEM", token: sampleToken, ca: samplePEM, wantToken: sampleToken, wantCA: samplePEM},
+		{name: "trailing newline", token: sampleToken + "\n", ca: sampleCAData + "\n", wantToken: sampleToken, wantCA: samplePEM},
+		{name: "CRLF and spaces around", token: "  sha256~tok\r\n", ca: " " + sampleCAData + "\r\n", wantToken: "sha256~tok", wantCA: samplePEM},
+		{name: "quote", token: `tok"en`, ca: samplePEM, wantToken: `tok"en`, wantCA: samplePEM},
+		{name: "backslash", token: `to\ken\`, ca: samplePEM, wantToken: `to\ken\`, wantCA: samplePEM},
+		{name: "JSON injection", token: `x","tlsClientConfig":{"insecure":true},"y":"`, ca: samplePEM, wantToken: `x","tlsClientConfig":{"insecure":true},"y":"`, wantCA: samplePEM},
+		{name: "HTML characters", token: "a<b>&c", ca: samplePEM, wantToken: "a<b>&c", wantCA: samplePEM},
+		{name: "template syntax", token: "{{.caData}}", ca: samplePEM, wantToken: "{{.caData}}", wantCA: samplePEM},
+		{name: "base64 wrapped", token: sampleToken, ca: wrapped(b64(twoCerts)), wantToken: sampleToken, wantCA: twoCerts},
+		{name: "PEM bundle", token: sampleToken, ca: twoCerts, wantToken: sampleToken, wantCA: twoCerts},
+		{name: "PEM CRLF", token: sampleToken, ca: strings.ReplaceAll(samplePEM, "\n", "\r\n"), wantToken: sampleToken, wantCA: strings.ReplaceAll(samplePEM, "\n", "\r\n")},
+		{name: "PEM unicode preamble", token: sampleToken, ca: "Subject: CN=Zürich \"CA\" \\ ☃\n" + samplePEM, wantToken: sampleToken, wantCA: "Subject: CN=Zürich \"CA\" \\ ☃\n" + samplePEM},
+		{name: "base64 unicode preamble", token: sampleToken, ca: b64("Zürich\n" + samplePEM), wantToken: sampleToken, wantCA: "Zürich\n" + samplePEM},
+		{name: "PEM no trailing newline", token: sampleToken, ca: strings.TrimSuffix(samplePEM, "\n"), wantToken: sampleToken, wantCA: strings.TrimSuffix(samplePEM, "\n")},
+		{name: "empty CA", token: sampleToken, ca: "", wantToken: sampleToken, wantCA: ""},
+
+		{name: "empty token", token: "", ca: samplePEM, wantErr: TokenKey},
+		{name: "blank token", token: " \n", ca: samplePEM, wantErr: TokenKey},
+		{name: "newline inside token", token: "PLANTED\ntoken", ca: samplePEM, wantErr: TokenKey},
+		{name: "space inside token", token: "Bearer PLANTED", ca: samplePEM, wantErr: TokenKey},
+		{name: "unicode token", token: "PLANTED-tökén", ca: samplePEM, wantErr: TokenKey},
+		{name: "line separator token", token: "PLANTED\u2028x", ca: samplePEM, wantErr: TokenKey},
+		{name: "control character token", token: "PLANTED\x00x", ca: samplePEM, wantErr: TokenKey},
+		{name: "CA not base64", token: sampleToken, ca: "PLANTED not a CA!", wantErr: CADataKey},
+		{name: "CA base64url", token: sampleToken, ca: base64.URLEncoding.EncodeToString([]byte("\xfb\xff" + samplePEM)), wantErr: CADataKey},
+		{name: "CA base64 of DER", token: sampleToken, ca: b64("PLANTED\x30\x82"), wantErr: CADataKey},
+		{name: "CA base64 twice", token: sampleToken, ca: b64(sampleCAData), wantErr: CADataKey},
+		{name: "CA private key first", token: sampleToken, ca: "-----BEGIN PRIVATE KEY-----\nPLANTED\n-----END PRIVATE KEY-----\n" + samplePEM, wantErr: CADataKey},
+		{name: "CA blank", token: sampleToken, ca: " \n", wantErr: CADataKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := execute(ConfigTemplate, map[string]string{TokenKey: tt.token, CADataKey: tt.ca})
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatalf("config = %s, want an error about %s", out, tt.wantErr)
+				}
+				msg := err.Error()
+				if !strings.Contains(msg, "error calling fail: "+tt.wantErr+": ") {
+					t.Errorf("error %q does not name %s", msg, tt.wantErr)
+				}
+				if strings.Contains(msg, "PLANTED") {
+					t.Errorf("error quotes the value: %q", msg)
+				}
+				t.Logf("refused: %s", msg[strings.Index(msg, "error calling fail: ")+len("error calling fail: "):])
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("config: %s", out)
+
+			// Argo CD's util/db.SecretToCluster: json.Unmarshal of
+			// data.config into v1alpha1.ClusterConfig.
+			var cfg mirrorClusterConfig
+			if err := json.Unmarshal([]byte(out), &cfg); err != nil {
+				t.Fatalf("config %s: Argo CD would drop the cluster: %v", out, err)
+			}
+			if cfg.BearerToken != tt.wantToken {
+				t.Errorf("bearerToken %q, want %q", cfg.BearerToken, tt.wantToken)
+			}
+			if string(cfg.TLSClientConfig.CAData) != tt.wantCA {
+				t.Errorf("caData %q, want %q", cfg.TLSClientConfig.CAData, tt.wantCA)
+			}
+			if cfg.TLSClientConfig.Insecure {
+				t.Error("insecure is true")
+			}
+			// Nothing else, and byte for byte what Argo CD itself writes.
+			dec := json.NewDecoder(strings.NewReader(out))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(new(mirrorClusterConfig)); err != nil {
+				t.Errorf("config %s has fields Argo CD does not: %v", out, err)
+			}
+			want, err := json.Marshal(mirrorClusterConfig{BearerToken: tt.wantToken, TLSClientConfig: mirrorTLSClientConfig{CAData: []byte(tt.wantCA)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != string(want) {
+				t.Errorf("config differs from Argo CD's encoding:\n got %s\nwant %s", out, want)
 			}
 		})
 	}

@@ -42,7 +42,9 @@ const invalidYAML = "# not valid YAML: the content is hidden, as it may hold a s
 //
 // A value that is only Go template references ("{{ .token }}") holds no
 // credential and is shown: it is how an ExternalSecret names what it
-// fetches. Keys are shown; comments inside masked content are dropped.
+// fetches; so is a config that is exactly argocd.ConfigTemplate, the
+// template fleetc writes. Keys are shown; comments inside masked content
+// are dropped.
 // Objects are recognised whatever the spelling of their YAML (quotes,
 // escapes, tags, flow style, anchors, merge keys, case of the keys).
 
@@ -368,7 +370,9 @@ func (s *scanned) hide(n *yaml.Node, path []string, keepBool bool) {
 // references) and numbers are masked, keeping its shape and booleans so
 // that `insecure: true` shows. Anything else is masked whole.
 func (s *scanned) config(n *yaml.Node, path []string) {
-	if s.seen[n] || templateRef.MatchString(n.Value) {
+	// fleetc's own config template is a constant: its literal text is
+	// fleetc's, not a credential. Edited in any way, it is masked whole.
+	if s.seen[n] || templateRef.MatchString(n.Value) || n.Value == argocd.ConfigTemplate {
 		return
 	}
 	toks, ok := jsonTokens(n.Value)

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/tools/txtar"
+
+	"github.com/fleetc/fleetc/internal/argocd"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden sections of testdata/mask")
@@ -116,6 +119,39 @@ func TestMaskUnchangedBytes(t *testing.T) {
 	mb, ma := MaskPair(in, in)
 	if !bytes.Equal(mb, in) || !bytes.Equal(ma, in) {
 		t.Errorf("MaskPair changed a file without secrets:\n%s", mb)
+	}
+}
+
+// TestMaskConfigTemplate: the config template fleetc writes into an
+// ExternalSecret is shown as it is; the same template with a credential
+// edited into it is masked whole.
+func TestMaskConfigTemplate(t *testing.T) {
+	file := func(config string) []byte {
+		es := map[string]any{
+			"apiVersion": argocd.ExternalSecretAPIVersion,
+			"kind":       argocd.ExternalSecretKind,
+			"metadata":   map[string]any{"name": "cluster-a"},
+			"spec": map[string]any{"target": map[string]any{"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{argocd.SecretTypeLabel: argocd.SecretTypeCluster}},
+				"data":     map[string]any{argocd.DataName: "a", argocd.DataConfig: config},
+			}}},
+		}
+		out, err := yaml.Marshal(es)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	edited := strings.Replace(argocd.ConfigTemplate, "{{ toJson $token }}", `"planted-token"`, 1)
+	if edited == argocd.ConfigTemplate {
+		t.Fatal("the template has no {{ toJson $token }} to edit")
+	}
+	mb, ma := MaskPair(file(edited), file(argocd.ConfigTemplate))
+	if bytes.Contains(mb, []byte("planted")) {
+		t.Errorf("the edited template shows:\n%s", mb)
+	}
+	if !bytes.Contains(ma, []byte("{{ toJson $token }}")) || !bytes.Contains(ma, []byte("regexMatch")) {
+		t.Errorf("fleetc's template is masked:\n%s", ma)
 	}
 }
 

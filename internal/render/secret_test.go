@@ -8,6 +8,7 @@ import (
 	"testing"
 	"text/template"
 
+	"github.com/Masterminds/sprig/v3"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fleetc/fleetc/internal/argocd"
@@ -103,7 +104,7 @@ func TestInlineSecretMatchesExternalSecret(t *testing.T) {
 		out := map[string]string{}
 		for k, v := range m {
 			var b strings.Builder
-			if err := template.Must(template.New(k).Option("missingkey=error").Parse(v)).Execute(&b, fetched); err != nil {
+			if err := template.Must(template.New(k).Option("missingkey=error").Funcs(esoFuncs()).Parse(v)).Execute(&b, fetched); err != nil {
 				t.Fatal(err)
 			}
 			out[k] = b.String()
@@ -125,6 +126,75 @@ func TestInlineSecretMatchesExternalSecret(t *testing.T) {
 	}
 	if want := exec(tpl.Data); !maps.Equal(got.StringData, want) {
 		t.Errorf("data %v\nwant %v", got.StringData, want)
+	}
+}
+
+// esoFuncs is the function map of the External Secrets Operator's v2
+// template engine: sprig's text/template functions without env and
+// expandenv (external-secrets runtime/template/v2).
+func esoFuncs() template.FuncMap {
+	f := sprig.TxtFuncMap()
+	delete(f, "env")
+	delete(f, "expandenv")
+	return f
+}
+
+// TestExternalSecretConfigMatchesInline: for the same token and CA, the
+// config the operator renders from the committed ExternalSecret is byte
+// for byte the config of the inline Secret, and what inline mode refuses
+// the template refuses too, so the store may hold a credential in any
+// form the @secret sources may. Known differences, both on the lenient
+// side of the template: it trims spaces around the token, where inline
+// mode only drops a file's last line break; and it checks that a CA is a
+// PEM CERTIFICATE block without parsing the certificate, which Argo CD
+// then reports when it connects.
+func TestExternalSecretConfigMatchesInline(t *testing.T) {
+	const token = "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl"
+	wrapped := strings.Join(strings.SplitAfter(testCAData, testCAData[:60]), "\n") + "\n"
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	cases := []struct{ token, ca string }{
+		{token, testCAData},
+		{token, testCA},
+		{token, testCAData + "\n"},
+		{token, wrapped},
+		{token, strings.ReplaceAll(testCA, "\n", "\r\n")},
+		{token, testCA + testCA},
+		{token, "Zürich \"CA\" \\\n" + testCA},
+		{token, b64("Zürich\n" + testCA)},
+		{`tok"en\`, testCA},
+		{`x","tlsClientConfig":{"insecure":true},"y":"`, testCA},
+		{"a<b>&c{{.caData}}", testCA},
+		{"tok en", testCA},
+		{"tok\nen", testCA},
+		{"tökén", testCA},
+		{"tok\u2028en", testCA},
+		{token, "not a CA!"},
+		{token, b64("not PEM")},
+		{token, b64(testCAData)},
+		{token, " \n"},
+		{token, "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n" + testCA},
+	}
+	for _, tc := range cases {
+		c, s := secretCluster(tc.token, tc.ca)
+		file, inlineErr := InlineSecret(c, s, "/platform")
+		es, err := argocd.ExternalSecret(ArgoCluster(c, s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := template.Must(template.New("config").Option("missingkey=error").Funcs(esoFuncs()).Parse(es.Spec.Target.Template.Data[argocd.DataConfig]))
+		var rendered strings.Builder
+		esoErr := tmpl.Execute(&rendered, map[string]string{argocd.TokenKey: tc.token, argocd.CADataKey: tc.ca})
+		switch {
+		case inlineErr != nil && esoErr != nil:
+		case inlineErr != nil:
+			t.Errorf("token %q, CA %q: inline mode refuses (%v), the ExternalSecret renders %s", tc.token, tc.ca, inlineErr, rendered.String())
+		case esoErr != nil:
+			t.Errorf("token %q, CA %q: the ExternalSecret refuses (%v), inline mode takes it", tc.token, tc.ca, esoErr)
+		default:
+			if got, want := rendered.String(), parseInline(t, file.Data).StringData[argocd.DataConfig]; got != want {
+				t.Errorf("token %q, CA %q: config\n got %s\nwant %s (inline)", tc.token, tc.ca, got, want)
+			}
+		}
 	}
 }
 
