@@ -121,6 +121,7 @@ bundles each cluster gets.`,
 		newLSPCmd(io),
 		newExplainCmd(io),
 		newImportCmd(io),
+		newInitCmd(io),
 	)
 	return root
 }
