@@ -11,11 +11,24 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
+// The ExternalSecret API versions fleetc writes. Every field fleetc sets
+// means the same in both, so the choice is only what the hub's operator
+// serves: platform.secretStore.apiVersion.
+const (
+	// ExternalSecretsV1 is served by External Secrets Operator 0.16 and
+	// later, and alone from 0.17 on.
+	ExternalSecretsV1 = "external-secrets.io/v1"
+	// ExternalSecretsV1beta1 is served by the operator before 0.17 (0.16
+	// serves both).
+	ExternalSecretsV1beta1 = "external-secrets.io/v1beta1"
+)
+
+// ExternalSecretAPIVersions are the API versions ExternalSecret accepts
+// in SecretStore.APIVersion, newest first.
+var ExternalSecretAPIVersions = []string{ExternalSecretsV1, ExternalSecretsV1beta1}
+
 // External Secrets Operator API constants used in ExternalSecretObject.
 const (
-	// ExternalSecretAPIVersion is the served, stored version of the
-	// ExternalSecret API (external-secrets.io/v1, ESO v0.16 and later).
-	ExternalSecretAPIVersion = "external-secrets.io/v1"
 	// ExternalSecretKind is the kind of ExternalSecretObject.
 	ExternalSecretKind = "ExternalSecret"
 
@@ -106,11 +119,11 @@ const ConfigTemplate = `{{- $token := trim .` + TokenKey + ` -}}
 {{- end -}}
 {"bearerToken":{{ toJson $token }},"tlsClientConfig":{"insecure":false{{ if $ca }},"caData":{{ b64enc $ca | toJson }}{{ end }}}}`
 
-// ExternalSecretObject is an external-secrets.io/v1 ExternalSecret. Fields
+// ExternalSecretObject is an External Secrets Operator ExternalSecret. Fields
 // are declared in the order a manifest is read in, so a YAML encoder keeps
 // it.
 type ExternalSecretObject struct {
-	// APIVersion is always ExternalSecretAPIVersion.
+	// APIVersion is one of ExternalSecretAPIVersions.
 	APIVersion string `yaml:"apiVersion" json:"apiVersion"`
 	// Kind is always ExternalSecretKind.
 	Kind string `yaml:"kind" json:"kind"`
@@ -233,7 +246,8 @@ func TemplateData(c Cluster) (map[string]string, error) {
 // Secret: name SecretName(c.Server), type Opaque, labels Labels(c),
 // annotations Annotations(c) and data TemplateData(c), with label and
 // annotation values escaped for the template engine. The ExternalSecret
-// has the Secret's name and lives in c.Namespace. All problems with c are
+// is of API version c.Store.APIVersion, has the Secret's name and lives in
+// c.Namespace. All problems with c are
 // reported together, prefixed by the cluster's name.
 func ExternalSecret(c Cluster) (*ExternalSecretObject, error) {
 	var errs []error
@@ -276,7 +290,7 @@ func ExternalSecret(c Cluster) (*ExternalSecretObject, error) {
 		annotations[k] = literal(v)
 	}
 	return &ExternalSecretObject{
-		APIVersion: ExternalSecretAPIVersion,
+		APIVersion: c.Store.APIVersion,
 		Kind:       ExternalSecretKind,
 		Metadata:   ObjectMeta{Name: name, Namespace: c.Namespace},
 		Spec: ExternalSecretSpec{
@@ -323,6 +337,9 @@ func checkSecretData(c Cluster) error {
 // checkStore validates the secret store reference.
 func checkStore(s SecretStore) error {
 	var errs []error
+	if !slices.Contains(ExternalSecretAPIVersions, s.APIVersion) {
+		errs = append(errs, fmt.Errorf("store API version %q: want one of %s", s.APIVersion, strings.Join(ExternalSecretAPIVersions, ", ")))
+	}
 	switch s.Kind {
 	case "", "SecretStore", "ClusterSecretStore":
 	default:

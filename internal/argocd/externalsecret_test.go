@@ -110,6 +110,7 @@ func sampleCluster() Cluster {
 		ClusterResources: boolPtr(true),
 		Namespace:        "argocd",
 		Store: SecretStore{
+			APIVersion:      ExternalSecretsV1,
 			Kind:            "ClusterSecretStore",
 			Name:            "platform-vault",
 			Key:             "platform/argocd/clusters/dev-1",
@@ -298,6 +299,30 @@ func TestRenderedSecret(t *testing.T) {
 	}
 }
 
+// TestExternalSecretAPIVersion: the ExternalSecret is of the API version
+// the store says, and the rest of it does not depend on the version.
+func TestExternalSecretAPIVersion(t *testing.T) {
+	c := sampleCluster()
+	want, err := ExternalSecret(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range ExternalSecretAPIVersions {
+		c.Store.APIVersion = v
+		es, err := ExternalSecret(c)
+		if err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		if es.APIVersion != v {
+			t.Errorf("apiVersion %q, want %q", es.APIVersion, v)
+		}
+		es.APIVersion = want.APIVersion
+		if !reflect.DeepEqual(es, want) {
+			t.Errorf("%s: the ExternalSecret differs beyond its apiVersion:\n got %+v\nwant %+v", v, es, want)
+		}
+	}
+}
+
 func TestTemplateDataOptionalKeys(t *testing.T) {
 	for _, cr := range []*bool{nil, boolPtr(false)} {
 		c := sampleCluster()
@@ -341,7 +366,9 @@ func TestExternalSecretErrors(t *testing.T) {
 		{"bad label", func(c *Cluster) { c.Labels["env"] = "prod" }, []string{`label "env"`}},
 		{"bad annotation", func(c *Cluster) { c.Annotations["managed-by"] = "me" }, []string{`annotation "managed-by"`}},
 		{"store kind", func(c *Cluster) { c.Store.Kind = "Vault" }, []string{`store kind "Vault"`}},
-		{"store empty", func(c *Cluster) { c.Store = SecretStore{} }, []string{"store name is empty", "store key is empty", "store token property is empty", "store CA property is empty"}},
+		{"store empty", func(c *Cluster) { c.Store = SecretStore{} }, []string{`store API version ""`, "store name is empty", "store key is empty", "store token property is empty", "store CA property is empty"}},
+		{"API version", func(c *Cluster) { c.Store.APIVersion = "external-secrets.io/v1alpha1" }, []string{`store API version "external-secrets.io/v1alpha1": want one of external-secrets.io/v1, external-secrets.io/v1beta1`}},
+		{"API version without group", func(c *Cluster) { c.Store.APIVersion = "v1" }, []string{`store API version "v1"`}},
 		{"store name", func(c *Cluster) { c.Store.Name = "Platform Vault" }, []string{`store name "Platform Vault"`}},
 		{"refresh", func(c *Cluster) { c.Store.RefreshInterval = "hourly" }, []string{`store refresh interval "hourly"`}},
 		{"several", func(c *Cluster) { c.Server = "ftp://x"; c.Env = ""; c.Namespace = "" },

@@ -106,6 +106,9 @@ type Cluster struct {
 // SecretStore locates one cluster's credentials in an External Secrets
 // Operator store.
 type SecretStore struct {
+	// APIVersion is the version of the ExternalSecret API the hub's
+	// operator serves: one of ExternalSecretAPIVersions.
+	APIVersion string
 	// Kind is "SecretStore" or "ClusterSecretStore"; "" leaves it to the
 	// operator's default (SecretStore).
 	Kind string

@@ -2,6 +2,7 @@ package compile
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,6 +27,9 @@ type Settings struct {
 		ResourceTrackingMethod string `json:"resourceTrackingMethod"`
 	} `json:"argocd"`
 	SecretStore struct {
+		// APIVersion is the ExternalSecret API the hub's operator
+		// serves, one of argocd.ExternalSecretAPIVersions.
+		APIVersion      string `json:"apiVersion"`
 		Kind            string `json:"kind"`
 		Name            string `json:"name"`
 		PathPrefix      string `json:"pathPrefix"`
@@ -46,6 +50,10 @@ type Settings struct {
 // trackingPath is where, in the platform settings, the hub's resource
 // tracking method is.
 var trackingPath = cue.ParsePath("argocd.resourceTrackingMethod")
+
+// storeAPIVersionPath is where, in the platform settings, the
+// ExternalSecret API version is.
+var storeAPIVersionPath = cue.ParsePath("secretStore.apiVersion")
 
 func trackingMethods() string {
 	var names []string
@@ -90,6 +98,14 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 	if m := argocd.TrackingMethod(s.ArgoCD.ResourceTrackingMethod); !m.Valid() {
 		pos := pv.LookupPath(trackingPath).Pos().Position()
 		return nil, diag.List{{Pos: pos, Message: fmt.Sprintf("platform.argocd.resourceTrackingMethod: %q is none of Argo CD's tracking methods (%s)", m, trackingMethods())}}
+	}
+	// Likewise, only an ExternalSecret API the operator serves. A
+	// platform that does not say gets external-secrets.io/v1, which
+	// fleetc wrote before the version was a setting.
+	if at := pv.LookupPath(storeAPIVersionPath); !at.Exists() {
+		s.SecretStore.APIVersion = argocd.ExternalSecretsV1
+	} else if v := s.SecretStore.APIVersion; !slices.Contains(argocd.ExternalSecretAPIVersions, v) {
+		return nil, diag.List{{Pos: at.Pos().Position(), Message: fmt.Sprintf("platform.secretStore.apiVersion: %q is not an ExternalSecret API version fleetc writes: want %q (External Secrets Operator 0.16 and later) or %q (before 0.17)", v, argocd.ExternalSecretsV1, argocd.ExternalSecretsV1beta1)}}
 	}
 	return &s, nil
 }

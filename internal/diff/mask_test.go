@@ -128,7 +128,7 @@ func TestMaskUnchangedBytes(t *testing.T) {
 func TestMaskConfigTemplate(t *testing.T) {
 	file := func(config string) []byte {
 		es := map[string]any{
-			"apiVersion": argocd.ExternalSecretAPIVersion,
+			"apiVersion": argocd.ExternalSecretsV1,
 			"kind":       argocd.ExternalSecretKind,
 			"metadata":   map[string]any{"name": "cluster-a"},
 			"spec": map[string]any{"target": map[string]any{"template": map[string]any{

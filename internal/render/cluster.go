@@ -149,6 +149,7 @@ func ArgoCluster(c *compile.Cluster, s *compile.Settings) argocd.Cluster {
 		ClusterResources: c.ArgoCD.ClusterResources,
 		Namespace:        s.ArgoCD.Namespace,
 		Store: argocd.SecretStore{
+			APIVersion:      s.SecretStore.APIVersion,
 			Kind:            s.SecretStore.Kind,
 			Name:            s.SecretStore.Name,
 			Key:             c.CredentialsKey,

@@ -49,6 +49,7 @@ func secretCluster(token, ca string) (*compile.Cluster, *compile.Settings) {
 	}
 	s := &compile.Settings{}
 	s.ArgoCD.Namespace = "argocd"
+	s.SecretStore.APIVersion = argocd.ExternalSecretsV1
 	s.SecretStore.Kind = "ClusterSecretStore"
 	s.SecretStore.Name = "platform-vault"
 	s.SecretStore.TokenProperty = "bearerToken"

@@ -144,7 +144,7 @@ func FuzzRegistration(f *testing.F) {
 			Name: name, Server: server, Env: "dev", Bundles: []string{"core-basic"},
 			Labels: map[string]string{lk: lv}, Annotations: map[string]string{ak: av},
 			Namespace: ns,
-			Store:     argocd.SecretStore{Kind: "ClusterSecretStore", Name: "vault", Key: key, TokenProperty: "token", CAProperty: "ca", RefreshInterval: refresh},
+			Store:     argocd.SecretStore{APIVersion: argocd.ExternalSecretsV1, Kind: "ClusterSecretStore", Name: "vault", Key: key, TokenProperty: "token", CAProperty: "ca", RefreshInterval: refresh},
 		}
 		obj, err := argocd.ExternalSecret(c)
 		if err != nil {

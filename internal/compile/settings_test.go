@@ -1,0 +1,98 @@
+package compile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fleetc/fleetc/internal/argocd"
+	"github.com/fleetc/fleetc/internal/load"
+)
+
+// tinyPlatform writes the smallest platform fleetc reads, whose shared
+// file adds extra inside `platform`, and loads it. Its defs constrain
+// nothing, so what it holds reaches fleetc's own checks.
+func tinyPlatform(t *testing.T, extra string) *load.Platform {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"cue.mod/module.cue": "module: \"example.com/tiny@v0\"\nlanguage: version: \"v0.17.0\"\n",
+		"clusters/platform.cue": `package clusters
+
+platform: {
+	output: "out"
+	argocd: namespace: "argocd"
+	secretStore: {kind: "ClusterSecretStore", name: "vault", tokenProperty: "token", caProperty: "ca", refreshInterval: "1h"}
+	envs: dev: branch: "development"
+	applicationSets: {project: "p", syncPolicy: {prune: true, selfHeal: true, syncOptions: []}, preserveResourcesOnDeletion: false, handwritten: "hand"}
+` + extra + `
+}
+bundles: core: {}
+clusters: [Name=string]: {
+	name:   Name
+	env:    "dev"
+	server: =~"^https://"
+	bundles: core: true
+	credentials: key: "clusters/\(Name)"
+}
+#catalog: hello: {bundle: "core", category: "apps", chart: "apps/hello", namespace: "apps", serverSideApply: false}
+#deploy: {
+	cluster: _
+	apps: hello: values: hello: greeting: "hi"
+}
+`,
+		"clusters/tiny.cue": "package clusters\n\nclusters: tiny: server: \"https://tiny.example.com\"\n",
+	}
+	for name, content := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := load.Load(load.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// relErr is err with the platform's directory taken out of positions.
+func relErr(p *load.Platform, err error) string {
+	return strings.ReplaceAll(err.Error(), p.Root+string(filepath.Separator), "")
+}
+
+// TestReadSettingsAPIVersion: fleetc itself checks the ExternalSecret API
+// version, for a platform whose defs do not, at the line that sets it;
+// a platform that does not set it keeps external-secrets.io/v1.
+func TestReadSettingsAPIVersion(t *testing.T) {
+	for _, tt := range []struct {
+		extra, want, wantErr string
+	}{
+		{extra: "", want: argocd.ExternalSecretsV1},
+		{extra: `secretStore: apiVersion: "external-secrets.io/v1"`, want: argocd.ExternalSecretsV1},
+		{extra: `secretStore: apiVersion: "external-secrets.io/v1beta1"`, want: argocd.ExternalSecretsV1beta1},
+		{extra: `secretStore: apiVersion: "external-secrets.io/v1alpha1"`, wantErr: `clusters/platform.cue:9:14: platform.secretStore.apiVersion: "external-secrets.io/v1alpha1" is not an ExternalSecret API version fleetc writes: want "external-secrets.io/v1" (External Secrets Operator 0.16 and later) or "external-secrets.io/v1beta1" (before 0.17)`},
+		{extra: `secretStore: apiVersion: ""`, wantErr: `clusters/platform.cue:9:14: platform.secretStore.apiVersion: "" is not an ExternalSecret API version`},
+		{extra: `secretStore: apiVersion: "v1"`, wantErr: `clusters/platform.cue:9:14: platform.secretStore.apiVersion: "v1" is not`},
+	} {
+		p := tinyPlatform(t, tt.extra)
+		s, err := ReadSettings(p)
+		if tt.wantErr != "" {
+			if err == nil || !strings.HasPrefix(relErr(p, err), tt.wantErr) {
+				t.Errorf("%s: error %v\nwant %s", tt.extra, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.extra, err)
+			continue
+		}
+		if s.SecretStore.APIVersion != tt.want {
+			t.Errorf("%s: apiVersion %q, want %q", tt.extra, s.SecretStore.APIVersion, tt.want)
+		}
+	}
+}
