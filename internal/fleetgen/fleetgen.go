@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -39,7 +40,7 @@ func Generate(repo, dir string, n int, seed uint64) error {
 	if err := copyFile(filepath.Join(repo, sharedFile), filepath.Join(dir, sharedFile)); err != nil {
 		return err
 	}
-	r := newRand(seed)
+	r := NewRand(seed)
 	for i := range n {
 		name, src := Cluster(r, i)
 		if err := os.WriteFile(filepath.Join(dir, "clusters", name+".cue"), []byte(src), 0o644); err != nil {
@@ -51,12 +52,33 @@ func Generate(repo, dir string, n int, seed uint64) error {
 
 // Cluster returns the name and source of the i-th generated cluster.
 func Cluster(r *rand.Rand, i int) (string, string) {
+	s := NewSpec(r, i)
+	return s.Name, s.Source()
+}
+
+// Spec is what the i-th generated cluster is, as data: what its file
+// says, for tests that need the fleet's shape without compiling it.
+type Spec struct {
+	Name, Env string
+	// Bundles are the optional bundles it enables (OptionalBundles, in
+	// that order); the platform's required ones are not written.
+	Bundles      []string
+	Region, Team string
+	// Registry, Retention, ReloaderTag, FalcoDriver and NodeType are its
+	// overrides; empty where it keeps the platform's.
+	Registry, Retention, ReloaderTag, FalcoDriver, NodeType string
+}
+
+// OptionalBundles are the bundles of the reference platform that a
+// generated cluster may enable; it gets the others, which are required,
+// anyway.
+func OptionalBundles() []string { return slices.Clone(optional) }
+
+// NewSpec draws the i-th cluster from r. The order of the draws is part of
+// what a seed means: changing it changes every generated fleet.
+func NewSpec(r *rand.Rand, i int) Spec {
 	env := envs[i%len(envs)]
-	name := fmt.Sprintf("c%05d-%s", i, env)
-	var b strings.Builder
-	fmt.Fprintf(&b, "package clusters\n\nclusters: %q: {\n", name)
-	fmt.Fprintf(&b, "\tenv:    %q\n", env)
-	fmt.Fprintf(&b, "\tserver: \"https://%s.k8s.corp.local:6443\"\n", name)
+	s := Spec{Name: fmt.Sprintf("c%05d-%s", i, env), Env: env}
 	enabled := map[string]bool{}
 	for _, bundle := range optional {
 		if r.Float64() < 0.85 {
@@ -66,31 +88,59 @@ func Cluster(r *rand.Rand, i int) (string, string) {
 	if enabled["monitoring-medium"] {
 		enabled["monitoring-basic"] = true
 	}
-	b.WriteString("\tbundles: {\n")
 	for _, bundle := range optional {
 		if enabled[bundle] {
-			fmt.Fprintf(&b, "\t\t%q: true\n", bundle)
+			s.Bundles = append(s.Bundles, bundle)
 		}
 	}
-	b.WriteString("\t}\n")
-	fmt.Fprintf(&b, "\tlabels: {region: %q, team: %q}\n", regions[r.IntN(len(regions))], teams[r.IntN(len(teams))])
+	s.Region, s.Team = regions[r.IntN(len(regions))], teams[r.IntN(len(teams))]
 	if r.IntN(5) == 0 {
-		fmt.Fprintf(&b, "\tregistry: \"pullproxy-%s.corp.local\"\n", regions[r.IntN(len(regions))])
+		s.Registry = fmt.Sprintf("pullproxy-%s.corp.local", regions[r.IntN(len(regions))])
 	}
 	if r.IntN(4) == 0 {
-		fmt.Fprintf(&b, "\tmonitoring: retention: \"%dd\"\n", 7*(1+r.IntN(12)))
+		s.Retention = fmt.Sprintf("%dd", 7*(1+r.IntN(12)))
 	}
 	if r.IntN(6) == 0 {
-		b.WriteString("\tmonitoring: victoriametricsoperator: promconfigreloadimagetag: \"v0.68.0\"\n")
+		s.ReloaderTag = "v0.68.0"
 	}
 	if r.IntN(8) == 0 {
-		b.WriteString("\tsecurity: falco: driver: \"ebpf\"\n")
+		s.FalcoDriver = "ebpf"
 	}
 	if r.IntN(10) == 0 {
-		b.WriteString("\tnodetype: \"infra\"\n")
+		s.NodeType = "infra"
+	}
+	return s
+}
+
+// Source is the cluster file of s.
+func (s Spec) Source() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "package clusters\n\nclusters: %q: {\n", s.Name)
+	fmt.Fprintf(&b, "\tenv:    %q\n", s.Env)
+	fmt.Fprintf(&b, "\tserver: \"https://%s.k8s.corp.local:6443\"\n", s.Name)
+	b.WriteString("\tbundles: {\n")
+	for _, bundle := range s.Bundles {
+		fmt.Fprintf(&b, "\t\t%q: true\n", bundle)
+	}
+	b.WriteString("\t}\n")
+	fmt.Fprintf(&b, "\tlabels: {region: %q, team: %q}\n", s.Region, s.Team)
+	if s.Registry != "" {
+		fmt.Fprintf(&b, "\tregistry: %q\n", s.Registry)
+	}
+	if s.Retention != "" {
+		fmt.Fprintf(&b, "\tmonitoring: retention: %q\n", s.Retention)
+	}
+	if s.ReloaderTag != "" {
+		fmt.Fprintf(&b, "\tmonitoring: victoriametricsoperator: promconfigreloadimagetag: %q\n", s.ReloaderTag)
+	}
+	if s.FalcoDriver != "" {
+		fmt.Fprintf(&b, "\tsecurity: falco: driver: %q\n", s.FalcoDriver)
+	}
+	if s.NodeType != "" {
+		fmt.Fprintf(&b, "\tnodetype: %q\n", s.NodeType)
 	}
 	b.WriteString("}\n")
-	return name, b.String()
+	return b.String()
 }
 
 func copyDir(src, dst string) error {
@@ -120,4 +170,6 @@ func copyFile(src, dst string) error {
 	return os.WriteFile(dst, data, 0o644)
 }
 
-func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x6c65657463)) }
+// NewRand is the source of a fleet of the given seed: NewSpec(r, 0),
+// NewSpec(r, 1)… with it draw the clusters Generate writes.
+func NewRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x6c65657463)) }

@@ -35,8 +35,8 @@ func TestDeterministic(t *testing.T) {
 	}
 	same := true
 	for i := range 50 {
-		_, sa := Cluster(newRand(1), i)
-		_, sc := Cluster(newRand(2), i)
+		_, sa := Cluster(NewRand(1), i)
+		_, sc := Cluster(NewRand(2), i)
 		same = same && sa == sc
 	}
 	if same {

@@ -105,3 +105,15 @@ func WriteNew(dir, display string, files []render.File) (err error) {
 	}
 	return nil
 }
+
+// Leftovers are the names, as .gitignore patterns, of what a fleetc killed
+// while it wrote may leave in a platform repository until the next write
+// removes it: the lock and the record of temporaries at an output root,
+// Write's temporaries and WriteSource's. The ledger is not among them: it
+// is committed with the output.
+func Leftovers() []string {
+	return []string{lockName, recordName, tmpPrefix + "*", sourceTmpPattern}
+}
+
+// sourceTmpPattern matches the temporary files of WriteSource.
+const sourceTmpPattern = ".fleetc-*.tmp"

@@ -23,7 +23,7 @@ func WriteSource(path string, data []byte, replace bool) (err error) {
 		}
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".fleetc-*.tmp")
+	tmp, err := os.CreateTemp(dir, sourceTmpPattern)
 	if err != nil {
 		return err
 	}

@@ -174,6 +174,11 @@ type Matrix struct {
 	Clusters []string `json:"clusters"`
 	// Sets are the ApplicationSets, sorted by name.
 	Sets []Row `json:"applicationSets"`
+
+	// profiles holds each cluster's env and bundles, and envs the
+	// platform's envs in order: what Groups needs.
+	profiles map[string]profile
+	envs     []string
 }
 
 // Row is one ApplicationSet and the clusters it selects.
@@ -253,9 +258,10 @@ func Compute(in Input) (*Matrix, diag.List) {
 		apps:    make(map[string][]application, nApps),
 		long:    map[string][]longName{},
 	}
-	m := &Matrix{Clusters: []string{}}
+	m := &Matrix{Clusters: []string{}, profiles: make(map[string]profile, len(in.Clusters)), envs: in.Vocab.Envs}
 	for _, cl := range in.Clusters {
 		m.Clusters = append(m.Clusters, cl.Name)
+		m.profiles[cl.Name] = clusterProfile(cl, in.Vocab)
 		c.clusterLabels(cl)
 		for _, a := range cl.Apps {
 			c.written[a.Values] = true

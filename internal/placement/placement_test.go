@@ -465,3 +465,29 @@ func TestApplicationNamesPerCluster(t *testing.T) {
 		t.Errorf("message:\n%s\nwant it to start with:\n%s\nand say 50 characters", d.Message, want)
 	}
 }
+
+// TestGroups: clusters group by env and enabled bundles, with the
+// Applications the matrix gives them; Filter narrows rows and columns and
+// the groups follow.
+func TestGroups(t *testing.T) {
+	in := withTeam(fleet())
+	in.Clusters = append(in.Clusters, cluster("dev-two", "dev", certManager))
+	m, ds := Compute(in)
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	got := fmt.Sprint(m.Groups())
+	want := "[{dev [core-basic] [dev-one dev-two] 1 1 2} {prod [core-basic monitoring-basic] [prod-one] 3 3 3}]"
+	if got != want {
+		t.Errorf("groups:\n got %s\nwant %s", got, want)
+	}
+	f := m.Filter([]string{"vm-agent", "team-tools"}, []string{"prod-one", "dev-two"})
+	if got, want := fmt.Sprint(f.Clusters, len(f.Sets), f.Sets[0].Clusters), "[dev-two prod-one] 2 [prod-one]"; got != want {
+		t.Errorf("filtered: got %s, want %s", got, want)
+	}
+	got = fmt.Sprint(f.Groups())
+	want = "[{dev [core-basic] [dev-two] 0 0 0} {prod [core-basic monitoring-basic] [prod-one] 2 2 2}]"
+	if got != want {
+		t.Errorf("filtered groups:\n got %s\nwant %s", got, want)
+	}
+}

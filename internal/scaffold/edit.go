@@ -2,9 +2,11 @@ package scaffold
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -180,60 +182,59 @@ func replaceRepoURLs(name string, src []byte, repos map[string]string) ([]byte, 
 	if len(repos) == 0 {
 		return src, nil
 	}
+	before, err := repoURLs(name, src)
+	if err != nil {
+		return nil, err
+	}
 	var edits []edit
-	want := 0
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	for {
-		var doc yaml.Node
-		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+	var want []string
+	for _, n := range before {
+		to, ok := repos[n.Value]
+		if !ok {
+			want = append(want, n.Value)
+			continue
 		}
-		var err error
-		walkRepoURLs(&doc, func(n *yaml.Node) {
-			to, ok := repos[n.Value]
-			if !ok || err != nil {
-				return
-			}
-			var e edit
-			if e, err = scalarEdit(name, src, n, to); err == nil {
-				edits = append(edits, e)
-			}
-		})
+		e, err := scalarEdit(name, src, n, to)
 		if err != nil {
 			return nil, err
 		}
+		edits = append(edits, e)
+		want = append(want, to)
 	}
 	if len(edits) == 0 {
 		return src, nil
 	}
-	want = len(edits)
 	out := apply(src, edits)
-	// Checked: the result parses and names the new repositories as often
-	// as the old one named the old.
-	got := 0
-	dec = yaml.NewDecoder(bytes.NewReader(out))
+	// Checked: the result parses, and its repoURL fields are those of
+	// the original with the substitutions made.
+	after, err := repoURLs(name, out)
+	if err != nil {
+		return nil, fmt.Errorf("after the substitution: %w", err)
+	}
+	got := make([]string, len(after))
+	for i, n := range after {
+		got[i] = n.Value
+	}
+	if !slices.Equal(got, want) {
+		return nil, fmt.Errorf("%s: the repository URLs are %q after the substitution, want %q", name, got, want)
+	}
+	return out, nil
+}
+
+// repoURLs are the values of the repoURL fields of every YAML document in
+// src, in order.
+func repoURLs(name string, src []byte) ([]*yaml.Node, error) {
+	var out []*yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(src))
 	for {
 		var doc yaml.Node
 		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-			break
+			return out, nil
 		} else if err != nil {
-			return nil, fmt.Errorf("%s: after the substitution: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		walkRepoURLs(&doc, func(n *yaml.Node) {
-			for _, to := range repos {
-				if n.Value == to {
-					got++
-					break
-				}
-			}
-		})
+		walkRepoURLs(&doc, func(n *yaml.Node) { out = append(out, n) })
 	}
-	if got != want {
-		return nil, fmt.Errorf("%s: %d repository URLs after the substitution, want %d", name, got, want)
-	}
-	return out, nil
 }
 
 // walkRepoURLs calls f with the value of every repoURL field below n.
@@ -276,14 +277,26 @@ func scalarEdit(name string, src []byte, n *yaml.Node, value string) (edit, erro
 			return edit{}, fmt.Errorf("%s:%d:%d: the repository URL is not a simple quoted string", name, n.Line, n.Column)
 		}
 		end = start + i + 2
+		if end < len(src) && src[end] == q {
+			return edit{}, fmt.Errorf("%s:%d:%d: the repository URL is not a simple quoted string", name, n.Line, n.Column)
+		}
 	default:
 		return edit{}, fmt.Errorf("%s:%d:%d: the repository URL is not on one line", name, n.Line, n.Column)
 	}
+	return edit{start, end, yamlScalar(value)}, nil
+}
+
+// yamlScalar is value as a one-line YAML scalar that reads the same in a
+// block and in a flow collection: as yaml.v3 writes it, quoted if that
+// leaves a character that ends a value in a flow collection.
+func yamlScalar(value string) string {
 	text, err := yaml.Marshal(value)
-	if err != nil {
-		return edit{}, err
+	plain := strings.TrimSuffix(string(text), "\n")
+	if err != nil || strings.ContainsAny(plain, ",[]{}\n") {
+		q, _ := json.Marshal(value) // a JSON string is a YAML double-quoted one
+		return string(q)
 	}
-	return edit{start, end, strings.TrimSuffix(string(text), "\n")}, nil
+	return plain
 }
 
 // lineStart is the offset of line (counted from 1) in src, or -1.

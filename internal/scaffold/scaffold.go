@@ -28,6 +28,7 @@ import (
 	"golang.org/x/mod/semver"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/fleetc/fleetc/internal/output"
 	"github.com/fleetc/fleetc/internal/render"
 )
 
@@ -158,8 +159,11 @@ func InstallVersion(v string) string {
 // Files returns the files of a new platform repository: those of platform
 // (the reference platform, see fleetc.Platform) with o's module path,
 // repositories and secret store substituted, and the CI workflow,
-// .gitignore and README, sorted by path. o must have passed Check.
+// .gitignore and README, sorted by path.
 func Files(platform fs.FS, o Options) ([]render.File, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
 	src := map[string][]byte{}
 	err := fs.WalkDir(platform, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -236,9 +240,7 @@ func Files(platform fs.FS, o Options) ([]render.File, error) {
 		return nil, fmt.Errorf("scaffold: the CI workflow installs fleetc %d times, want 2 (one per job)", bytes.Count(workflow, latest))
 	}
 	out[WorkflowFile] = bytes.ReplaceAll(workflow, latest, []byte(fleetcPackage+"@"+version))
-	if out[GitignoreFile], err = fs.ReadFile(files, "files/gitignore"); err != nil {
-		return nil, err
-	}
+	out[GitignoreFile] = gitignore()
 	readme, err := template.ParseFS(files, "files/README.md")
 	if err != nil {
 		return nil, err
@@ -256,6 +258,21 @@ func Files(platform fs.FS, o Options) ([]render.File, error) {
 	}
 	slices.SortFunc(list, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
 	return list, nil
+}
+
+// gitignore is the new repository's .gitignore: what fleetc may leave
+// behind when it is killed, by the names output gives it.
+func gitignore() []byte {
+	var b bytes.Buffer
+	b.WriteString("# Left behind only by a fleetc that was killed while it wrote; the next\n")
+	b.WriteString("# compile removes them. " + output.LedgerName + " is not among them: it records\n")
+	b.WriteString("# which files fleetc owns and is committed with the output.\n")
+	for _, p := range output.Leftovers() {
+		b.WriteString(p + "\n")
+	}
+	b.WriteString("# fleetc's build cache, where CI keeps it inside the repository.\n")
+	b.WriteString("/.fleetc-cache/\n")
+	return b.Bytes()
 }
 
 // stringAt is the string at path in the CUE file name of src.

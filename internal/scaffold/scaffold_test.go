@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"cuelang.org/go/mod/module"
 
 	"github.com/fleetc/fleetc"
+	"github.com/fleetc/fleetc/internal/output"
 	"github.com/fleetc/fleetc/internal/render"
 	"github.com/fleetc/fleetc/internal/testplatform"
 )
@@ -215,6 +217,7 @@ a:
       path: x
     - {repoURL: 'git@old:cat.git', path: y}
     - repoURL: git@old:unrelated.git
+    - repoURL: https://new.example/cat.git
 ---
 b: {repoURL: "git@old:cat.git"}  # ünïcode before the end
 `
@@ -227,6 +230,7 @@ a:
       path: x
     - {repoURL: https://new.example/cat.git, path: y}
     - repoURL: git@old:unrelated.git
+    - repoURL: https://new.example/cat.git
 ---
 b: {repoURL: https://new.example/cat.git}  # ünïcode before the end
 `
@@ -236,6 +240,57 @@ b: {repoURL: https://new.example/cat.git}  # ünïcode before the end
 	}
 	if string(got) != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestReplaceRepoURLsFlow: a new URL with a character that ends a value
+// in a flow collection is quoted there; a quoted URL with an escape is not
+// guessed at.
+func TestReplaceRepoURLsFlow(t *testing.T) {
+	repos := map[string]string{"git@old:cat.git": "https://new.example/a,b"}
+	got, err := replaceRepoURLs("x.yaml", []byte("a: {repoURL: git@old:cat.git, path: y}\n"), repos)
+	if want := "a: {repoURL: \"https://new.example/a,b\", path: y}\n"; err != nil || string(got) != want {
+		t.Errorf("got %q, %v; want %q", got, err, want)
+	}
+	escaped := map[string]string{"git@old:cat.git'": "x:y"}
+	if _, err := replaceRepoURLs("x.yaml", []byte("a: {repoURL: 'git@old:cat.git''', path: y}\n"), escaped); err == nil {
+		t.Error("replaceRepoURLs replaced a single-quoted URL with an escaped quote")
+	}
+}
+
+// TestGitignore: the .gitignore covers what a killed fleetc leaves, and
+// not the ledger, which is committed.
+func TestGitignore(t *testing.T) {
+	var patterns []string
+	for _, l := range strings.Split(string(gitignore()), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			patterns = append(patterns, l)
+		}
+	}
+	ignored := func(name string) bool {
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, name); ok {
+				return true
+			}
+		}
+		return false
+	}
+	if ignored(output.LedgerName) {
+		t.Errorf("%s is ignored", output.LedgerName)
+	}
+	for _, name := range []string{".fleetc-lock", ".fleetc-temps", ".fleetc-tmp-ABC-1", ".fleetc-123.tmp"} {
+		if !ignored(name) {
+			t.Errorf("%s is not ignored by %q", name, patterns)
+		}
+	}
+}
+
+// TestFilesRefuseInvalid: Files checks its options itself.
+func TestFilesRefuseInvalid(t *testing.T) {
+	for _, o := range []Options{{}, {Module: "local"}, {Module: "example.com/p", SecretStore: "A"}} {
+		if _, err := Files(fleetc.Platform(), o); err == nil {
+			t.Errorf("Files(%+v) made a repository", o)
+		}
 	}
 }
 
