@@ -42,20 +42,22 @@ const gitDir = ".git"
 // written, into dir, which must not exist or be empty but for a .git
 // entry: otherwise it returns a *NotEmptyError and writes nothing.
 // Each file is written as WriteSource writes it, atomically. If any write
-// fails, WriteNew removes what it wrote (and dir, if it made it), so that a
-// failed call leaves nothing behind. display is how errors name dir.
+// fails, WriteNew removes what it wrote (and dir and its parents, if it
+// made them), so that a failed call leaves nothing behind. display is how
+// errors name dir.
 func WriteNew(dir, display string, files []render.File) (err error) {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return &NotEmptyError{Dir: display}
 	}
 	entries, err := os.ReadDir(dir)
-	made := false
+	made := "" // the outermost directory WriteNew made, if any
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		made = outermostMissing(dir)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
+			os.RemoveAll(made)
 			return err
 		}
-		made = true
 	case err != nil:
 		return err
 	default:
@@ -72,14 +74,14 @@ func WriteNew(dir, display string, files []render.File) (err error) {
 	}
 
 	// What WriteNew made, to remove on failure: the top-level entries
-	// it created in dir, or dir itself.
+	// it created in dir, or the directories it made.
 	var created []string
 	defer func() {
 		if err == nil {
 			return
 		}
-		if made {
-			os.RemoveAll(dir)
+		if made != "" {
+			os.RemoveAll(made)
 			return
 		}
 		for _, c := range created {
@@ -104,6 +106,22 @@ func WriteNew(dir, display string, files []render.File) (err error) {
 		}
 	}
 	return nil
+}
+
+// outermostMissing is the outermost directory of dir's path that does
+// not exist: the one that MkdirAll(dir) makes first.
+func outermostMissing(dir string) string {
+	dir = filepath.Clean(dir)
+	for {
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return dir
+		}
+		if _, err := os.Lstat(parent); err == nil {
+			return dir
+		}
+		dir = parent
+	}
 }
 
 // Leftovers are the names, as .gitignore patterns, of what a fleetc killed

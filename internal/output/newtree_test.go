@@ -18,6 +18,7 @@ var newFiles = []render.File{
 func TestWriteNew(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
+		sub     string // where to write below the test's directory; "new" if empty
 		prepare func(t *testing.T, dir string)
 		files   []render.File
 		refused []string // Entries of the *NotEmptyError, if refused
@@ -47,15 +48,23 @@ func TestWriteNew(t *testing.T) {
 			files: []render.File{{Path: "defs/a.cue", Data: []byte("a")}, {Path: "defs/a.cue/b", Data: []byte("b")}}, failed: true},
 		{name: "failure in a new directory", prepare: func(*testing.T, string) {},
 			files: []render.File{{Path: "a", Data: []byte("a")}, {Path: "a/b", Data: []byte("b")}}, failed: true},
+		{name: "failure in new directories", sub: "new/deeper/deepest", prepare: func(*testing.T, string) {},
+			files: []render.File{{Path: "a", Data: []byte("a")}, {Path: "a/b", Data: []byte("b")}}, failed: true},
+		{name: "missing parents", sub: "new/deeper/deepest", prepare: func(*testing.T, string) {}, files: newFiles},
 		{name: "a path into .git", prepare: func(t *testing.T, dir string) { mkdir(t, filepath.Join(dir, ".git")) },
 			files: []render.File{{Path: "README.md", Data: []byte("a")}, {Path: ".git/config", Data: []byte("b")}}, failed: true},
 		{name: "a path outside", prepare: func(*testing.T, string) {},
 			files: []render.File{{Path: "../escape", Data: []byte("a")}}, failed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "new")
+			top := t.TempDir()
+			sub := tc.sub
+			if sub == "" {
+				sub = "new"
+			}
+			dir := filepath.Join(top, filepath.FromSlash(sub))
 			tc.prepare(t, dir)
-			before := readTree(t, filepath.Dir(dir))
+			before := readTree(t, top)
 			err := WriteNew(dir, "new", tc.files)
 			var ne *NotEmptyError
 			switch {
@@ -75,7 +84,7 @@ func TestWriteNew(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			after := readTree(t, filepath.Dir(dir))
+			after := readTree(t, top)
 			if tc.refused != nil || tc.failed {
 				if !equalTrees(before, after) {
 					t.Errorf("a refused or failed WriteNew changed the tree:\nbefore %v\nafter  %v", before, after)
@@ -83,7 +92,7 @@ func TestWriteNew(t *testing.T) {
 				return
 			}
 			for _, f := range tc.files {
-				if got := after["new/"+f.Path]; got != string(f.Data) {
+				if got := after[sub+"/"+f.Path]; got != string(f.Data) {
 					t.Errorf("%s holds %q, want %q", f.Path, got, f.Data)
 				}
 			}
