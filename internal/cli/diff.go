@@ -68,6 +68,7 @@ Exit status: 0 without changes, 1 with changes, 2 on any trouble.`,
 	o.platformFlags.bind(c)
 	c.Flags().StringVar(&o.base, "base", "", "compare with the platform as it is at this git `ref` (such as origin/main) instead of the output on disk")
 	c.Flags().StringVar(&o.format, "format", "text", "output `format`: text, markdown or json")
+	_ = c.RegisterFlagCompletionFunc("format", oneOf(keysOf(diffFormats)...))
 	return c
 }
 

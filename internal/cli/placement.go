@@ -65,6 +65,7 @@ agree.`,
 	c.Flags().StringSliceVar(&o.clusters, "cluster", nil, "show only these clusters (repeatable, or a comma-separated list)")
 	c.Flags().StringSliceVar(&o.apps, "app", nil, "show only these ApplicationSets: apps of the catalog or hand-written sets (repeatable, or a comma-separated list)")
 	c.Flags().StringVar(&o.format, "format", "text", "output `format`: text, markdown or json")
+	_ = c.RegisterFlagCompletionFunc("format", oneOf(keysOf(placementFormats)...))
 	return c
 }
 

@@ -123,6 +123,10 @@ bundles each cluster gets.`,
 		newImportCmd(io),
 		newInitCmd(io),
 	)
+	// fleetc --version says what fleetc version says.
+	root.Version = version()
+	root.SetVersionTemplate("{{.Version}}")
+	completeFlags(root, io)
 	return root
 }
 

@@ -51,6 +51,7 @@ nothing else. Exit status: 0 valid, 1 invalid (or no platform), 2 usage.`,
 	c.Flags().StringVar(&o.root, "root", "", "directory inside the platform's CUE module (default: the working directory)")
 	c.Flags().StringArrayVar(&o.clusters, "cluster", nil, "validate only this cluster (repeatable)")
 	c.Flags().StringVar(&o.format, "format", "text", "output `format`: text, github (GitHub Actions annotations) or json")
+	_ = c.RegisterFlagCompletionFunc("format", oneOf("text", "github", "json"))
 	return c
 }
 
