@@ -15,7 +15,7 @@ import (
 
 type initOptions struct {
 	IO
-	scaffold.Options
+	module, valuesRepo, catalogRepo, secretStore string
 }
 
 func newInitCmd(io IO) *cobra.Command {
@@ -57,25 +57,32 @@ anything, a missing or invalid --module, an invalid repository or store).`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Module, "module", "", "the CUE module `path` of the new platform, such as example.com/platform@v0 (required)")
-	f.StringVar(&o.ValuesRepo, "values-repo", "", "the `URL` of the values repository, platform.repos.values")
-	f.StringVar(&o.CatalogRepo, "catalog-repo", "", "the `URL` of the chart catalog repository, platform.repos.catalog")
-	f.StringVar(&o.SecretStore, "secret-store", "", "the `name` of the ClusterSecretStore the hub reads cluster credentials from, platform.secretStore.name")
+	f.StringVar(&o.module, "module", "", "the CUE module `path` of the new platform, such as example.com/platform@v0 (required)")
+	f.StringVar(&o.valuesRepo, "values-repo", "", "the `URL` of the values repository, platform.repos.values")
+	f.StringVar(&o.catalogRepo, "catalog-repo", "", "the `URL` of the chart catalog repository, platform.repos.catalog")
+	f.StringVar(&o.secretStore, "secret-store", "", "the `name` of the External Secrets store the hub reads cluster credentials from, platform.secretStore.name")
 	return c
 }
 
 func (o *initOptions) run(dir string) error {
-	if o.Module == "" {
+	if o.module == "" {
 		return usageError{errors.New("--module is required: the CUE module path of the new platform, such as example.com/platform@v0")}
 	}
-	if err := o.Check(); err != nil {
+	opts := scaffold.Options{
+		Module:      o.module,
+		ValuesRepo:  o.valuesRepo,
+		CatalogRepo: o.catalogRepo,
+		SecretStore: o.secretStore,
+		Example:     fleetc.ExampleCluster,
+	}
+	if err := opts.Check(); err != nil {
 		return usageError{err}
 	}
-	o.Example = fleetc.ExampleCluster
+	// CI installs this fleetc if it is a release (scaffold.InstallVersion).
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		o.Version = bi.Main.Version
+		opts.Version = bi.Main.Version
 	}
-	files, err := scaffold.Files(fleetc.Platform(), o.Options)
+	files, err := scaffold.Files(fleetc.Platform(), opts)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
@@ -91,6 +98,6 @@ func (o *initOptions) run(dir string) error {
 	if err != nil {
 		return fmt.Errorf("init %s: %w", dir, err)
 	}
-	fmt.Fprintf(o.Stderr, "fleetc: wrote a platform repository for %s into %s (%d files); compile it with fleetc compile\n", o.Module, dir, len(files))
+	fmt.Fprintf(o.Stderr, "fleetc: wrote a platform repository for %s into %s (%d files); compile it with fleetc compile\n", o.module, dir, len(files))
 	return nil
 }
