@@ -8,8 +8,6 @@ package compile
 import (
 	"errors"
 	"fmt"
-	"net/url"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -153,6 +151,8 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	if err != nil {
 		return nil, err
 	}
+	// files[selected:] are the context clusters.
+	selected := len(files)
 	// Before any evaluator builds (and so mutates) the shared instance.
 	creds := sharedCredentials(p.Shared, p.Root)
 	var shared diag.List
@@ -303,7 +303,7 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	for _, ds := range diags {
 		all = append(all, ds...)
 	}
-	all = append(all, duplicateServers(p.Root, files, servers)...)
+	all = append(all, duplicateServers(p.Root, fleetServers(files, servers, selected))...)
 	if len(all) > 0 {
 		return nil, red.list(all).Sorted()
 	}
@@ -336,36 +336,6 @@ func selectClusters(p *load.Platform, names []string) ([]*load.ClusterFile, erro
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
-}
-
-// duplicateServers reports clusters that register the same API server:
-// Argo CD keys clusters by server URL, so the second would overwrite the
-// first.
-func duplicateServers(root string, files []*load.ClusterFile, servers []string) diag.List {
-	first := map[string]int{}
-	var out diag.List
-	for i, s := range servers {
-		if s == "" {
-			continue
-		}
-		if j, ok := first[s]; ok {
-			other := files[j].Pos.Position()
-			if pos := ownField(files[j], "server"); pos.IsValid() {
-				other = pos.Position()
-			}
-			rel, _ := filepath.Rel(root, other.Filename)
-			d := diag.Errorf(files[i].Pos, files[i].Name,
-				"%s is also the server of cluster %q (%s:%d:%d): Argo CD keys clusters by server URL",
-				s, files[j].Name, filepath.ToSlash(rel), other.Line, other.Column)
-			if pos := ownField(files[i], "server"); pos.IsValid() {
-				d.Pos, d.Path = pos.Position(), "server"
-			}
-			out = append(out, d)
-			continue
-		}
-		first[s] = i
-	}
-	return out
 }
 
 // evaluator compiles clusters one at a time in its own cue.Context; a
@@ -506,7 +476,7 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	}
 	cv := ev.clusters.Unify(data.LookupPath(ClustersPath)).LookupPath(cue.MakePath(cue.Str(f.Name)))
 	if ds := ev.validate(f, data, cv); len(ds) > 0 {
-		return nil, ds
+		return nil, serverFirst(f, data, ds)
 	}
 	c := &Cluster{Name: f.Name, File: f.Path, Value: cv}
 	var fields struct {
@@ -770,8 +740,8 @@ func kubernetesRules(c *Cluster, v cue.Value, f *load.ClusterFile) diag.List {
 	for _, k := range sortedKeys(c.Annotations) {
 		report(cue.MakePath(cue.Str("annotations"), cue.Str(k)), validation.IsQualifiedName(strings.ToLower(k)))
 	}
-	if u, err := url.Parse(c.Server); err != nil || u.Scheme != "https" || u.Host == "" || u.Hostname() == "" {
-		report(cue.ParsePath("server"), []string{fmt.Sprintf("%q is not an https URL with a host", c.Server)})
+	if msg := serverProblem(c.Server); msg != "" {
+		report(cue.ParsePath(serverField), []string{msg})
 	}
 	return out
 }
