@@ -84,7 +84,12 @@ that the @secret attributes of the cluster schema name, into
   # In CI, also write cluster Secrets with credentials from the environment
   fleetc compile --cluster-secrets=inline --secrets-out "$RUNNER_TEMP/secrets"`,
 		Args: usageArgs(cobra.NoArgs),
-		RunE: func(*cobra.Command, []string) error { return o.run() },
+		RunE: func(c *cobra.Command, _ []string) error {
+			if c.Flags().Changed("out") && o.out == "" {
+				return usageError{errors.New("--out is empty: want the directory to write into")}
+			}
+			return o.run()
+		},
 	}
 	o.platformFlags.bind(c)
 	c.Flags().BoolVar(&o.check, "check", false, "write nothing; list the files that are stale and exit 1 if there are any")
@@ -109,6 +114,9 @@ func (o *compileOptions) run() error {
 	}
 	l, err := loadPlatform(o.IO, flags)
 	if err != nil {
+		return err
+	}
+	if err := l.checkOut(o.out); err != nil {
 		return err
 	}
 	// The output entry holds the stamps of the last compile into this
@@ -345,6 +353,19 @@ func loadPlatform(io IO, f platformFlags) (*loaded, error) {
 		}
 	}
 	return l, nil
+}
+
+// checkOut refuses an output directory given by --out (out, as given)
+// that fleetc cannot own: see load.Platform.OutputProblem. The directory
+// platform.output names is checked where the settings are read.
+func (l *loaded) checkOut(out string) error {
+	if out == "" {
+		return nil
+	}
+	if msg := l.p.OutputProblem(l.outDir, l.settings.ApplicationSets.Handwritten); msg != "" {
+		return usageError{fmt.Errorf("--out %s: %s", out, msg)}
+	}
+	return nil
 }
 
 // buildPlan runs the pipeline up to the bytes: load, compile, render.

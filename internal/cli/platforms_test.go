@@ -25,8 +25,9 @@ import (
 // `remove: PATH` deletes a file of it. The expected result is either an
 // `errors` section (exactly what compile prints, paths relative to the
 // platform) or `out/<path>` sections (exact output files; files not named
-// are not compared). A failing case must leave an existing output tree
-// byte for byte as it was: every file, directory and mode.
+// are not compared). A failing case must leave an existing output tree,
+// and the platform, byte for byte as they were: every file, directory and
+// mode.
 //
 // Further comment lines set up the run: `args: ARGS` adds arguments to
 // `fleetc compile --out $OUT` and `env: NAME=VALUE` sets a variable of the
@@ -50,11 +51,14 @@ func TestPlatforms(t *testing.T) {
 			writePlatform(t, dir, ar)
 			c := setup(t, dir, ar)
 			writeTree(t, c.out, baseline)
-			before := snapshot(t, c.out)
+			before, platBefore := snapshot(t, c.out), snapshot(t, dir)
 			got := c.run()
 			if got.errors != "" {
 				if after := snapshot(t, c.out); !maps.Equal(before, after) {
 					t.Errorf("a failing compile changed the output tree:\n%s", treeDiff(before, after))
+				}
+				if after := snapshot(t, dir); !maps.Equal(platBefore, after) {
+					t.Errorf("a failing compile changed the platform:\n%s", treeDiff(platBefore, after))
 				}
 			}
 			if *update {

@@ -42,7 +42,8 @@ func (f *secretsFlags) bind(c *cobra.Command) {
 // dir checks the flags and returns the absolute secrets directory, or ""
 // when compile writes no Secrets. Before anything is read, it refuses a
 // directory inside a git work tree or inside the platform's module, which
-// is the CUE module around start, if any.
+// is the CUE module around start, if any; and, as for any directory fleetc
+// owns, the file system's root or a directory that holds the module.
 func (f *secretsFlags) dir(cwd, start string, check bool) (string, error) {
 	switch {
 	case f.mode != secretsExternal && f.mode != secretsInline:
@@ -60,7 +61,10 @@ func (f *secretsFlags) dir(cwd, start string, check bool) (string, error) {
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(cwd, dir)
 	}
-	real := realPath(dir)
+	real := load.RealPath(dir)
+	if filepath.Dir(real) == real {
+		return "", unownable(dir, "the file system's root")
+	}
 	for d := real; ; d = filepath.Dir(d) {
 		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
 			return "", refusal(dir, "inside the git work tree "+d)
@@ -70,8 +74,13 @@ func (f *secretsFlags) dir(cwd, start string, check bool) (string, error) {
 		}
 	}
 	// Without a module, compile fails soon enough and says why.
-	if root, err := load.FindRoot(start); err == nil && within(real, realPath(root)) {
-		return "", refusal(dir, "inside the platform's module "+root)
+	if root, err := load.FindRoot(start); err == nil {
+		switch r := load.RealPath(root); {
+		case within(real, r):
+			return "", refusal(dir, "inside the platform's module "+root)
+		case within(r, real):
+			return "", unownable(dir, "a directory that holds the platform's module "+root)
+		}
 	}
 	return dir, nil
 }
@@ -79,7 +88,7 @@ func (f *secretsFlags) dir(cwd, start string, check bool) (string, error) {
 // refuseSecretsDir refuses a secrets directory that overlaps the output
 // directory, wherever that is.
 func refuseSecretsDir(dir, out string) error {
-	if real, o := realPath(dir), realPath(out); within(real, o) || within(o, real) {
+	if real, o := load.RealPath(dir), load.RealPath(out); within(real, o) || within(o, real) {
 		return refusal(dir, "where the output directory "+out+" is")
 	}
 	return nil
@@ -89,22 +98,10 @@ func refusal(dir, where string) error {
 	return fmt.Errorf("refusing to write cluster Secrets into %s: it is %s, and credentials must never be committed; choose a directory outside it (in CI, the runner's temporary directory)", dir, where)
 }
 
-// realPath resolves the symbolic links of the longest existing prefix of
-// the absolute path p, so that a link cannot hide where a path is.
-func realPath(p string) string {
-	p = filepath.Clean(p)
-	var rest []string
-	for {
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			return filepath.Join(append([]string{r}, rest...)...)
-		}
-		parent := filepath.Dir(p)
-		if parent == p {
-			return filepath.Join(append([]string{p}, rest...)...)
-		}
-		rest = append([]string{filepath.Base(p)}, rest...)
-		p = parent
-	}
+// unownable refuses a secrets directory that fleetc cannot own: it keeps
+// a ledger at its root and prunes the Secrets it wrote there.
+func unownable(dir, what string) error {
+	return fmt.Errorf("refusing to write cluster Secrets into %s: it is %s, which fleetc cannot own; choose a directory of its own (in CI, one in the runner's temporary directory)", dir, what)
 }
 
 // within reports whether p is dir or below it.

@@ -45,6 +45,12 @@ type Settings struct {
 	Envs   map[string]struct {
 		Branch string `json:"branch"`
 	} `json:"envs"`
+	// ApplicationSets.Handwritten is the directory of hand-written
+	// ApplicationSets, relative to the module root: no output directory
+	// may be, hold or be inside it.
+	ApplicationSets struct {
+		Handwritten string `json:"handwritten"`
+	} `json:"applicationSets"`
 }
 
 // trackingPath is where, in the platform settings, the hub's resource
@@ -92,6 +98,9 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 	var s Settings
 	if err := pv.Decode(&s); err != nil {
 		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+	}
+	if ds := checkOutput(p, pv, &s); ds != nil {
+		return nil, ds
 	}
 	// A platform whose defs leave the method out of the schema still
 	// gets only a value Argo CD knows.

@@ -1,0 +1,23 @@
+package compile
+
+import (
+	"cuelang.org/go/cue"
+
+	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/load"
+)
+
+// outputPath is where, in the platform settings, the output directory is.
+var outputPath = cue.ParsePath("output")
+
+// checkOutput checks platform.output in the platform settings pv, s
+// decoded: a directory inside the module that fleetc can own (see
+// load.Platform.SettingProblem). A problem is reported where the setting
+// is written.
+func checkOutput(p *load.Platform, pv cue.Value, s *Settings) diag.List {
+	msg := p.SettingProblem(s.Output, s.ApplicationSets.Handwritten)
+	if msg == "" {
+		return nil
+	}
+	return diag.List{{Pos: pv.LookupPath(outputPath).Pos().Position(), Path: "platform.output", Message: msg}}
+}
