@@ -2,6 +2,7 @@ package argocd
 
 import (
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -21,8 +22,14 @@ const (
 	// sources: a value file $valuesRepo/<path> is <path> in it.
 	ValuesRef = "valuesRepo"
 	// BranchValue is the key of the per-env generator value that holds the
-	// branch both sources follow.
+	// revision both sources follow, when every env takes both
+	// repositories at the same revision.
 	BranchValue = "branch"
+	// CatalogRevisionValue and ValuesRevisionValue are the keys of the
+	// per-env generator values that hold each source's revision, when
+	// the two differ in some env and that source's differs between envs.
+	CatalogRevisionValue = "catalogRevision"
+	ValuesRevisionValue  = "valuesRevision"
 	// CreateNamespaceOption makes Argo CD create the destination namespace.
 	CreateNamespaceOption = "CreateNamespace=true"
 	// ServerSideApplyOption makes Argo CD apply resources server-side.
@@ -218,7 +225,7 @@ type AppSetConfig struct {
 	// CatalogRepo holds the charts; ValuesRepo holds the values files.
 	CatalogRepo, ValuesRepo string
 	// Envs get one generator each, in this order.
-	Envs []EnvBranch
+	Envs []EnvRevisions
 	// Prune and SelfHeal configure automated sync; SyncOptions apply to
 	// every app.
 	Prune, SelfHeal             bool
@@ -226,16 +233,94 @@ type AppSetConfig struct {
 	PreserveResourcesOnDeletion bool
 }
 
-// EnvBranch is an env and the branch of both repositories it follows.
-type EnvBranch struct {
-	Env, Branch string
+// EnvRevisions is an env and the git revision its clusters' Applications
+// take each repository at.
+type EnvRevisions struct {
+	Env string
+	// Catalog and Values are the targetRevision of the chart source and
+	// of the values source; "" is the repository's HEAD.
+	Catalog, Values string
+}
+
+// CheckRevision reports why r cannot be an Application source's git
+// targetRevision, or nil: r must be "" (HEAD) or a name git accepts for a
+// branch or a tag (`git check-ref-format --allow-onelevel`), which also
+// covers a commit hash and HEAD; and it may not hold "{{", which the
+// ApplicationSet's Go template would take for an action.
+func CheckRevision(r string) error {
+	if r == "" {
+		return nil
+	}
+	for _, rule := range []struct {
+		broken bool
+		why    string
+	}{
+		{strings.ContainsFunc(r, func(c rune) bool { return c <= ' ' || c == 0x7f || strings.ContainsRune(`~^:?*[\`, c) }),
+			`holds a space, a control character or one of ~^:?*[\`},
+		{r == "@", "is @ alone"},
+		{strings.HasPrefix(r, "/") || strings.HasSuffix(r, "/") || strings.Contains(r, "//"), "begins or ends with / or has an empty part"},
+		{strings.HasPrefix(r, ".") || strings.Contains(r, "/."), "has a part that begins with a dot"},
+		{strings.Contains(r, ".."), "holds .."},
+		{strings.HasSuffix(r, "."), "ends with a dot"},
+		{strings.HasSuffix(r, ".lock") || strings.Contains(r, ".lock/"), "has a part that ends with .lock"},
+		{strings.Contains(r, "@{"), "holds @{"},
+	} {
+		if rule.broken {
+			return fmt.Errorf("%q is not a git branch, tag or commit: it %s", r, rule.why)
+		}
+	}
+	if strings.Contains(r, "{{") {
+		return fmt.Errorf("%q holds {{, which the ApplicationSet's template would read as an action", r)
+	}
+	return nil
+}
+
+// sourceRevisions decides how each source of the Application template
+// gets its env's revision: the generator values of each env, and the
+// targetRevision of the catalog and values sources. When every env takes
+// both repositories at the same revision, one value, BranchValue, serves
+// both (the output of platforms whose envs follow one branch). Otherwise
+// a source whose revision is the same in every env has it written as is,
+// and one that differs between envs reads its own value.
+func sourceRevisions(envs []EnvRevisions) (values []map[string]string, catalog, valuesRev string) {
+	values = make([]map[string]string, len(envs))
+	same := true
+	for _, e := range envs {
+		same = same && e.Catalog == e.Values
+	}
+	if same {
+		for i, e := range envs {
+			values[i] = map[string]string{BranchValue: e.Catalog}
+		}
+		return values, BranchParam, BranchParam
+	}
+	pick := func(key string, rev func(EnvRevisions) string) string {
+		constant := true
+		for _, e := range envs {
+			constant = constant && rev(e) == rev(envs[0])
+		}
+		if constant {
+			return rev(envs[0])
+		}
+		for i, e := range envs {
+			if values[i] == nil {
+				values[i] = map[string]string{}
+			}
+			values[i][key] = rev(e)
+		}
+		return "{{.values." + key + "}}"
+	}
+	catalog = pick(CatalogRevisionValue, func(e EnvRevisions) string { return e.Catalog })
+	valuesRev = pick(ValuesRevisionValue, func(e EnvRevisions) string { return e.Values })
+	return values, catalog, valuesRev
 }
 
 // NewApplicationSet returns the ApplicationSet that deploys app: one
 // cluster generator per env, selecting `env: <env>` and
-// `<bundle>: enabled` and passing the env's branch, and a Go template of a
-// multi-source Application that reads the chart from the catalog and the
-// cluster's values file from the values repository.
+// `<bundle>: enabled` and passing the env's revisions (see
+// sourceRevisions), and a Go template of a multi-source Application that
+// reads the chart from the catalog and the cluster's values file from the
+// values repository, each at its revision.
 func NewApplicationSet(app App, cfg AppSetConfig) ApplicationSet {
 	set := ApplicationSet{
 		APIVersion: ApplicationSetAPIVersion,
@@ -245,10 +330,11 @@ func NewApplicationSet(app App, cfg AppSetConfig) ApplicationSet {
 	spec := &set.Spec
 	spec.GoTemplate = true
 	spec.GoTemplateOptions = []string{MissingKeyError}
-	for _, e := range cfg.Envs {
+	values, catalogRev, valuesRev := sourceRevisions(cfg.Envs)
+	for i, e := range cfg.Envs {
 		spec.Generators = append(spec.Generators, Generator{Clusters: &ClusterGenerator{
 			Selector: LabelSelector{MatchLabels: map[string]string{EnvLabel: e.Env, app.Bundle: BundleEnabled}},
-			Values:   map[string]string{BranchValue: e.Branch},
+			Values:   values[i],
 		}})
 	}
 	options := append([]string(nil), cfg.SyncOptions...)
@@ -268,9 +354,9 @@ func NewApplicationSet(app App, cfg AppSetConfig) ApplicationSet {
 		Spec: ApplicationSpec{
 			Project: cfg.Project,
 			Sources: []Source{
-				{RepoURL: cfg.ValuesRepo, TargetRevision: BranchParam, Ref: ValuesRef},
+				{RepoURL: cfg.ValuesRepo, TargetRevision: valuesRev, Ref: ValuesRef},
 				{
-					RepoURL: cfg.CatalogRepo, TargetRevision: BranchParam, Path: app.Chart,
+					RepoURL: cfg.CatalogRepo, TargetRevision: catalogRev, Path: app.Chart,
 					Helm: &Helm{ReleaseName: app.Name, ValueFiles: []string{"values.yaml", "$" + ValuesRef + "/" + app.ValuesFile}},
 				},
 			},

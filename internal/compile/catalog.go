@@ -8,6 +8,7 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/token"
 
+	"github.com/fleetc/fleetc/internal/argocd"
 	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/load"
 )
@@ -56,10 +57,19 @@ type CatalogApp struct {
 	Pos token.Position
 }
 
-// Env is one environment and the branch its clusters follow.
+// Env is one environment and the git revisions its clusters follow.
 type Env struct {
 	Name   string
 	Branch string
+	// Revisions are the revisions its Applications take the catalog and
+	// the values repository at: platform.envs.<env>.revisions, or Branch
+	// for a repository the platform gives none.
+	Revisions Revisions
+}
+
+// Revisions are the git revisions of the two repositories; "" is HEAD.
+type Revisions struct {
+	Catalog, Values string
 }
 
 // AppSetSettings are the platform's settings for generated
@@ -122,6 +132,7 @@ func ReadCatalog(p *load.Platform) (*Catalog, error) {
 		if err := iter.Value().LookupPath(cue.ParsePath("branch")).Decode(&env.Branch); err != nil {
 			errs = append(errs, cueDiags(err)...)
 		}
+		errs = append(errs, envRevisions(iter.Value(), &env)...)
 		cat.Envs = append(cat.Envs, env)
 	}
 
@@ -138,6 +149,32 @@ func ReadCatalog(p *load.Platform) (*Catalog, error) {
 		return nil, errs.Sorted()
 	}
 	return cat, nil
+}
+
+// envRevisions reads the revisions of env v into env, each the env's
+// branch unless v sets it, and checks them where they are set: the defs
+// of a platform need not constrain them for fleetc to refuse a revision
+// Argo CD could not check out.
+func envRevisions(v cue.Value, env *Env) diag.List {
+	var errs diag.List
+	for _, r := range []struct {
+		repo string
+		dst  *string
+	}{{"catalog", &env.Revisions.Catalog}, {"values", &env.Revisions.Values}} {
+		rv := v.LookupPath(cue.MakePath(cue.Str("revisions"), cue.Str(r.repo)))
+		if !rv.Exists() {
+			*r.dst = env.Branch
+			continue
+		}
+		if err := rv.Decode(r.dst); err != nil {
+			errs = append(errs, cueDiags(err)...)
+			continue
+		}
+		if err := argocd.CheckRevision(*r.dst); err != nil {
+			errs = append(errs, diag.Diagnostic{Pos: rv.Pos().Position(), Message: fmt.Sprintf("platform.envs.%s.revisions.%s: %v", env.Name, r.repo, err)})
+		}
+	}
+	return errs
 }
 
 // catalogApps reads what each app of the catalog v (`#catalog`) is, sorted

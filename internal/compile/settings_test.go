@@ -96,3 +96,36 @@ func TestReadSettingsAPIVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestReadCatalogRevisions: each env's revisions are its branch unless it
+// sets them; fleetc itself refuses one git cannot name, for a platform
+// whose defs do not, at the line that sets it.
+func TestReadCatalogRevisions(t *testing.T) {
+	for _, tt := range []struct {
+		extra   string
+		want    Revisions
+		wantErr string
+	}{
+		{extra: "", want: Revisions{Catalog: "development", Values: "development"}},
+		{extra: `envs: dev: revisions: values: "main"`, want: Revisions{Catalog: "development", Values: "main"}},
+		{extra: `envs: dev: revisions: {catalog: "", values: "v1.2.0"}`, want: Revisions{Catalog: "", Values: "v1.2.0"}},
+		{extra: `envs: dev: revisions: catalog: "a..b"`, wantErr: `clusters/platform.cue:9:23: platform.envs.dev.revisions.catalog: "a..b" is not a git branch, tag or commit: it holds ..`},
+		{extra: `envs: dev: revisions: values: "{{.name}}"`, wantErr: `clusters/platform.cue:9:23: platform.envs.dev.revisions.values: "{{.name}}" holds {{, which the ApplicationSet's template would read as an action`},
+	} {
+		p := tinyPlatform(t, tt.extra)
+		cat, err := ReadCatalog(p)
+		if tt.wantErr != "" {
+			if err == nil || relErr(p, err) != tt.wantErr {
+				t.Errorf("%s: error %v\nwant %s", tt.extra, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.extra, err)
+			continue
+		}
+		if len(cat.Envs) != 1 || cat.Envs[0].Revisions != tt.want {
+			t.Errorf("%s: envs %+v, want revisions %+v", tt.extra, cat.Envs, tt.want)
+		}
+	}
+}

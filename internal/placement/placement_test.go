@@ -34,7 +34,7 @@ func generated(app, bundle, category string) Set {
 	}, argocd.AppSetConfig{
 		Namespace: "argocd", Project: "bootstrap",
 		CatalogRepo: "git@example.com:catalog.git", ValuesRepo: "git@example.com:values.git",
-		Envs: []argocd.EnvBranch{{Env: "dev", Branch: "development"}, {Env: "prod", Branch: "main"}},
+		Envs: []argocd.EnvRevisions{{Env: "dev", Catalog: "development", Values: "development"}, {Env: "prod", Catalog: "main", Values: "main"}},
 	})
 	return Set{Object: obj, Bundle: bundle, Pos: pos("defs/"+category+".cue", 10, 13)}
 }

@@ -72,7 +72,7 @@ func AppSetConfig(cat *compile.Catalog, s *compile.Settings) argocd.AppSetConfig
 		PreserveResourcesOnDeletion: as.PreserveResourcesOnDeletion,
 	}
 	for _, e := range cat.Envs {
-		cfg.Envs = append(cfg.Envs, argocd.EnvBranch{Env: e.Name, Branch: e.Branch})
+		cfg.Envs = append(cfg.Envs, argocd.EnvRevisions{Env: e.Name, Catalog: e.Revisions.Catalog, Values: e.Revisions.Values})
 	}
 	return cfg
 }
