@@ -1,21 +1,36 @@
 # fleetc: the tool and the reference platform it compiles.
 #
+#   make install   install fleetc into $(go env GOBIN), else $(go env GOPATH)/bin
 #   make compile   compile the reference platform into deploy/
 #   make test      everything CI checks
 #   make bench     benchmarks, with figures
 
 GO        ?= go
 CUE_VERSION := v0.17.1
-GOBIN     := $(shell $(GO) env GOPATH)/bin
-CUE       := $(GOBIN)/cue
+# The cue CLI of the pinned version is a tool of this repository's checks:
+# it goes into GOPATH's bin whatever GOBIN says. (Not named GOBIN: make
+# would export that name to every go command, install's included.)
+TOOLBIN   := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin
+CUE       := $(TOOLBIN)/cue
 FLEETC    := bin/fleetc
 
-.PHONY: all build compile test unit crash vet fmt-check cue-check check-output bench fuzz update clean
+.PHONY: all build install compile test unit crash vet fmt-check cue-check check-output bench fuzz update clean
 
 all: build
 
 build:
 	$(GO) build -o $(FLEETC) ./cmd/fleetc
+
+## install: put fleetc on PATH, where go install puts commands: GOBIN if
+## set, else the bin directory of the first GOPATH entry. A build from a
+## clone carries its commit, the commit's time and whether the tree was
+## dirty (fleetc version), even where GOFLAGS says -buildvcs=false.
+INSTALLFLAGS ?= -buildvcs=auto
+install:
+	$(GO) install $(INSTALLFLAGS) ./cmd/fleetc
+	@dir="$$($(GO) env GOBIN)"; [ -n "$$dir" ] || dir="$$($(GO) env GOPATH | cut -d: -f1)/bin"; \
+	echo "installed $$dir/fleetc"; \
+	case ":$$PATH:" in *":$$dir:"*) ;; *) echo "$$dir is not on PATH: add it, e.g. export PATH=\"$$dir:\$$PATH\"";; esac
 
 ## compile: compile the reference platform (defs/, clusters/) into deploy/.
 compile: build
@@ -44,7 +59,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 $(CUE):
-	$(GO) install cuelang.org/go/cmd/cue@$(CUE_VERSION)
+	GOBIN=$(TOOLBIN) $(GO) install cuelang.org/go/cmd/cue@$(CUE_VERSION)
 
 ## cue-check: the module is an ordinary CUE module for the official tools.
 cue-check: $(CUE)
