@@ -44,9 +44,12 @@ is at a git ref: what a pull request does.
 
 The report starts with a summary of the clusters and apps added, removed and
 changed, then the placement changes (Argo CD Applications that are created or
-deleted, prod first), then the changed lines. A hunk that changes the same way
-on many clusters is shown once, with <cluster> for each cluster's name and the
-clusters it applies to by env. Removed files are named, not printed.
+deleted, prod first; "orphaned (resources kept)" where the ApplicationSet
+preserves resources on deletion; a cluster renamed on the same server in one
+line, with where its registration now reads the credentials), then the
+changed lines. A hunk that changes the same way on many clusters is shown
+once, with <cluster> for each cluster's name and the clusters it applies to
+by env. Removed files are named, not printed.
 
 Formats: text (coloured on a terminal, unless NO_COLOR is set), markdown (a
 pull-request comment, cut to fit GitHub's 65,536 characters with a note
@@ -149,6 +152,13 @@ func (o *diffOptions) againstDisk() (before, after diff.Side, v diffView, err er
 		return before, after, v, err
 	}
 	before = diff.Side{Files: files}
+	if p.scope != nil {
+		// Out of scope, but they say whether a deleted Application keeps
+		// its resources.
+		if before.Fleet, _, err = readOutput(p.outDir, isAppSet); err != nil {
+			return before, after, v, err
+		}
+	}
 	out := displayPath(o.Cwd, p.outDir)
 	v.before, v.after = out, "a compile of the working tree"
 	return before, after, v, nil
@@ -235,12 +245,20 @@ func (o *diffOptions) side(p *plan) diff.Side {
 	if len(o.clusters) == 0 {
 		return s
 	}
+	for _, f := range p.files {
+		if isAppSet(f.Path) {
+			s.Fleet = append(s.Fleet, f)
+		}
+	}
 	s.Files = slices.DeleteFunc(slices.Clone(s.Files), func(f render.File) bool {
 		return !slices.ContainsFunc(o.clusters, func(c string) bool { return render.OwnedBy(c, f.Path) })
 	})
 	s.Outputs = slices.DeleteFunc(slices.Clone(s.Outputs), func(out *render.Output) bool { return !slices.Contains(o.clusters, out.Cluster) })
 	return s
 }
+
+// isAppSet reports whether an output path is a generated ApplicationSet.
+func isAppSet(p string) bool { return strings.HasPrefix(p, render.AppSetsDir+"/") }
 
 // baseError is a base that does not compile.
 type baseError struct {

@@ -71,12 +71,55 @@ func summaryLines(s diff.Summary, quote func(string) string) []string {
 		}
 		return " (" + strings.Join(q, ", ") + more + ")"
 	}
+	clusters := fmt.Sprintf("clusters: %d added%s, %d removed%s, %d changed", len(s.Clusters.Added), names(s.Clusters.Added),
+		len(s.Clusters.Removed), names(s.Clusters.Removed), len(s.Clusters.Changed))
+	if n := len(s.Clusters.Renamed); n > 0 {
+		clusters += fmt.Sprintf(", %d renamed%s", n, names(s.Clusters.Renamed))
+	}
+	apps := fmt.Sprintf("apps: %d added, %d removed, %d changed", s.Apps.Added, s.Apps.Removed, s.Apps.Changed)
+	if s.Apps.Moved > 0 {
+		apps += fmt.Sprintf(", %d moved with a renamed cluster", s.Apps.Moved)
+	}
 	return []string{
-		fmt.Sprintf("clusters: %d added%s, %d removed%s, %d changed", len(s.Clusters.Added), names(s.Clusters.Added),
-			len(s.Clusters.Removed), names(s.Clusters.Removed), len(s.Clusters.Changed)),
-		fmt.Sprintf("apps: %d added, %d removed, %d changed", s.Apps.Added, s.Apps.Removed, s.Apps.Changed),
+		clusters,
+		apps,
 		fmt.Sprintf("files: %d added, %d removed, %d changed", s.Files.Added, s.Files.Removed, s.Files.Changed),
 	}
+}
+
+// renameLine says in one line what renaming a cluster does in Argo CD:
+// its Applications are replaced by ones of the new name, and the
+// registration reads its credentials from another key of the store.
+func renameLine(r diff.Rename, quote func(string) string) string {
+	s := fmt.Sprintf("%s -> %s (%s, same server %s)", quote(r.From), quote(r.To), envName(r.Env), quote(r.Server))
+	switch {
+	case r.Apps == 0:
+	case r.ResourcesKept:
+		s += fmt.Sprintf(": its %d %s replaced by ones of the new name, which adopt the resources kept running",
+			r.Apps, plural(r.Apps, "Application is", "Applications are"))
+	default:
+		s += fmt.Sprintf(": its %d %s deleted with their resources and created again under the new name",
+			r.Apps, plural(r.Apps, "Application is", "Applications are"))
+	}
+	switch {
+	case r.StoreKeyBefore == "" || r.StoreKeyAfter == "":
+	case r.StoreKeyBefore == r.StoreKeyAfter:
+		s += fmt.Sprintf("; the registration's store key stays %s (credentials.key)", quote(r.StoreKeyAfter))
+	default:
+		s += fmt.Sprintf("; the registration's store key moves from %s to %s: put the credentials there first, or set credentials.key to the old one",
+			quote(r.StoreKeyBefore), quote(r.StoreKeyAfter))
+	}
+	return s
+}
+
+// anyKept reports whether some removed Application keeps its resources.
+func anyKept(ps []diff.PlacementGroup) bool {
+	for _, p := range ps {
+		if p.Status == diff.Removed && p.ResourcesKept {
+			return true
+		}
+	}
+	return false
 }
 
 // groupTitle says which file changes how, and on which clusters.
@@ -98,11 +141,14 @@ func envName(env string) string {
 	return env
 }
 
-func placementVerb(s diff.Status) string {
-	if s == diff.Removed {
-		return "deleted"
+func placementVerb(p diff.PlacementGroup) string {
+	switch {
+	case p.Status != diff.Removed:
+		return "created"
+	case p.ResourcesKept:
+		return "orphaned (resources kept)"
 	}
-	return "created"
+	return "deleted"
 }
 
 func plainName(s string) string { return s }
@@ -134,14 +180,27 @@ func formatText(w io.Writer, r *diff.Report, v diffView) error {
 	for _, l := range summaryLines(r.Summary, plainName) {
 		fmt.Fprintf(&b, "  %s\n", l)
 	}
-	if len(r.Placement) > 0 {
-		fmt.Fprintf(&b, "\n%s\n", paint(ansiBold, "Placement: Argo CD Applications created (+) or deleted (-), prod first"))
-		for _, p := range diff.GroupPlacement(r.Placement) {
+	if len(r.Placement) > 0 || len(r.Renames) > 0 {
+		placements := diff.GroupPlacement(r.Placement)
+		kept := anyKept(placements)
+		title := "Placement: Argo CD Applications created (+) or deleted (-), prod first"
+		if kept {
+			title = "Placement: Argo CD Applications created (+) or removed (-), prod first"
+		}
+		fmt.Fprintf(&b, "\n%s\n", paint(ansiBold, title))
+		for _, rn := range r.Renames {
+			fmt.Fprintf(&b, "%s\n", paint(ansiCyan, "  ~ renamed "+renameLine(rn, plainName)))
+		}
+		for _, p := range placements {
 			sign, code := "+", ansiGreen
 			if p.Status == diff.Removed {
 				sign, code = "-", ansiRed
 			}
-			fmt.Fprintf(&b, "%s %s\n", paint(code, fmt.Sprintf("  %s %s/%s", sign, p.Category, p.App)), placementWhere(p, plainName))
+			where := placementWhere(p, plainName)
+			if kept && p.Status == diff.Removed {
+				where += ": " + placementVerb(p)
+			}
+			fmt.Fprintf(&b, "%s %s\n", paint(code, fmt.Sprintf("  %s %s/%s", sign, p.Category, p.App)), where)
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n", paint(ansiBold, "Changes"))
@@ -221,12 +280,29 @@ func formatMarkdown(w io.Writer, r *diff.Report, v diffView) error {
 	out := newCapped(maxComment-footerRoom, head.String())
 	placements := diff.GroupPlacement(r.Placement)
 	shownPlacements := 0
+	if len(placements) > 0 || len(r.Renames) > 0 {
+		out.add("\n#### Placement\n\n")
+		for _, rn := range r.Renames {
+			out.add("- **renamed** " + renameLine(rn, code) + "\n")
+		}
+		if len(r.Renames) > 0 && len(placements) > 0 {
+			out.add("\n")
+		}
+	}
 	if len(placements) > 0 {
-		out.add("\n#### Placement\n\nArgo CD Applications created or deleted, prod first:\n\n| | app | clusters |\n|:--|:--|:--|\n")
+		what := "created or deleted"
+		if anyKept(placements) {
+			what = "created, deleted or orphaned"
+		}
+		out.add("Argo CD Applications " + what + ", prod first:\n\n| | app | clusters |\n|:--|:--|:--|\n")
 		for _, p := range placements {
-			verb := placementVerb(p.Status)
+			verb := placementVerb(p)
 			if p.Status == diff.Removed {
+				verb, _ = strings.CutSuffix(verb, " (resources kept)")
 				verb = "**" + verb + "**"
+				if p.ResourcesKept {
+					verb += " (resources kept)"
+				}
 			}
 			row := fmt.Sprintf("| %s | %s | %s |\n", verb, code(p.Category+"/"+p.App), placementWhere(p, code))
 			if !out.add(row) {
@@ -340,6 +416,10 @@ func formatJSON(w io.Writer, r *diff.Report, v diffView) error {
 	if placement == nil {
 		placement = []diff.Placement{}
 	}
+	renames := r.Renames
+	if renames == nil {
+		renames = []diff.Rename{}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
@@ -349,6 +429,7 @@ func formatJSON(w io.Writer, r *diff.Report, v diffView) error {
 		Changed    bool             `json:"changed"`
 		Summary    diff.Summary     `json:"summary"`
 		Placement  []diff.Placement `json:"placement"`
+		Renames    []diff.Rename    `json:"renames"`
 		Files      []diff.File      `json:"files"`
-	}{v.before, v.baseCommit, v.after, !r.Empty(), r.Summary, placement, files})
+	}{v.before, v.baseCommit, v.after, !r.Empty(), r.Summary, placement, renames, files})
 }

@@ -55,6 +55,11 @@ type Side struct {
 	// clusters and apps are read off the paths and each cluster's env off
 	// the env label of its registration.
 	Outputs []*render.Output
+	// Fleet are fleet-wide files left out of Files because the comparison
+	// is cut down to some clusters (the ApplicationSets): not compared, but
+	// read for what they say of every cluster, such as whether a deleted
+	// Application keeps its resources.
+	Fleet []render.File
 }
 
 // Change is one file that differs between the sides.
@@ -104,7 +109,10 @@ type Report struct {
 	Summary Summary `json:"summary"`
 	// Placement lists the (cluster, app) pairs that appear or disappear:
 	// Argo CD Applications created or deleted. Prod clusters come first.
+	// Those of a renamed cluster are its Rename instead.
 	Placement []Placement `json:"placement"`
+	// Renames are the clusters registered under a new name, prod first.
+	Renames []Rename `json:"renames"`
 	// Files lists every file that differs, with masked line hunks, sorted
 	// by path.
 	Files []File `json:"files"`
@@ -130,6 +138,9 @@ type Names struct {
 	Added   []string `json:"added"`
 	Removed []string `json:"removed"`
 	Changed []string `json:"changed"`
+	// Renamed names each renamed cluster as "old -> new"; neither name
+	// is in Added or Removed.
+	Renamed []string `json:"renamed,omitempty"`
 }
 
 // Tally counts what is added, removed and changed.
@@ -137,6 +148,9 @@ type Tally struct {
 	Added   int `json:"added"`
 	Removed int `json:"removed"`
 	Changed int `json:"changed"`
+	// Moved counts apps of renamed clusters that the new name gets too:
+	// in Added and Removed they would count twice.
+	Moved int `json:"moved,omitempty"`
 }
 
 // Placement is an app that a cluster gets or loses.
@@ -148,6 +162,10 @@ type Placement struct {
 	Category string `json:"category"`
 	// Bundle is the bundle that deploys the app, where known.
 	Bundle string `json:"bundle,omitempty"`
+	// ResourcesKept says a removed Application leaves its resources
+	// running, orphaned: its ApplicationSet preserves resources on
+	// deletion.
+	ResourcesKept bool `json:"resourcesKept,omitempty"`
 }
 
 // File is one output file that differs.
@@ -182,6 +200,10 @@ func Compare(before, after Side) *Report {
 	})
 	r.Summary = meta.summarize(r.Files)
 	r.Placement = meta.placement()
+	r.Renames = meta.renames
+	if r.Renames == nil {
+		r.Renames = []Rename{}
+	}
 	r.Groups = group(r.Files, meta.env)
 	return r
 }
@@ -225,6 +247,13 @@ type meta struct {
 	bundles map[string]string // cluster + "/" + app -> bundle
 	// clusters and apps present on each side: apps as cluster/category/app.
 	before, after struct{ clusters, apps map[string]bool }
+	// keeps says, per app, whether its ApplicationSet keeps the resources
+	// of the Applications it deletes.
+	keeps map[string]bool
+	// renames are the renamed clusters, and moved the apps of each that
+	// the new name gets too, as old/category/app and new/category/app.
+	renames []Rename
+	moved   map[string]bool
 }
 
 func newMeta(before, after Side) *meta {
@@ -258,7 +287,63 @@ func newMeta(before, after Side) *meta {
 	}
 	m.before.clusters, m.before.apps = presence(before.Files)
 	m.after.clusters, m.after.apps = presence(after.Files)
+	m.keeps = keeps(before, after)
+	m.findRenames(before, after)
 	return m
+}
+
+// keeps reads, per app, whether its ApplicationSet keeps the resources of
+// the Applications it deletes. A deleted Application was made by the
+// ApplicationSet of the before side, and carries the finalizer that
+// deletes its resources as that one said; a side without it (a new app)
+// falls back on the other.
+func keeps(before, after Side) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range []Side{before, after} {
+		for _, files := range [][]render.File{s.Files, s.Fleet} {
+			for _, f := range files {
+				kind, _, _, app := classify(f.Path)
+				if _, done := out[app]; kind != ApplicationSet || done {
+					continue
+				}
+				if keep, ok := preserves(f.Data); ok {
+					out[app] = keep
+				}
+			}
+		}
+	}
+	return out
+}
+
+// findRenames pairs removed and added clusters of one server, and the apps
+// both names of each get.
+func (m *meta) findRenames(before, after Side) {
+	removed := onlyIn(m.before.clusters, m.after.clusters)
+	added := onlyIn(m.after.clusters, m.before.clusters)
+	if len(removed) == 0 || len(added) == 0 {
+		return
+	}
+	m.renames = renames(removed, added, registrations(before.Files), registrations(after.Files))
+	m.moved = map[string]bool{}
+	for i := range m.renames {
+		r := &m.renames[i]
+		r.Env = cmp.Or(m.envs[r.To], m.envs[r.From])
+		r.ResourcesKept = true
+		for k := range m.before.apps {
+			cluster, rest, _ := strings.Cut(k, "/")
+			if cluster != r.From || !m.after.apps[r.To+"/"+rest] {
+				continue
+			}
+			m.moved[k], m.moved[r.To+"/"+rest] = true, true
+			r.Apps++
+			_, app, _ := strings.Cut(rest, "/")
+			r.ResourcesKept = r.ResourcesKept && m.keeps[app]
+		}
+		if r.Apps == 0 {
+			r.ResourcesKept = false
+		}
+	}
+	slices.SortFunc(m.renames, func(a, b Rename) int { return compareEnvName(a.Env, a.From, b.Env, b.From) })
 }
 
 // presence lists the clusters and the (cluster, app) pairs of an output.
@@ -285,10 +370,19 @@ func (m *meta) file(p string) File {
 
 func (m *meta) summarize(files []File) Summary {
 	var s Summary
+	renamed := map[string]bool{}
+	for _, r := range m.renames {
+		renamed[r.From], renamed[r.To] = true, true
+		s.Clusters.Renamed = append(s.Clusters.Renamed, r.From+" -> "+r.To)
+	}
 	s.Clusters.Added = onlyIn(m.after.clusters, m.before.clusters)
+	s.Clusters.Added = slices.DeleteFunc(s.Clusters.Added, func(c string) bool { return renamed[c] })
 	s.Clusters.Removed = onlyIn(m.before.clusters, m.after.clusters)
-	s.Apps.Added = len(onlyIn(m.after.apps, m.before.apps))
-	s.Apps.Removed = len(onlyIn(m.before.apps, m.after.apps))
+	s.Clusters.Removed = slices.DeleteFunc(s.Clusters.Removed, func(c string) bool { return renamed[c] })
+	notMoved := func(k string) bool { return !m.moved[k] }
+	s.Apps.Added = countIf(onlyIn(m.after.apps, m.before.apps), notMoved)
+	s.Apps.Removed = countIf(onlyIn(m.before.apps, m.after.apps), notMoved)
+	s.Apps.Moved = len(m.moved) / 2
 	changed := map[string]bool{}
 	for _, f := range files {
 		switch f.Status {
@@ -310,6 +404,17 @@ func (m *meta) summarize(files []File) Summary {
 	return s
 }
 
+// countIf counts the keys that keep holds for.
+func countIf(keys []string, keep func(string) bool) int {
+	n := 0
+	for _, k := range keys {
+		if keep(k) {
+			n++
+		}
+	}
+	return n
+}
+
 // onlyIn lists the keys of a that are not in b, sorted.
 func onlyIn(a, b map[string]bool) []string {
 	out := []string{}
@@ -329,10 +434,14 @@ func (m *meta) placement() []Placement {
 		Removed: onlyIn(m.before.apps, m.after.apps),
 	} {
 		for _, k := range keys {
+			if m.moved[k] {
+				continue // said once, as its cluster's Rename
+			}
 			cluster, rest, _ := strings.Cut(k, "/")
 			category, app, _ := strings.Cut(rest, "/")
 			out = append(out, Placement{Status: status, Cluster: cluster, Env: m.envs[cluster],
-				App: app, Category: category, Bundle: m.bundles[cluster+"/"+app]})
+				App: app, Category: category, Bundle: m.bundles[cluster+"/"+app],
+				ResourcesKept: status == Removed && m.keeps[app]})
 		}
 	}
 	slices.SortFunc(out, func(a, b Placement) int {

@@ -249,7 +249,7 @@ func ExampleCompare() {
 		}
 	}
 	// Output:
-	// apps: {Added:1 Removed:0 Changed:2}
+	// apps: {Added:1 Removed:0 Changed:2 Moved:0}
 	// added storage/velero on us-prod (prod)
 	// cluster/<cluster>/monitoring/vm/values.yaml changed on [{prod [eu-prod us-prod]}]
 	// @@ -1,3 +1,3 @@

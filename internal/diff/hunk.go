@@ -325,6 +325,9 @@ type PlacementGroup struct {
 	Status   Status
 	Category string
 	App      string
+	// ResourcesKept says the removed Applications leave their resources
+	// running.
+	ResourcesKept bool
 	// Bundles are the bundles that deploy the app, where known; usually
 	// one.
 	Bundles  []string
@@ -337,13 +340,14 @@ func GroupPlacement(ps []Placement) []PlacementGroup {
 	type key struct {
 		status        Status
 		category, app string
+		kept          bool
 	}
 	envs := map[string]string{}
 	members := map[key][]string{}
 	bundles := map[key][]string{}
 	var keys []key
 	for _, p := range ps {
-		k := key{p.Status, p.Category, p.App}
+		k := key{p.Status, p.Category, p.App, p.ResourcesKept}
 		if _, ok := members[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -356,7 +360,7 @@ func GroupPlacement(ps []Placement) []PlacementGroup {
 	out := make([]PlacementGroup, 0, len(keys))
 	for _, k := range keys {
 		slices.Sort(bundles[k])
-		out = append(out, PlacementGroup{Status: k.status, Category: k.category, App: k.app, Bundles: bundles[k],
+		out = append(out, PlacementGroup{Status: k.status, Category: k.category, App: k.app, ResourcesKept: k.kept, Bundles: bundles[k],
 			Clusters: byEnv(members[k], func(c string) string { return envs[c] })})
 	}
 	slices.SortFunc(out, func(a, b PlacementGroup) int {

@@ -1,0 +1,147 @@
+package diff
+
+import (
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetc/fleetc/internal/argocd"
+	"github.com/fleetc/fleetc/internal/render"
+)
+
+// Rename is a cluster that the after side registers under another name:
+// a cluster gone and a cluster new with the same API server. Argo CD sees
+// one cluster (the Secret's name comes from the server) whose
+// Applications are all replaced, since each is named after the cluster.
+type Rename struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Env    string `json:"env"`
+	Server string `json:"server"`
+	// Apps counts the apps both names get: the Applications deleted under
+	// From's name and created under To's. Apps only one side gets stay in
+	// the placement.
+	Apps int `json:"apps"`
+	// ResourcesKept says the old Applications leave their resources
+	// running (preserveResourcesOnDeletion), for the new ones to adopt;
+	// otherwise Argo CD deletes them and the new Applications create
+	// them again.
+	ResourcesKept bool `json:"resourcesKept"`
+	// StoreKeyBefore and StoreKeyAfter are where the registration reads
+	// the cluster's credentials in the secret store: the same only if the
+	// cluster sets credentials.key. Empty where a side reads none.
+	StoreKeyBefore string `json:"storeKeyBefore,omitempty"`
+	StoreKeyAfter  string `json:"storeKeyAfter,omitempty"`
+}
+
+// registration is what diff reads off a cluster's registration.
+type registration struct {
+	// server is the cluster's API server URL, the Secret's "server".
+	server string
+	// storeKey is the key the ExternalSecret reads the credentials from.
+	storeKey string
+}
+
+// readRegistration reads the server and the store key off a registration
+// (an ExternalSecret that templates the cluster Secret, or the Secret
+// itself): the value of a "server" key under a "data" or "stringData"
+// mapping, and of the first remoteRef's "key". What it cannot find is
+// empty.
+func readRegistration(data []byte) registration {
+	var r registration
+	docs, err := parse(data)
+	if err != nil {
+		return r
+	}
+	var walk func(n *yaml.Node, parent string)
+	walk = func(n *yaml.Node, parent string) {
+		n = resolve(n)
+		if n == nil {
+			return
+		}
+		for _, e := range mappingEntries(n) {
+			v := resolve(e.value)
+			if v == nil {
+				continue
+			}
+			switch {
+			case r.server == "" && e.name == argocd.DataServer && (parent == "data" || parent == "stringdata") && v.Kind == yaml.ScalarNode:
+				r.server = v.Value
+			case r.storeKey == "" && e.name == "key" && parent == "remoteref" && v.Kind == yaml.ScalarNode:
+				r.storeKey = v.Value
+			}
+			walk(v, e.name)
+		}
+		if n.Kind == yaml.SequenceNode || n.Kind == yaml.DocumentNode {
+			for _, c := range n.Content {
+				walk(c, parent)
+			}
+		}
+	}
+	for _, d := range docs {
+		walk(d, "")
+	}
+	return r
+}
+
+// registrations reads every registration of a side, by cluster.
+func registrations(files []render.File) map[string]registration {
+	out := map[string]registration{}
+	for _, f := range files {
+		if kind, cluster, _, _ := classify(f.Path); kind == Registration {
+			out[cluster] = readRegistration(f.Data)
+		}
+	}
+	return out
+}
+
+// renames pairs the clusters only before has with those only after has
+// that have the same server, each at most once: a server that two
+// clusters of a side share is no rename fleetc can tell. Env, Apps and
+// ResourcesKept are left to the caller.
+func renames(removed, added []string, before, after map[string]registration) []Rename {
+	byServer := func(names []string, regs map[string]registration) map[string][]string {
+		out := map[string][]string{}
+		for _, n := range names {
+			if s := regs[n].server; s != "" {
+				out[s] = append(out[s], n)
+			}
+		}
+		return out
+	}
+	gone, fresh := byServer(removed, before), byServer(added, after)
+	var out []Rename
+	for _, from := range removed {
+		s := before[from].server
+		if len(gone[s]) != 1 || len(fresh[s]) != 1 {
+			continue
+		}
+		to := fresh[s][0]
+		out = append(out, Rename{From: from, To: to, Server: s,
+			StoreKeyBefore: before[from].storeKey, StoreKeyAfter: after[to].storeKey})
+	}
+	return out
+}
+
+// compareEnvName orders by env, prod first, then by name.
+func compareEnvName(envA, a, envB, b string) int {
+	if c := compareEnv(envA, envB); c != 0 {
+		return c
+	}
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// preserves reads whether an ApplicationSet keeps the resources of the
+// Applications it deletes (spec.syncPolicy.preserveResourcesOnDeletion),
+// and whether it says at all.
+func preserves(data []byte) (keep, known bool) {
+	var set argocd.ApplicationSet
+	if err := yaml.Unmarshal(data, &set); err != nil || set.Kind != argocd.ApplicationSetKind {
+		return false, false
+	}
+	return set.Spec.SyncPolicy != nil && set.Spec.SyncPolicy.PreserveResourcesOnDeletion, true
+}
