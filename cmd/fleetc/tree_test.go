@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -15,10 +17,15 @@ import (
 // path order, with its type and permissions and, for a file, the SHA-256
 // of its content; or "missing". Equal listings mean trees equal byte for
 // byte and mode for mode, without the timestamps that a failed run may
-// change.
+// change. With -match PATTERN, only the entries with a path element that
+// matches PATTERN (path.Match), and what is below them.
 func treeCmd(ts *testscript.TestScript, neg bool, args []string) {
+	var pattern string
+	if len(args) == 3 && args[0] == "-match" {
+		pattern, args = args[1], args[2:]
+	}
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: tree DIR")
+		ts.Fatalf("usage: tree [-match PATTERN] DIR")
 	}
 	root := ts.MkAbs(args[0])
 	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
@@ -34,7 +41,11 @@ func treeCmd(ts *testscript.TestScript, neg bool, args []string) {
 			return err
 		}
 		rel, _ := filepath.Rel(root, path)
-		line := fmt.Sprintf("%s %v", filepath.ToSlash(rel), fi.Mode())
+		rel = filepath.ToSlash(rel)
+		if pattern != "" && !matchesElem(pattern, rel) {
+			return nil
+		}
+		line := fmt.Sprintf("%s %v", rel, fi.Mode())
 		switch {
 		case fi.Mode().IsRegular():
 			data, err := os.ReadFile(path)
@@ -50,4 +61,15 @@ func treeCmd(ts *testscript.TestScript, neg bool, args []string) {
 		return nil
 	})
 	ts.Check(err)
+}
+
+// matchesElem reports whether an element of the slash path rel matches
+// pattern.
+func matchesElem(pattern, rel string) bool {
+	for _, e := range strings.Split(rel, "/") {
+		if ok, _ := path.Match(pattern, e); ok {
+			return true
+		}
+	}
+	return false
 }
