@@ -192,7 +192,10 @@ func (c *Cache) used(name string, mtime time.Time) {
 
 // Trim removes the entries that were not used for five days, at most
 // once a day, so that the cache does not grow without bound as platforms
-// change. It is best effort.
+// change. It is best effort. It removes entries and nothing else, files
+// named and placed as Put names and places them (<kind>/<2 hex>/<64 hex>),
+// so that a $FLEETC_CACHE that names a directory of other files loses none
+// of them.
 func (c *Cache) Trim() {
 	if c == nil {
 		return
@@ -202,23 +205,44 @@ func (c *Cache) Trim() {
 	if fi, err := os.Stat(stamp); err == nil && now.Sub(fi.ModTime()) < trimEvery {
 		return
 	}
-	os.WriteFile(stamp, nil, 0o600)
+	// Made if missing, never truncated: only its time says anything.
+	if f, err := os.OpenFile(stamp, os.O_WRONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 	os.Chtimes(stamp, now, now)
 	kinds, _ := os.ReadDir(c.dir)
 	for _, kind := range kinds {
 		if !kind.IsDir() {
 			continue
 		}
-		filepath.WalkDir(filepath.Join(c.dir, kind.Name()), func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return nil
+		fans, _ := os.ReadDir(filepath.Join(c.dir, kind.Name()))
+		for _, fan := range fans {
+			if !fan.IsDir() || len(fan.Name()) != 2 || !isHex(fan.Name()) {
+				continue
 			}
-			if fi, err := d.Info(); err == nil && now.Sub(fi.ModTime()) > trimAge {
-				os.Remove(p)
+			dir := filepath.Join(c.dir, kind.Name(), fan.Name())
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				name := e.Name()
+				if !e.Type().IsRegular() || len(name) != 2*sha256.Size || !isHex(name) || name[:2] != fan.Name() {
+					continue
+				}
+				if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > trimAge {
+					os.Remove(filepath.Join(dir, name))
+				}
 			}
-			return nil
-		})
+		}
 	}
+}
+
+// isHex reports whether s is lowercase hex, as Key.String writes it.
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // PathKey is the key of something kept per directory whatever fleetc

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -139,6 +140,47 @@ func TestTrim(t *testing.T) {
 	c.Trim()
 	if _, ok := c.Get("x", fresh); !ok {
 		t.Error("a second trim within a day removed an entry")
+	}
+}
+
+// TestTrimOnlyEntries: a $FLEETC_CACHE that names a directory of other
+// files (a home directory, a platform) loses none of them to a trim, old
+// as they may be, even those placed like entries but not named like them.
+func TestTrimOnlyEntries(t *testing.T) {
+	dir := t.TempDir()
+	long := time.Now().Add(-trimAge - time.Hour)
+	k := NewKey([]byte("k")).String()
+	theirs := []string{"notes.txt", "trimmed-not", "defs/platform.cue", "x/ab/notes", "x/" + k[:2] + "/" + k + ".bak", "x/zz/" + strings.Repeat("z", 64), "x/" + k[:2] + "/.tmp-123"}
+	for _, p := range theirs {
+		name := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte("theirs"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(name, long, long)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "trimmed"), []byte("theirs"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(filepath.Join(dir, "trimmed"), long, long)
+	c, why := Open(func(string) string { return dir })
+	if c == nil {
+		t.Fatal(why)
+	}
+	if err := c.Put("x", NewKey([]byte("k")), []byte("data")); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(c.path("x", NewKey([]byte("k"))), long, long)
+	c.Trim()
+	if _, ok := c.Get("x", NewKey([]byte("k"))); ok {
+		t.Error("an old entry survived the trim")
+	}
+	for _, p := range append(theirs, "trimmed") {
+		if data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))); err != nil || string(data) != "theirs" {
+			t.Errorf("%s: %q, %v; want it untouched", p, data, err)
+		}
 	}
 }
 
