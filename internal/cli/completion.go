@@ -23,6 +23,7 @@ import (
 // (a selector, a URL) is no file.
 var flagValues = map[string]func(io IO) cobra.CompletionFunc{
 	"cluster":         completeClusters,
+	"app":             completeApps,
 	"root":            completeDirs,
 	"out":             completeDirs,
 	"secrets-out":     completeDirs,
@@ -69,10 +70,9 @@ func keysOf[V any](m map[string]V) []string {
 }
 
 // completeClusters completes --cluster with the names of the platform's
-// clusters that the command line does not name yet. It reads the file
-// names and first declarations of clusters/ only (load.ClusterNames), so
-// that it answers at once on a fleet of thousands; the platform is the one
-// around --root, if given.
+// clusters. It reads the file names and first declarations of clusters/
+// only (load.ClusterNames), so that it answers at once on a fleet of
+// thousands; the platform is the one around --root, if given.
 func completeClusters(io IO) cobra.CompletionFunc {
 	return func(c *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		root, _ := c.Flags().GetString("root")
@@ -80,27 +80,61 @@ func completeClusters(io IO) cobra.CompletionFunc {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		var given []string
-		if v, ok := c.Flags().Lookup("cluster").Value.(pflag.SliceValue); ok {
-			given = v.GetSlice()
-		}
-		// A flag that takes a comma-separated list (StringSlice) completes
-		// the name after the last comma.
-		var prefix string
-		if v := c.Flags().Lookup("cluster").Value; v.Type() == "stringSlice" {
-			if i := strings.LastIndex(toComplete, ","); i >= 0 {
-				prefix = toComplete[:i+1]
-				given = append(given, strings.Split(toComplete[:i], ",")...)
-			}
-		}
-		var out []string
-		for _, n := range names {
-			if !slices.Contains(given, n) {
-				out = append(out, prefix+n)
-			}
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
+		return remaining(c, "cluster", names, toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// completeApps completes --app (placement) with the platform's
+// ApplicationSets: the apps of the catalog and the hand-written sets. It
+// evaluates the shared package for the catalog, but no cluster.
+func completeApps(io IO) cobra.CompletionFunc {
+	return func(c *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		root, _ := c.Flags().GetString("root")
+		p, err := load.Load(load.Config{Dir: rootDir(io.Cwd, root)})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		l := &loaded{p: p}
+		cat, hw, _, err := l.catalog()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, a := range cat.Apps {
+			names = append(names, a.Name)
+		}
+		for _, s := range hw {
+			names = append(names, s.Object.Metadata.Name)
+		}
+		slices.Sort(names)
+		return remaining(c, "app", slices.Compact(names), toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// remaining is the names that the repeatable flag of that name does not
+// hold yet. A flag that also takes a comma-separated list (StringSlice)
+// completes the name after the last comma of toComplete, which keeps what
+// comes before it.
+func remaining(c *cobra.Command, flag string, names []string, toComplete string) []string {
+	f := c.Flags().Lookup(flag)
+	var given []string
+	if v, ok := f.Value.(pflag.SliceValue); ok {
+		given = v.GetSlice()
+	}
+	var prefix string
+	if f.Value.Type() == "stringSlice" {
+		if i := strings.LastIndex(toComplete, ","); i >= 0 {
+			prefix = toComplete[:i+1]
+			given = append(given, strings.Split(toComplete[:i], ",")...)
+		}
+	}
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(given, n) {
+			out = append(out, prefix+n)
+		}
+	}
+	return out
 }
 
 func completeDirs(IO) cobra.CompletionFunc {
