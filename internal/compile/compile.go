@@ -157,7 +157,7 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	creds := sharedCredentials(p.Shared, p.Root)
 	var shared diag.List
 	for _, c := range creds {
-		shared = append(shared, c.diagnostic("", 0))
+		shared = append(shared, c.diagnostic("", strings.Join(c.path, ".")))
 	}
 	workers := opts.Workers
 	if workers <= 0 {
@@ -255,8 +255,21 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 						return
 					}
 					servers[i] = c.Server
+					if len(creds) > 0 {
+						// The compile fails for the shared files'
+						// credentials: nothing that may hold one goes to
+						// the caller's step (and so to a cache).
+						return
+					}
 					v, err := step(c)
 					stepNanos.Add(time.Since(t2).Nanoseconds())
+					var leak *LeakError
+					if errors.As(err, &leak) {
+						cr := leak.credential(files[i])
+						fileCreds[i] = append(fileCreds[i], cr)
+						diags[i] = diag.List{cr.diagnostic(c.Name, trimmer(c.Name)(cr.path))}
+						return
+					}
 					if err != nil {
 						diags[i] = diag.List{{Pos: files[i].Pos.Position(), Cluster: c.Name, Message: err.Error()}}
 						return
@@ -303,6 +316,7 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	for _, ds := range diags {
 		all = append(all, ds...)
 	}
+	all = sharedLeaks(all, files)
 	all = append(all, duplicateServers(p.Root, fleetServers(files, servers, selected))...)
 	if len(all) > 0 {
 		return nil, red.list(all).Sorted()
@@ -453,7 +467,7 @@ func (ev *evaluator) cluster(f *load.ClusterFile) (*Cluster, []credential, diag.
 	c, ds := ev.evaluate(f)
 	ds = append(ds, f.Problems...)
 	for _, cr := range creds {
-		d := cr.diagnostic(f.Name, 2)
+		d := cr.diagnostic(f.Name, strings.Join(cr.path[min(2, len(cr.path)):], "."))
 		// A secret field that the file sets is reported as such.
 		if !slices.ContainsFunc(ev.secrets, func(sf secretField) bool { return sf.path.String() == d.Path }) {
 			ds = append(ds, d)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -54,9 +55,9 @@ func (p *Platform) sources(handwritten string) []source {
 // module root, a directory of the platform's sources (the module's
 // cue.mod, the clusters package, every package of the module the shared
 // files import, the hand-written ApplicationSets) or hold one, nor be
-// inside cue.mod or the hand-written ApplicationSets. Symlinks are
-// resolved first, so that a link cannot hide where dir is; the message
-// then says where it leads.
+// inside cue.mod, the hand-written ApplicationSets or a .git directory.
+// Symlinks are resolved first, so that a link cannot hide where dir is;
+// the message then says where it leads.
 func (p *Platform) OutputProblem(dir, handwritten string) string {
 	real := RealPath(dir)
 	why := func(msg string) string {
@@ -73,6 +74,8 @@ func (p *Platform) OutputProblem(dir, handwritten string) string {
 		return why("the output directory cannot be the module root, which holds the platform's sources")
 	case within(root, real):
 		return why(fmt.Sprintf("the output directory cannot hold the platform's module %s", p.Root))
+	case slices.Contains(strings.Split(filepath.ToSlash(real), "/"), ".git"):
+		return why("the output directory cannot be inside a .git directory, which holds a git repository")
 	}
 	for _, s := range p.sources(handwritten) {
 		switch {
