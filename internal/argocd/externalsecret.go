@@ -90,7 +90,9 @@ const (
 //     or a backslash is escaped;
 //   - the CA is PEM when it contains "-----BEGIN", and otherwise the PEM
 //     base64-encoded, line breaks and spaces allowed, which is decoded; its
-//     first PEM block must be a CERTIFICATE. An empty value leaves caData
+//     first PEM type line (a line "-----BEGIN <type>-----", as Go's
+//     encoding/pem finds it) must be a CERTIFICATE's, though the
+//     certificate itself is not parsed. An empty value leaves caData
 //     out: Argo CD then trusts the hub's system roots, as for a cluster
 //     whose kubeconfig has no CA.
 //
@@ -113,7 +115,7 @@ const ConfigTemplate = `{{- $token := trim .` + TokenKey + ` -}}
   {{- if not (contains "-----BEGIN" $ca) -}}
     {{- $ca = b64dec (nospace $ca) -}}
   {{- end -}}
-  {{- if ne (regexFind "-----BEGIN [^-]*-----" $ca) "-----BEGIN CERTIFICATE-----" -}}
+  {{- if not (regexMatch "^-----BEGIN CERTIFICATE-----\\s*$" (regexFind "(?m)^-----BEGIN .*-----\\s*$" $ca)) -}}
     {{- fail "` + CADataKey + `: the value in the secret store is neither a PEM certificate nor its base64 (kubeconfig's certificate-authority-data)" -}}
   {{- end -}}
 {{- end -}}

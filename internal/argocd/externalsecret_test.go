@@ -506,3 +506,76 @@ func TestConfigTemplateHostile(t *testing.T) {
 		})
 	}
 }
+
+// FuzzConfigTemplate: whatever the store holds, the operator either
+// renders a config that Argo CD reads, byte for byte as Argo CD itself
+// encodes it, with the stored token less surrounding white space and the
+// stored CA's PEM; or the template fails with one of its two messages,
+// which name the property and quote nothing.
+func FuzzConfigTemplate(f *testing.F) {
+	f.Add(sampleToken, sampleCAData)
+	f.Add(sampleToken+"\n", samplePEM)
+	f.Add(`tok"en\`, " "+sampleCAData+"\r\n")
+	f.Add("tök en", "PLANTED not a CA")
+	f.Add("", "")
+	f.Add("x", "-----BEGIN PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----")
+	f.Fuzz(func(t *testing.T, token, ca string) {
+		out, err := execute(ConfigTemplate, map[string]string{TokenKey: token, CADataKey: ca})
+		if err != nil {
+			msg := err.Error()
+			_, reason, ok := strings.Cut(msg, "error calling fail: ")
+			if !ok || !(strings.HasPrefix(reason, TokenKey+": the value in the secret store is empty") ||
+				strings.HasPrefix(reason, CADataKey+": the value in the secret store is neither")) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			return
+		}
+		var cfg mirrorClusterConfig
+		dec := json.NewDecoder(strings.NewReader(out))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil || dec.More() {
+			t.Fatalf("config %q: Argo CD would drop the cluster: %v", out, err)
+		}
+		if want := strings.TrimSpace(token); cfg.BearerToken != want || want == "" {
+			t.Fatalf("bearerToken %q from %q", cfg.BearerToken, token)
+		}
+		want := ca
+		if ca != "" && !strings.Contains(ca, "-----BEGIN") {
+			decoded, err := base64.StdEncoding.DecodeString(strings.Map(func(r rune) rune {
+				if strings.ContainsRune(" \t\n\v\f\r", r) {
+					return -1
+				}
+				return r
+			}, ca))
+			if err != nil {
+				t.Fatalf("CA %q is not base64 (%v), yet the config is %s", ca, err, out)
+			}
+			want = string(decoded)
+		}
+		if string(cfg.TLSClientConfig.CAData) != want || cfg.TLSClientConfig.Insecure {
+			t.Fatalf("tlsClientConfig %+v from CA %q", cfg.TLSClientConfig, ca)
+		}
+		if want != "" && firstPEMType(want) != "CERTIFICATE" {
+			t.Fatalf("CA %q taken, yet its first PEM block is no certificate", want)
+		}
+		again, err := json.Marshal(cfg)
+		if err != nil || string(again) != out {
+			t.Fatalf("config %s is not Argo CD's encoding %s", out, again)
+		}
+	})
+}
+
+// firstPEMType is the type of the first PEM type line in s, found as Go's
+// encoding/pem finds it: a line that begins "-----BEGIN " and ends
+// "-----" once trailing spaces, tabs and carriage returns are trimmed.
+func firstPEMType(s string) string {
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimRight(line, " \t\r")
+		if rest, ok := strings.CutPrefix(line, "-----BEGIN "); ok {
+			if typ, ok := strings.CutSuffix(rest, "-----"); ok {
+				return typ
+			}
+		}
+	}
+	return ""
+}
