@@ -103,6 +103,11 @@ func (o *explainOptions) run(args []string) error {
 		return err
 	}
 	res, err := compile.Fleet(p, compile.Options{Clusters: []string{cluster}, Workers: 1}, func(c *compile.Cluster) (*explained, error) {
+		// A cluster that compile refuses for a credential is refused
+		// here too, whichever part of it is asked for.
+		if err := render.Leak(c); err != nil {
+			return nil, err
+		}
 		app, err := findApp(c, appArg)
 		if err != nil {
 			return &explained{err: err, noApp: true}, nil

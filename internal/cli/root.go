@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetc/fleetc/internal/credentials"
 	"github.com/fleetc/fleetc/internal/diag"
 )
 
@@ -168,6 +169,8 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 // report is fleetc's one error printer. cmd is the command that failed,
 // if known: a usage error points at its help.
+// Whatever it prints goes through credentials.Scrub: a message may quote
+// a value (CUE's do), and no credential is ever shown.
 func report(io IO, cmd *cobra.Command, err error) int {
 	if err == nil {
 		return exitOK
@@ -178,7 +181,7 @@ func report(io IO, cmd *cobra.Command, err error) int {
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(io.Stderr, "fleetc: %v\n", err)
+		fmt.Fprintf(io.Stderr, "fleetc: %s\n", credentials.Scrub(err.Error()))
 		path := "fleetc"
 		if cmd != nil {
 			path = cmd.CommandPath()
@@ -189,12 +192,12 @@ func report(io IO, cmd *cobra.Command, err error) int {
 	var dl diag.List
 	if errors.As(err, &dl) {
 		for _, d := range dl {
-			fmt.Fprintln(io.Stderr, d.Format(io.Cwd))
+			fmt.Fprintln(io.Stderr, credentials.Scrub(d.Format(io.Cwd)))
 		}
 		fmt.Fprintf(io.Stderr, "fleetc: %d %s\n", len(dl), plural(len(dl), "error", "errors"))
 		return exitFailed
 	}
-	fmt.Fprintf(io.Stderr, "fleetc: %v\n", err)
+	fmt.Fprintf(io.Stderr, "fleetc: %s\n", credentials.Scrub(err.Error()))
 	return exitFailed
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetc/fleetc/internal/credentials"
 	"github.com/fleetc/fleetc/internal/diag"
 )
 
@@ -93,13 +94,22 @@ func (o *vetOptions) run() error {
 	return exitError{exitFailed}
 }
 
-// asProblems turns what buildPlan failed with into diagnostics: a
-// diag.List as it is, any other error as one diagnostic without a place.
+// asProblems turns what buildPlan failed with into diagnostics, scrubbed
+// of credentials (credentials.Scrub) as report does for text: a diag.List
+// as it is, any other error as one diagnostic without a place.
 func asProblems(err error) diag.List {
+	ds := problems(err)
+	for i := range ds {
+		ds[i].Message, ds[i].Path = credentials.Scrub(ds[i].Message), credentials.Scrub(ds[i].Path)
+	}
+	return ds
+}
+
+func problems(err error) diag.List {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out diag.List
 		for _, e := range j.Unwrap() {
-			out = append(out, asProblems(e)...)
+			out = append(out, problems(e)...)
 		}
 		return out
 	}

@@ -1,8 +1,8 @@
 package compile
 
 import (
+	"cuelang.org/go/cue"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,31 +19,13 @@ import (
 
 // A CUE file lives in git, so a credential written into one is leaked the
 // moment it is committed, whatever fleetc does with it afterwards. fleetc
-// therefore rejects string literals that look like credentials, wherever
-// they are: in cluster files, in the shared files of the clusters package
-// and in the packages they import (defs). It looks at literals only, never
-// at references or interpolations, and never shows the literal it rejects.
-
-// credentialShapes are strings that are credentials whatever field holds
-// them. Each says what it found.
-var credentialShapes = []struct {
-	re   *regexp.Regexp
-	what string
-}{
-	{regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*(PRIVATE KEY|CERTIFICATE)[A-Z0-9 ]*-----`), "a PEM block (a key or certificate)"},
-	{regexp.MustCompile(`LS0tLS1CRUdJTi`), "a base64-encoded PEM block (a key or certificate)"},
-	{regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,}`), "a JSON Web Token, such as a Kubernetes bearer token"},
-	{regexp.MustCompile(`(?i)\bbearer\s+[A-Za-z0-9._~+/-]{16,}`), "an HTTP bearer token"},
-	{regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{30,}`), "a GitHub token"},
-	{regexp.MustCompile(`\bglpat-[A-Za-z0-9_-]{20,}`), "a GitLab token"},
-	{regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`), "an AWS access key"},
-	{regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9-]{10,}`), "a Slack token"},
-}
-
-// templateOnly matches a value made only of Go template actions, such as
-// the "{{ .token }}" of an ExternalSecret template: a reference, not a
-// credential.
-var templateOnly = regexp.MustCompile(`^\s*(\{\{[^{}]*\}\}\s*)+$`)
+// therefore rejects string literals (and labels) that look like
+// credentials, wherever they are: in cluster files, in the shared files of
+// the clusters package and in the packages they import (defs). And since
+// a credential can be composed (concatenated, interpolated, defaulted)
+// from pieces that each look harmless, it also checks every concrete
+// value that a cluster would write (evaluatedCredentials). It never shows
+// what it rejects: the redactor hides it in every message.
 
 // credential is a string literal that looks like a credential.
 type credential struct {
@@ -54,24 +36,26 @@ type credential struct {
 	// also where the value is quoted in some other way.
 	parts []string
 	what  string
+	// evaluated is set for a credential found in an evaluated value
+	// rather than a literal.
+	evaluated bool
 }
 
 // credentialHint says what to do instead, for every kind of finding.
 const credentialHint = "credentials never go in CUE files, which live in git: have the chart read it from a Kubernetes Secret (for a cluster's own token and CA, see credentials in #Cluster)"
 
-// diagnostic is the credential as a diagnostic; skip is how many leading
-// labels the shown path leaves out (the `clusters: <name>:` of a cluster
-// file).
-func (c credential) diagnostic(cluster string, skip int) diag.Diagnostic {
-	p := c.path
-	if len(p) >= skip {
-		p = p[skip:]
+// diagnostic is the credential as a diagnostic of cluster ("" for a
+// shared file) at path, the credential's path as the user reads it.
+func (c credential) diagnostic(cluster, path string) diag.Diagnostic {
+	kind := "literal credential"
+	if c.evaluated {
+		kind = evaluatedKind
 	}
-	return diag.Diagnostic{Pos: c.pos.Position(), Cluster: cluster, Path: strings.Join(p, "."), Message: fmt.Sprintf("literal credential (%s): %s", c.what, credentialHint)}
+	return diag.Diagnostic{Pos: c.pos.Position(), Cluster: cluster, Path: path, Message: fmt.Sprintf("%s (%s): %s", kind, c.what, credentialHint)}
 }
 
-// credentialLiterals finds the string literals of f that look like
-// credentials: by their shape anywhere, and any non-empty literal that a
+// credentialLiterals finds the string literals and labels of f that look
+// like credentials (credentials.Find), and the non-empty literals that a
 // field named like a credential holds.
 func credentialLiterals(f *ast.File) []credential {
 	var out []credential
@@ -83,14 +67,9 @@ func credentialLiterals(f *ast.File) []credential {
 		if err != nil {
 			return
 		}
-		for _, shape := range credentialShapes {
-			if parts := shape.re.FindAllString(s, -1); len(parts) > 0 {
-				out = append(out, credential{pos: lit.Pos(), path: path, value: s, parts: parts, what: "it looks like " + shape.what})
-				return
-			}
-		}
-		if field != "" && credentials.IsName(field) && strings.TrimSpace(s) != "" && !templateOnly.MatchString(s) {
-			out = append(out, credential{pos: lit.Pos(), path: path, value: s, what: fmt.Sprintf("a field named %s holds a literal string", field)})
+		if c, ok := findCredential(s, field); ok {
+			c.pos, c.path = lit.Pos(), path
+			out = append(out, c)
 		}
 	}
 	// walk visits n, the value of the field named field (or "" inside a
@@ -104,7 +83,17 @@ func credentialLiterals(f *ast.File) []credential {
 			}
 		case *ast.Field:
 			name, _, _ := ast.LabelName(x.Label)
-			walk(x.Value, append(slices.Clip(path), labelName(x.Label)), name)
+			p := append(slices.Clip(path), labelName(x.Label))
+			if found, ok := credentials.Find(name); ok {
+				out = append(out, credential{pos: x.Label.Pos(), path: p, value: name, parts: found.Parts, what: "a label: " + found.Reason()})
+			}
+			// A number is a credential only as the whole value of a field
+			// named like a password; one computed from several is checked
+			// once evaluated.
+			if lit, ok := x.Value.(*ast.BasicLit); ok && (lit.Kind == token.INT || lit.Kind == token.FLOAT) && credentials.IsPasswordName(name) {
+				out = append(out, credential{pos: lit.Pos(), path: p, value: lit.Value, what: fmt.Sprintf("a field named %s holds a literal number", name)})
+			}
+			walk(x.Value, p, name)
 		case *ast.StructLit:
 			for _, e := range x.Elts {
 				walk(e, path, "")
@@ -113,7 +102,8 @@ func credentialLiterals(f *ast.File) []credential {
 			check(x, path, field)
 		case *ast.Interpolation:
 			// Its literal parts are fragments of a string computed from
-			// references; only the expressions can hold a literal.
+			// references; only the expressions can hold a literal. What
+			// the whole computes is checked once evaluated.
 			for _, e := range x.Elts {
 				if _, frag := e.(*ast.BasicLit); !frag {
 					walk(e, path, "")
@@ -134,6 +124,19 @@ func credentialLiterals(f *ast.File) []credential {
 	}
 	walk(f, nil, "")
 	return out
+}
+
+// findCredential says whether s, the value of the field named field (""
+// if none), is a credential (credentials.Check).
+func findCredential(s, field string) (credential, bool) {
+	f, ok := credentials.Check(s, field)
+	if !ok {
+		return credential{}, false
+	}
+	if f.Named {
+		return credential{value: s, what: f.Reason()}, true
+	}
+	return credential{value: s, parts: f.Parts, what: f.Reason()}, true
 }
 
 // labelName shows a field's label as a path element.
@@ -201,4 +204,131 @@ func (r *redactor) list(ds diag.List) diag.List {
 		ds[i].Path = r.r.Replace(ds[i].Path)
 	}
 	return ds
+}
+
+// evaluatedKind starts the message of a credential found in what a
+// cluster writes.
+const evaluatedKind = "credential in what the cluster writes"
+
+// A LeakError is a credential in what a cluster would write, found by the
+// step that turns its values into bytes (render) rather than in a literal:
+// composed from pieces that each look harmless (a concatenation, an
+// interpolation, a default from another file). FleetCached reports it like
+// a literal one, at the position CUE gives the value, and hides it in every
+// message. Its Error never holds the value.
+type LeakError struct {
+	// Pos is where CUE says the value comes from; Path is its CUE path
+	// (for a key, the path of the field it names).
+	Pos  token.Pos
+	Path cue.Path
+	// Value is the credential, Key whether it is a key rather than a
+	// value, and Finding what it looks like.
+	Value   string
+	Key     bool
+	Finding credentials.Finding
+}
+
+func (e *LeakError) Error() string {
+	return fmt.Sprintf("%s: credential in what the cluster writes (%s)", e.Path, e.Finding.What)
+}
+
+// credential is the leak as a finding of cluster file f.
+func (e *LeakError) credential(f *load.ClusterFile) credential {
+	what := e.Finding.Reason()
+	if e.Key {
+		what = "a key: " + what
+	}
+	pos := e.Pos
+	if !pos.IsValid() {
+		pos = f.Pos
+	}
+	var path []string
+	for _, sel := range e.Path.Selectors() {
+		path = append(path, sel.String())
+	}
+	return credential{pos: pos, path: path, value: e.Value, parts: e.Finding.Parts, what: what, evaluated: true}
+}
+
+// settingsCredentials finds credentials in the evaluated platform settings,
+// which ApplicationSets and registrations carry (a repository URL with a
+// password, a composed token): the literal check cannot see a value
+// assembled from pieces. Each is placed where CUE says the value comes
+// from and never shows it.
+func settingsCredentials(pv cue.Value) diag.List {
+	var out diag.List
+	var walk func(v cue.Value, field string)
+	walk = func(v cue.Value, field string) {
+		report := func(f credentials.Finding, what string) {
+			out = append(out, diag.Diagnostic{Pos: v.Pos().Position(), Path: credentials.Scrub(v.Path().String()),
+				Message: fmt.Sprintf("credential in the platform settings (%s): %s", what, credentialHint)})
+		}
+		switch v.Kind() {
+		case cue.StructKind:
+			iter, err := v.Fields()
+			if err != nil {
+				return
+			}
+			for iter.Next() {
+				name := iter.Selector().Unquoted()
+				if f, ok := credentials.Find(name); ok {
+					report(f, "a key: "+f.Reason())
+					continue
+				}
+				walk(iter.Value(), name)
+			}
+		case cue.ListKind:
+			iter, err := v.List()
+			if err != nil {
+				return
+			}
+			for iter.Next() {
+				walk(iter.Value(), field)
+			}
+		case cue.StringKind:
+			if s, err := v.String(); err == nil {
+				if f, ok := credentials.Check(s, field); ok {
+					report(f, f.Reason())
+				}
+			}
+		}
+	}
+	walk(pv, "")
+	return out.Sorted()
+}
+
+// sharedLeaks folds the credentials that many clusters write from one
+// place outside their own files (a default, a catalog entry) into one
+// diagnostic, of the first of them, that says how many clusters write it:
+// one problem, one line, not one per cluster of the fleet.
+func sharedLeaks(ds diag.List, files []*load.ClusterFile) diag.List {
+	own := make(map[string]string, len(files))
+	for _, f := range files {
+		own[f.Name] = f.Path
+	}
+	type place struct {
+		pos     token.Position
+		path    string
+		message string
+	}
+	first := map[place]int{}
+	count := map[place]int{}
+	out := ds[:0:0]
+	for _, d := range ds {
+		if d.Cluster == "" || d.Pos.Filename == own[d.Cluster] || !strings.HasPrefix(d.Message, evaluatedKind) {
+			out = append(out, d)
+			continue
+		}
+		k := place{d.Pos, d.Path, d.Message}
+		if _, ok := first[k]; !ok {
+			first[k] = len(out)
+			out = append(out, d)
+		}
+		count[k]++
+	}
+	for k, i := range first {
+		if n := count[k]; n > 1 {
+			out[i].Message = fmt.Sprintf("credential in what %d clusters write", n) + strings.TrimPrefix(out[i].Message, evaluatedKind)
+		}
+	}
+	return out
 }

@@ -34,6 +34,17 @@ func TestCredentialLiterals(t *testing.T) {
 		{"quoted label", `"cert-manager": "my-password": "x"`, []string{`"cert-manager"."my-password": a field named my-password`}},
 		{"github token", `x: "ghp_abcdefghijklmnopqrstuvwxyz0123456789"`, []string{"x: it looks like a GitHub token"}},
 		{"aws key", `x: "AKIAABCDEFGHIJKLMNOP"`, []string{"x: it looks like an AWS access key"}},
+		{"base64 jwt", `x: "ZXlKaGJHY2lPaUpTVXpJMU5pSjkuZXlKemRXSWlPaUp6ZVhOMFpXMGlmUS5jMmxuYm1GMGRYSmxMWEJzWVc1MFpXUQ=="`, []string{"x: it looks like a base64-encoded JSON Web Token"}},
+		{"url password", `repo: "https://ci:hunter2@git.corp.local/x.git"`, []string{"repo: it looks like a URL with a password"}},
+		{"pwd", `db: pwd: "hunter2"`, []string{"db.pwd: a field named pwd"}},
+		{"apiKey", `apiKey: "k"`, []string{"apiKey: a field named apiKey"}},
+		{"credentials string", `credentials: "c"`, []string{"credentials: a field named credentials"}},
+		{"basic auth", `basicAuth: "user:pw"`, []string{"basicAuth: a field named basicAuth"}},
+		{"jwt as a label", `annotations: "` + jwt + `": "x"`, []string{"annotations.\"" + jwt + "\": a label: it looks like a JSON Web Token"}},
+		{"number password", `db: password: 123456`, []string{"db.password: a field named password holds a literal number"}},
+		{"computed number", `db: password: 1000 + 234`, nil}, // checked once evaluated
+		{"number count", `maxTokens: 5`, nil},
+		{"env reference", `db: password: "${DB_PASSWORD}"`, nil},
 		{"in a comprehension", `for x in [1] {pw: {password: "x\(x)y"}}`, nil},
 		{"in a let", `let p = "` + jwt + `"
 x: p`, []string{": it looks like a JSON Web Token"}},

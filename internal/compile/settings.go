@@ -99,6 +99,9 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 	if err := pv.Decode(&s); err != nil {
 		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
 	}
+	if ds := settingsCredentials(pv); ds != nil {
+		return nil, ds
+	}
 	if ds := checkOutput(p, pv, &s); ds != nil {
 		return nil, ds
 	}

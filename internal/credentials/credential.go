@@ -1,36 +1,368 @@
-// Package credentials says which keys name credentials: compile refuses
-// literal strings under them in CUE sources, and diff masks their values.
-// One list, so that what one refuses the other hides.
+// Package credentials says what a credential looks like, so that fleetc can
+// refuse one before it reaches git and hide one wherever it would be shown:
+// keys that name credentials (compile refuses values under them, diff masks
+// them), and strings that are credentials whatever key holds them (a token,
+// a private key, a password in a URL, and the same in base64). One package,
+// so that what one part refuses another hides.
 package credentials
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // Suffixes end the lowercased, separator-free names of keys whose values
-// are credentials: adminPassword, api_token, clientSecret,
-// secretAccessKey.
-var Suffixes = []string{"password", "passwd", "passphrase", "token", "apikey", "privatekey", "secretkey", "secretaccesskey", "clientsecret", "secret"}
+// are credentials: adminPassword, api_token, clientSecret, secretAccessKey,
+// db-pwd, basicAuth, GOOGLE_APPLICATION_CREDENTIALS.
+var Suffixes = []string{
+	"password", "passwd", "pwd", "passphrase",
+	"token", "secret", "apikey", "accesskey", "secretkey", "privatekey", "signingkey",
+	"encryptionkey", "masterkey", "sessionkey", "clientsecret", "secretaccesskey",
+	"credential", "credentials", "auth", "authorization", "bearer", "cookie",
+	"connectionstring", "dsn",
+}
+
+// passwordSuffixes end the names of keys whose values are credentials even
+// as numbers: a PIN or a numeric password is still one, while a number
+// under maxToken is a count.
+var passwordSuffixes = []string{"password", "passwd", "pwd", "passphrase", "pin"}
 
 // IsName reports whether a key names a credential. existingSecret and the
 // like name a Secret, not its content.
 func IsName(name string) bool {
-	n := Normalize(name)
-	if strings.HasPrefix(n, "existing") {
+	return hasSuffix(name, Suffixes)
+}
+
+// IsPasswordName reports whether a key names a password, whose value is a
+// credential even when it is a number.
+func IsPasswordName(name string) bool {
+	return hasSuffix(name, passwordSuffixes)
+}
+
+// hasSuffix reports whether name, lowercased and without the characters
+// that join words, ends with one of suffixes and does not start with
+// "existing". It allocates nothing: it runs on every key fleetc writes.
+func hasSuffix(name string, suffixes []string) bool {
+	if len(name) >= len("existing") && strings.EqualFold(name[:len("existing")], "existing") {
 		return false
 	}
-	for _, s := range Suffixes {
-		if strings.HasSuffix(n, s) {
+	for _, suf := range suffixes {
+		if foldSuffix(name, suf) {
 			return true
 		}
 	}
 	return false
 }
 
+// foldSuffix reports whether name ends with suf (lowercase ASCII) once
+// lowercased, skipping separators in name.
+func foldSuffix(name, suf string) bool {
+	i := len(name) - 1
+	for j := len(suf) - 1; j >= 0; j-- {
+		for i >= 0 && isSeparator(name[i]) {
+			i--
+		}
+		if i < 0 {
+			return false
+		}
+		c := name[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != suf[j] {
+			return false
+		}
+		i--
+	}
+	return true
+}
+
+func isSeparator(c byte) bool { return c == '-' || c == '_' || c == '.' || c == ' ' }
+
 // Normalize lowercases a key and drops the characters that join its words.
 func Normalize(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r == '-' || r == '_' || r == '.' {
+		if r < 0x80 && isSeparator(byte(r)) {
 			return -1
 		}
 		return r
 	}, strings.ToLower(s))
+}
+
+// reference matches a value that only refers to a credential kept
+// elsewhere: Go template actions (the "{{ .token }}" of an ExternalSecret
+// template), or a variable as shells and Kubernetes expand them
+// (${DB_PASSWORD}, $(DB_PASSWORD)).
+var reference = regexp.MustCompile(`^\s*((\{\{[^{}]*\}\}|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$\([A-Za-z_][A-Za-z0-9_]*\))\s*)+$`)
+
+// IsReference reports whether s only refers to a credential kept
+// elsewhere, so that it may stand under a key that names one.
+func IsReference(s string) bool {
+	return reference.MatchString(s)
+}
+
+// A Finding is a credential found in a string: what it looks like, and the
+// parts of the string to hide wherever it would be shown.
+type Finding struct {
+	What  string
+	Parts []string
+	// Named is set when the value is a credential because of the key that
+	// holds it (Check), not its shape.
+	Named bool
+}
+
+// Reason says why the value is a credential, for a message.
+func (f Finding) Reason() string {
+	if f.Named {
+		return f.What
+	}
+	return "it looks like " + f.What
+}
+
+// shapes are strings that are credentials whatever key holds them. hints
+// are substrings one of which every match holds: most strings hold none,
+// and a substring search costs far less than a regular expression.
+var shapes = []struct {
+	hints []string
+	re    *regexp.Regexp
+	what  string
+}{
+	{[]string{"-----BEGIN "}, regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*(PRIVATE KEY|CERTIFICATE)[A-Z0-9 ]*-----`), "a PEM block (a key or certificate)"},
+	{[]string{"eyJ"}, regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,}`), "a JSON Web Token, such as a Kubernetes bearer token"},
+	{[]string{"earer", "EARER"}, regexp.MustCompile(`(?i)\bbearer\s+[A-Za-z0-9._~+/-]{16,}`), "an HTTP bearer token"},
+	{[]string{"gh", "github_pat_"}, regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_[A-Za-z0-9_]{30,}`), "a GitHub token"},
+	{[]string{"glpat-"}, regexp.MustCompile(`\bglpat-[A-Za-z0-9_-]{20,}`), "a GitLab token"},
+	{[]string{"AKIA", "ASIA"}, regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`), "an AWS access key"},
+	{[]string{"xox", "hooks.slack.com"}, regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}`), "a Slack token or webhook"},
+	{[]string{"AIza"}, regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35}\b`), "a Google API key"},
+	{[]string{"k_live_"}, regexp.MustCompile(`\b[rs]k_live_[0-9A-Za-z]{16,}`), "a Stripe key"},
+}
+
+// urlUserinfo matches the userinfo of a URL (scheme://userinfo@); its
+// second group is the userinfo. A password may hold what a URL should have
+// escaped ('@', '/'), so after a colon the userinfo runs to the last '@'.
+var urlUserinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*)://([^\s/?#"'<>\\:@]*:[^\s"'<>\\]*|[^\s/?#"'<>\\]+)@`)
+
+// base64Run matches a run of base64 text long enough to hide a credential
+// (a JWT's header alone is longer), in either alphabet, padded or not.
+var base64Run = regexp.MustCompile(`[A-Za-z0-9+/_-]{24,}={0,2}`) // minBase64
+
+// maxDepth is how many layers of base64 Find looks through: base64 of a
+// PEM block is what a Kubernetes Secret shows, and that again in base64
+// what a Secret's manifest in a chart's values may hold.
+const maxDepth = 3
+
+// Find returns the first credential in s, if any: a known shape, a
+// password (or a token-like user) in a URL, or either of those encoded in
+// base64, as text or wrapped over lines.
+func Find(s string) (Finding, bool) {
+	return find(s, maxDepth)
+}
+
+func find(s string, depth int) (Finding, bool) {
+	if len(s) < minLen {
+		return Finding{}, false
+	}
+	for _, shape := range shapes {
+		if !containsAny(s, shape.hints) {
+			continue
+		}
+		if parts := shape.re.FindAllString(s, -1); len(parts) > 0 {
+			return Finding{What: shape.what, Parts: parts}, true
+		}
+	}
+	if f, ok := urlPassword(s); ok {
+		return f, true
+	}
+	if depth == 0 || !hasBase64Run(s) {
+		return Finding{}, false
+	}
+	for _, run := range base64Runs(s) {
+		if inner, ok := find(decodeBase64(run.text), depth-1); ok {
+			return Finding{What: "a base64-encoded " + withoutArticle(inner.What), Parts: run.parts}, true
+		}
+	}
+	return Finding{}, false
+}
+
+// withoutArticle drops the leading "a " or "an " of a description.
+func withoutArticle(what string) string {
+	for _, a := range []string{"a ", "an "} {
+		if rest, ok := strings.CutPrefix(what, a); ok {
+			return rest
+		}
+	}
+	return what
+}
+
+// minLen is the length of the shortest credential Find recognises, a
+// password in a URL such as "s://:pw@h".
+const minLen = 8
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// urlPassword finds a URL whose userinfo holds a password
+// (user:password@), or, for http and https, a user long enough to be a
+// token (https://<token>@github.com). scp-like addresses
+// (git@host:path) and ssh://git@host name a user, not a secret.
+func urlPassword(s string) (Finding, bool) {
+	if !strings.Contains(s, "://") {
+		return Finding{}, false
+	}
+	var parts []string
+	for _, m := range urlUserinfo.FindAllStringSubmatch(s, -1) {
+		scheme, info := strings.ToLower(m[1]), m[2]
+		user, pass, hasPass := strings.Cut(info, ":")
+		switch {
+		case hasPass && pass != "":
+			parts = append(parts, info)
+		case (strings.HasSuffix(scheme, "http") || strings.HasSuffix(scheme, "https")) && len(user) >= 20:
+			parts = append(parts, info)
+		}
+	}
+	if len(parts) == 0 {
+		return Finding{}, false
+	}
+	return Finding{What: "a URL with a password (user:password@)", Parts: parts}, true
+}
+
+// minBase64 is the shortest run of base64 worth decoding: the base64 of
+// the shortest credential with a shape (an AWS access key) is longer.
+const minBase64 = 24
+
+// hasBase64Run reports whether s has minBase64 base64 characters in a row,
+// or that many over lines: a quick look before any regular expression.
+func hasBase64Run(s string) bool {
+	n, total := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/', c == '-', c == '_', c == '=':
+			n++
+			total++
+			if n >= minBase64 {
+				return true
+			}
+		case c == '\n' || c == '\r' || c == ' ' || c == '\t':
+			n = 0
+		default:
+			n, total = 0, 0
+		}
+	}
+	return total >= minBase64
+}
+
+// base64Text is text that may be base64, and the parts of the string it came from
+// that show it.
+type base64Text struct {
+	text  string
+	parts []string
+}
+
+// base64Runs are the runs of s that may be base64: each long run, and s
+// itself without white space when it is base64 wrapped over lines (as a
+// certificate is), whose parts are then its lines.
+func base64Runs(s string) []base64Text {
+	var runs []base64Text
+	for _, r := range base64Run.FindAllString(s, -1) {
+		runs = append(runs, base64Text{text: r, parts: []string{r}})
+	}
+	if fields := strings.Fields(s); len(fields) > 1 {
+		joined := strings.Join(fields, "")
+		if len(joined) >= minBase64 && base64Run.FindString(joined) == joined {
+			runs = append(runs, base64Text{text: joined, parts: fields})
+		}
+	}
+	return runs
+}
+
+// decodeBase64 decodes run in whichever alphabet it is written, padded or
+// not; text that does not decode gives "".
+func decodeBase64(run string) string {
+	raw := strings.TrimRight(run, "=")
+	if len(raw)%4 == 1 {
+		raw = raw[:len(raw)-1]
+	}
+	url := strings.ContainsAny(raw, "-_")
+	if url && strings.ContainsAny(raw, "+/") {
+		return ""
+	}
+	out := make([]byte, 0, len(raw)*3/4+2)
+	var acc uint32
+	var bits uint
+	for i := 0; i < len(raw); i++ {
+		v, ok := base64Value(raw[i], url)
+		if !ok {
+			return ""
+		}
+		acc = acc<<6 | uint32(v)
+		bits += 6
+		if bits >= 8 {
+			bits -= 8
+			out = append(out, byte(acc>>bits))
+		}
+	}
+	return string(out)
+}
+
+func base64Value(c byte, url bool) (byte, bool) {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return c - 'A', true
+	case c >= 'a' && c <= 'z':
+		return c - 'a' + 26, true
+	case c >= '0' && c <= '9':
+		return c - '0' + 52, true
+	case c == '+' && !url, c == '-' && url:
+		return 62, true
+	case c == '/' && !url, c == '_' && url:
+		return 63, true
+	}
+	return 0, false
+}
+
+// Check says whether value, the value of the key named key ("" for none,
+// as in a list), is a credential: by its shape whatever the key, or as any
+// non-empty text under a key named like a credential that does not only
+// refer to one kept elsewhere.
+func Check(value, key string) (Finding, bool) {
+	if f, ok := Find(value); ok {
+		return f, true
+	}
+	if key != "" && IsName(key) && strings.TrimSpace(value) != "" && !IsReference(value) {
+		return Finding{What: "a field named " + key + " holds a literal string", Parts: []string{value}, Named: true}, true
+	}
+	return Finding{}, false
+}
+
+// Mask stands for a hidden credential in anything fleetc prints.
+const Mask = "***"
+
+// Scrub returns s with every credential Find recognises replaced by Mask:
+// the last line of defence for text that is about to be shown (an error
+// message quoting a value, a path whose key is a token), whatever produced
+// it.
+func Scrub(s string) string {
+	for {
+		f, ok := Find(s)
+		if !ok {
+			return s
+		}
+		hidden := s
+		for _, p := range f.Parts {
+			hidden = strings.ReplaceAll(hidden, p, Mask)
+		}
+		if hidden == s {
+			// Found, but not where it can be cut out: hide it all.
+			return Mask
+		}
+		s = hidden
+	}
 }

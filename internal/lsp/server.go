@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetc/fleetc/internal/credentials"
 	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/load"
 )
@@ -574,7 +575,8 @@ func (s *server) publish(r *result) error {
 }
 
 // messageOf is what the editor shows for d: `path: message`, after the
-// cluster's name unless d is in that cluster's own file.
+// cluster's name unless d is in that cluster's own file, scrubbed of
+// credentials.
 func messageOf(d diag.Diagnostic, file string) string {
 	msg := d.Message
 	if d.Path != "" {
@@ -583,7 +585,7 @@ func messageOf(d diag.Diagnostic, file string) string {
 	if d.Cluster != "" && filepath.Base(file) != d.Cluster+".cue" {
 		msg = d.Cluster + ": " + msg
 	}
-	return msg
+	return credentials.Scrub(msg)
 }
 
 func (s *server) reply(id json.RawMessage, result any) error {
@@ -599,7 +601,7 @@ func (s *server) notify(method string, params any) error {
 }
 
 func (s *server) logf(typ int, format string, args ...any) error {
-	return s.notify("window/logMessage", logMessageParams{Type: typ, Message: fmt.Sprintf(format, args...)})
+	return s.notify("window/logMessage", logMessageParams{Type: typ, Message: credentials.Scrub(fmt.Sprintf(format, args...))})
 }
 
 func (s *server) stopTimers() {

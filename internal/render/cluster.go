@@ -2,16 +2,21 @@ package render
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
+	"cuelang.org/go/cue"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fleetc/fleetc/internal/argocd"
 	"github.com/fleetc/fleetc/internal/compile"
+	creds "github.com/fleetc/fleetc/internal/credentials"
 )
 
 // Layout of the output tree, relative to the output root.
@@ -83,6 +88,9 @@ func Cluster(c *compile.Cluster, s *compile.Settings, root string) (*Output, err
 		out.Files = append(out.Files, File{Path: p, Data: data})
 		out.Apps = append(out.Apps, AppRef{Name: app.Name, Bundle: app.Bundle, Category: app.Category, Values: p})
 	}
+	if err := registrationLeak(c); err != nil {
+		return nil, err
+	}
 	reg := ArgoCluster(c, s)
 	labels, err := argocd.Labels(reg)
 	if err != nil {
@@ -96,6 +104,63 @@ func Cluster(c *compile.Cluster, s *compile.Settings, root string) (*Output, err
 	out.Files = append(out.Files, File{Path: RegistrationPath(c.Name), Data: data})
 	sort.Slice(out.Files, func(i, j int) bool { return out.Files[i].Path < out.Files[j].Path })
 	return out, nil
+}
+
+// Leak is a *compile.LeakError for the first credential in what Cluster
+// would write for c, or nil: for commands that show part of a cluster
+// (explain) and must refuse it as compile does.
+func Leak(c *compile.Cluster) error {
+	for _, app := range c.Apps {
+		if _, err := node(app.Values, ""); err != nil {
+			var leak *compile.LeakError
+			if errors.As(err, &leak) {
+				return leak
+			}
+		}
+	}
+	return registrationLeak(c)
+}
+
+// registrationLeak is a *compile.LeakError for the first credential among
+// the cluster's strings that its registration carries: server, labels,
+// annotations (keys and values), project, namespaces and store key.
+func registrationLeak(c *compile.Cluster) error {
+	leak := func(value, key string, path ...string) error {
+		if f, ok := creds.Check(value, key); ok {
+			sels := make([]cue.Selector, len(path))
+			for i, p := range path {
+				sels[i] = cue.Str(p)
+			}
+			v := c.Value.LookupPath(cue.MakePath(sels...))
+			return &compile.LeakError{Pos: v.Pos(), Path: v.Path(), Value: value, Finding: f}
+		}
+		return nil
+	}
+	keyLeak := func(key string, path ...string) error {
+		if err := leak(key, "", path...); err != nil {
+			err.(*compile.LeakError).Key = true
+			return err
+		}
+		return nil
+	}
+	errs := []error{leak(c.Server, "server", "server"), leak(c.CredentialsKey, "", "credentials", "key"), leak(c.ArgoCD.Project, "", "argocd", "project")}
+	for _, ns := range c.ArgoCD.Namespaces {
+		errs = append(errs, leak(ns, "", "argocd", "namespaces"))
+	}
+	for _, kind := range []struct {
+		name string
+		m    map[string]string
+	}{{"labels", c.Labels}, {"annotations", c.Annotations}} {
+		for _, k := range slices.Sorted(maps.Keys(kind.m)) {
+			errs = append(errs, keyLeak(k, kind.name, k), leak(kind.m[k], k, kind.name, k))
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Registration renders the ExternalSecret that yields the cluster's Argo

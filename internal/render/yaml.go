@@ -9,13 +9,18 @@ import (
 
 	"cuelang.org/go/cue"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetc/fleetc/internal/compile"
+	creds "github.com/fleetc/fleetc/internal/credentials"
 )
 
 // YAML encodes a concrete CUE value as a YAML document: fields in CUE
 // order, 2-space indentation, strings quoted wherever YAML would read them
-// as something else, header as a leading comment.
+// as something else, header as a leading comment. A credential anywhere in
+// it, as a key or a value (creds.Check), is a *compile.LeakError:
+// what fleetc writes is committed to git.
 func YAML(v cue.Value, header string) ([]byte, error) {
-	n, err := node(v)
+	n, err := node(v, "")
 	if err != nil {
 		return nil, err
 	}
@@ -48,9 +53,10 @@ func encodeYAML(buf *bytes.Buffer, n *yaml.Node, header string) ([]byte, error) 
 	return buf.Bytes(), nil
 }
 
-// node walks v into a YAML node without going through Go maps, which would
-// lose CUE's field order.
-func node(v cue.Value) (*yaml.Node, error) {
+// node walks v, the value of the field named field ("" in a list or at the
+// top), into a YAML node without going through Go maps, which would lose
+// CUE's field order.
+func node(v cue.Value, field string) (*yaml.Node, error) {
 	switch k := v.IncompleteKind(); k {
 	case cue.StructKind:
 		iter, err := v.Fields()
@@ -59,11 +65,15 @@ func node(v cue.Value) (*yaml.Node, error) {
 		}
 		m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		for iter.Next() {
-			val, err := node(iter.Value())
+			name := iter.Selector().Unquoted()
+			if f, ok := creds.Find(name); ok {
+				return nil, &compile.LeakError{Pos: iter.Value().Pos(), Path: iter.Value().Path(), Value: name, Key: true, Finding: f}
+			}
+			val, err := node(iter.Value(), name)
 			if err != nil {
 				return nil, err
 			}
-			key := keyNode(iter.Selector().Unquoted())
+			key := keyNode(name)
 			m.Content = append(m.Content, key, val)
 		}
 		if len(m.Content) == 0 {
@@ -77,7 +87,7 @@ func node(v cue.Value) (*yaml.Node, error) {
 		}
 		s := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		for iter.Next() {
-			val, err := node(iter.Value())
+			val, err := node(iter.Value(), field)
 			if err != nil {
 				return nil, err
 			}
@@ -92,11 +102,17 @@ func node(v cue.Value) (*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
+		if f, ok := creds.Check(s, field); ok {
+			return nil, &compile.LeakError{Pos: v.Pos(), Path: v.Path(), Value: s, Finding: f}
+		}
 		return str(s), nil
 	case cue.BytesKind:
 		b, err := v.Bytes()
 		if err != nil {
 			return nil, err
+		}
+		if f, ok := creds.Find(string(b)); ok {
+			return nil, &compile.LeakError{Pos: v.Pos(), Path: v.Path(), Value: string(b), Finding: f}
 		}
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!binary", Value: base64.StdEncoding.EncodeToString(b)}, nil
 	case cue.BoolKind:
@@ -110,6 +126,10 @@ func node(v cue.Value) (*yaml.Node, error) {
 		b, err := v.MarshalJSON()
 		if err != nil {
 			return nil, err
+		}
+		if field != "" && creds.IsPasswordName(field) {
+			f := creds.Finding{What: "a field named " + field + " holds a number", Parts: []string{string(b)}, Named: true}
+			return nil, &compile.LeakError{Pos: v.Pos(), Path: v.Path(), Value: string(b), Finding: f}
 		}
 		tag := "!!float"
 		if k == cue.IntKind {
