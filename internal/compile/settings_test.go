@@ -6,8 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+	cueload "cuelang.org/go/cue/load"
+
 	"github.com/fleetc/fleetc/internal/argocd"
 	"github.com/fleetc/fleetc/internal/load"
+	"github.com/fleetc/fleetc/internal/testplatform"
 )
 
 // tinyPlatform writes the smallest platform fleetc reads, whose shared
@@ -126,6 +131,29 @@ func TestReadCatalogRevisions(t *testing.T) {
 		}
 		if len(cat.Envs) != 1 || cat.Envs[0].Revisions != tt.want {
 			t.Errorf("%s: envs %+v, want revisions %+v", tt.extra, cat.Envs, tt.want)
+		}
+	}
+}
+
+// TestRevisionSchemaAgrees: the reference platform's #Revision, which
+// cue vet and editors check, accepts exactly what argocd.CheckRevision,
+// which fleetc checks, accepts.
+func TestRevisionSchemaAgrees(t *testing.T) {
+	insts := cueload.Instances([]string{"./defs"}, &cueload.Config{Dir: testplatform.Repo()})
+	defs := cuecontext.New().BuildInstance(insts[0])
+	schema := defs.LookupPath(cue.ParsePath("#Revision"))
+	if !schema.Exists() {
+		t.Fatalf("defs has no #Revision: %v", defs.Err())
+	}
+	for _, r := range []string{
+		"", "main", "HEAD", "release/1.2", "v1.2.3", "refs/heads/main", "0123456789abcdef0123456789abcdef01234567",
+		"feature/über", "a@b", "x-y_z+1", "{x}", "a}}b", "bad..rev", "a b", "a\tb", "~x", "x^", "a:b", "a?", "a*",
+		"a[b", `a\b`, "@", "/a", "a/", "a//b", ".a", "a/.b", "a.", "a.lock", "a.lock/b", "a.locks", "a@{1}",
+		"x\x7f", "x\n", "\x00", "{{.name}}", "a{{b", "-", "--x", "a/b/c",
+	} {
+		cueOK := schema.Unify(defs.Context().Encode(r)).Validate(cue.Concrete(true)) == nil
+		if goOK := argocd.CheckRevision(r) == nil; cueOK != goOK {
+			t.Errorf("%q: #Revision accepts %v, CheckRevision %v", r, cueOK, goOK)
 		}
 	}
 }
