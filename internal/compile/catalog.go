@@ -152,11 +152,13 @@ func ReadCatalog(p *load.Platform) (*Catalog, error) {
 }
 
 // envRevisions reads the revisions of env v into env, each the env's
-// branch unless v sets it, and checks them where they are set: the defs
-// of a platform need not constrain them for fleetc to refuse a revision
-// Argo CD could not check out.
+// branch unless v sets it, and checks them where they are set (the branch
+// at the branch, if a repository follows it): the defs of a platform need
+// not constrain them for fleetc to refuse a revision Argo CD could not
+// check out.
 func envRevisions(v cue.Value, env *Env) diag.List {
 	var errs diag.List
+	branchUsed := false
 	for _, r := range []struct {
 		repo string
 		dst  *string
@@ -164,6 +166,7 @@ func envRevisions(v cue.Value, env *Env) diag.List {
 		rv := v.LookupPath(cue.MakePath(cue.Str("revisions"), cue.Str(r.repo)))
 		if !rv.Exists() {
 			*r.dst = env.Branch
+			branchUsed = true
 			continue
 		}
 		if err := rv.Decode(r.dst); err != nil {
@@ -173,6 +176,9 @@ func envRevisions(v cue.Value, env *Env) diag.List {
 		if err := argocd.CheckRevision(*r.dst); err != nil {
 			errs = append(errs, diag.Diagnostic{Pos: rv.Pos().Position(), Message: fmt.Sprintf("platform.envs.%s.revisions.%s: %v", env.Name, r.repo, err)})
 		}
+	}
+	if err := argocd.CheckRevision(env.Branch); branchUsed && err != nil {
+		errs = append(errs, diag.Diagnostic{Pos: v.LookupPath(cue.ParsePath("branch")).Pos().Position(), Message: fmt.Sprintf("platform.envs.%s.branch: %v", env.Name, err)})
 	}
 	return errs
 }

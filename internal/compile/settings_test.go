@@ -115,6 +115,8 @@ func TestReadCatalogRevisions(t *testing.T) {
 		{extra: `envs: dev: revisions: values: "main"`, want: Revisions{Catalog: "development", Values: "main"}},
 		{extra: `envs: dev: revisions: {catalog: "", values: "v1.2.0"}`, want: Revisions{Catalog: "", Values: "v1.2.0"}},
 		{extra: `envs: dev: revisions: catalog: "a..b"`, wantErr: `clusters/platform.cue:9:23: platform.envs.dev.revisions.catalog: "a..b" is not a git branch, tag or commit: it holds ..`},
+		{extra: `envs: qa: branch: "qa branch"`, wantErr: `clusters/platform.cue:9:11: platform.envs.qa.branch: "qa branch" is not a git branch, tag or commit: it holds a space, a control character or one of ~^:?*[\`},
+		{extra: `envs: qa: {branch: "qa branch", revisions: {catalog: "qa", values: "main"}}`, want: Revisions{Catalog: "qa", Values: "main"}},
 		{extra: `envs: dev: revisions: values: "{{.name}}"`, wantErr: `clusters/platform.cue:9:23: platform.envs.dev.revisions.values: "{{.name}}" holds {{, which the ApplicationSet's template would read as an action`},
 	} {
 		p := tinyPlatform(t, tt.extra)
@@ -129,7 +131,7 @@ func TestReadCatalogRevisions(t *testing.T) {
 			t.Errorf("%s: %v", tt.extra, err)
 			continue
 		}
-		if len(cat.Envs) != 1 || cat.Envs[0].Revisions != tt.want {
+		if last := cat.Envs[len(cat.Envs)-1]; last.Revisions != tt.want {
 			t.Errorf("%s: envs %+v, want revisions %+v", tt.extra, cat.Envs, tt.want)
 		}
 	}
