@@ -119,9 +119,9 @@ type SecretStore struct {
 	Key string
 	// TokenProperty is the property under Key that holds the bearer token.
 	TokenProperty string
-	// CAProperty is the property under Key that holds the cluster CA
-	// exactly as kubeconfig's certificate-authority-data: the PEM bundle,
-	// base64-encoded once.
+	// CAProperty is the property under Key that holds the cluster CA:
+	// the PEM bundle, or it base64-encoded once as kubeconfig's
+	// certificate-authority-data (see ConfigTemplate).
 	CAProperty string
 	// RefreshInterval is how often the operator re-reads the store, as a Go
 	// duration such as "1h"; "" leaves it to the operator's default (1h).
