@@ -80,10 +80,14 @@ func summaryLines(s diff.Summary, quote func(string) string) []string {
 	if s.Apps.Moved > 0 {
 		apps += fmt.Sprintf(", %d moved with a renamed cluster", s.Apps.Moved)
 	}
+	files := fmt.Sprintf("files: %d added, %d removed, %d changed", s.Files.Added, s.Files.Removed, s.Files.Changed)
+	if s.Files.Moved > 0 {
+		files += fmt.Sprintf(", %d moved with a renamed cluster", s.Files.Moved)
+	}
 	return []string{
 		clusters,
 		apps,
-		fmt.Sprintf("files: %d added, %d removed, %d changed", s.Files.Added, s.Files.Removed, s.Files.Changed),
+		files,
 	}
 }
 
@@ -128,6 +132,8 @@ func groupTitle(g diff.Group, quote func(string) string) string {
 	switch {
 	case n == 0:
 		return fmt.Sprintf("%s %s (fleet-wide)", quote(g.Path), g.Status)
+	case n == 1 && g.Status == diff.Renamed:
+		return fmt.Sprintf("%s renamed from %s (%s)", quote(g.Path), quote(g.From), envName(g.Clusters[0].Env))
 	case n == 1:
 		return fmt.Sprintf("%s %s (%s)", quote(g.Path), g.Status, envName(g.Clusters[0].Env))
 	}
@@ -232,6 +238,8 @@ func formatText(w io.Writer, r *diff.Report, v diffView) error {
 // or a change only in how masked values are written.
 func hunkNote(g diff.Group) string {
 	switch {
+	case len(g.Hunks) == 0 && g.Status == diff.Renamed:
+		return "(the same but for the cluster's name)"
 	case len(g.Hunks) == 0:
 		return "(only the YAML around masked values is written differently)"
 	case g.Status == diff.Removed:

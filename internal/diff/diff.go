@@ -44,6 +44,9 @@ const (
 	Added   Status = "added"
 	Removed Status = "removed"
 	Changed Status = "changed"
+	// Renamed is a file of a renamed cluster at its new path: compared
+	// with the file at the old path, the old name read as the new.
+	Renamed Status = "renamed"
 )
 
 // Side is one side of a comparison: an output tree as files.
@@ -66,6 +69,8 @@ type Side struct {
 type Change struct {
 	Path   string
 	Status Status
+	// From is the old path of a Renamed file.
+	From string
 	// Before and After are the file's contents; nil on the side that lacks
 	// the file.
 	Before, After []byte
@@ -148,8 +153,8 @@ type Tally struct {
 	Added   int `json:"added"`
 	Removed int `json:"removed"`
 	Changed int `json:"changed"`
-	// Moved counts apps of renamed clusters that the new name gets too:
-	// in Added and Removed they would count twice.
+	// Moved counts the apps, and the files, of renamed clusters that the
+	// new name has too: in Added and Removed they would count twice.
 	Moved int `json:"moved,omitempty"`
 }
 
@@ -179,6 +184,8 @@ type File struct {
 	Env      string `json:"env,omitempty"`
 	Category string `json:"category,omitempty"`
 	App      string `json:"app,omitempty"`
+	// From is the path a Renamed file had under the cluster's old name.
+	From string `json:"from,omitempty"`
 	// Hunks are the masked line changes. A changed file without hunks
 	// differs only in how its YAML is written (quoting, comments) where
 	// values are masked.
@@ -188,12 +195,12 @@ type File struct {
 // Compare reports what changes from before to after.
 func Compare(before, after Side) *Report {
 	meta := newMeta(before, after)
-	changes := Changes(before.Files, after.Files)
+	changes := pairRenamed(Changes(before.Files, after.Files), meta.renames)
 	r := &Report{Files: make([]File, len(changes))}
 	parallel(len(changes), func(i int) {
 		c := changes[i]
 		f := meta.file(c.Path)
-		f.Status = c.Status
+		f.Status, f.From = c.Status, c.From
 		mb, ma := MaskPair(c.Before, c.After)
 		f.Hunks = unified(mb, ma)
 		r.Files[i] = f
@@ -395,6 +402,8 @@ func (m *meta) summarize(files []File) Summary {
 			if f.Kind == Values {
 				s.Apps.Changed++
 			}
+		case Renamed:
+			s.Files.Moved++
 		}
 		if f.Cluster != "" && m.before.clusters[f.Cluster] && m.after.clusters[f.Cluster] {
 			changed[f.Cluster] = true

@@ -73,6 +73,8 @@ type Group struct {
 	Path   string
 	Status Status
 	Kind   Kind
+	// From is the old path of a Renamed file.
+	From string
 	// Hunks are the lines that change; their line numbers are those of
 	// the first cluster. None when only the writing of masked values
 	// changes.
@@ -111,16 +113,17 @@ func group(files []File, env func(string) string) []Group {
 		own, norm Hunk
 	}
 	type hunkGroup struct {
-		path, normPath string
-		status         Status
-		kind           Kind
-		members        []member
+		path, normPath, from string
+		status               Status
+		kind                 Kind
+		members              []member
 	}
 	byKey := map[string]*hunkGroup{}
 	var all []*hunkGroup
 	add := func(f File, h Hunk) {
 		normPath, norm, ok := f.Path, h, false
-		if f.Cluster != "" {
+		// A renamed file's is its own: it says where it comes from.
+		if f.Cluster != "" && f.Status != Renamed {
 			normPath, norm, ok = normalize(f, h)
 		}
 		key := string(f.Status) + "\x00" + normPath + "\x00" + changeKey(norm)
@@ -129,7 +132,7 @@ func group(files []File, env func(string) string) []Group {
 		}
 		g := byKey[key]
 		if g == nil {
-			g = &hunkGroup{path: f.Path, normPath: normPath, status: f.Status, kind: f.Kind}
+			g = &hunkGroup{path: f.Path, normPath: normPath, from: f.From, status: f.Status, kind: f.Kind}
 			byKey[key] = g
 			all = append(all, g)
 		}
@@ -163,7 +166,7 @@ func group(files []File, env func(string) string) []Group {
 		if !ok {
 			i = len(out)
 			byFile[fk] = i
-			out = append(out, Group{Path: path, Status: g.status, Kind: g.kind, Clusters: byEnv(names, env)})
+			out = append(out, Group{Path: path, Status: g.status, Kind: g.kind, From: g.from, Clusters: byEnv(names, env)})
 		}
 		if hunk.Lines != nil {
 			out[i].Hunks = append(out[i].Hunks, hunk)

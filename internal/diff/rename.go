@@ -1,6 +1,9 @@
 package diff
 
 import (
+	"bytes"
+	"strings"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fleetc/fleetc/internal/argocd"
@@ -144,4 +147,88 @@ func preserves(data []byte) (keep, known bool) {
 		return false, false
 	}
 	return set.Spec.SyncPolicy != nil && set.Spec.SyncPolicy.PreserveResourcesOnDeletion, true
+}
+
+// pairRenamed turns the removed file of a renamed cluster and the added
+// file at the same path under the new name into one Renamed change, with
+// each side's name read as ClusterPlaceholder: what is left to see is what
+// changes besides the name, often nothing.
+func pairRenamed(changes []Change, renames []Rename) []Change {
+	if len(renames) == 0 {
+		return changes
+	}
+	added := map[string]int{}
+	for i, c := range changes {
+		if c.Status == Added {
+			added[c.Path] = i
+		}
+	}
+	drop := map[int]bool{}
+	for i, c := range changes {
+		if c.Status != Removed {
+			continue
+		}
+		for _, r := range renames {
+			if !render.OwnedBy(r.From, c.Path) {
+				continue
+			}
+			to := movedPath(c.Path, r.From, r.To)
+			j, ok := added[to]
+			if !ok {
+				break
+			}
+			b, a, ok := withoutNames(c.Before, changes[j].After, r.From, r.To)
+			if !ok {
+				break
+			}
+			changes[j] = Change{Path: to, Status: Renamed, From: c.Path, Before: b, After: a}
+			drop[i] = true
+			break
+		}
+	}
+	out := changes[:0]
+	for i, c := range changes {
+		if !drop[i] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// movedPath is where the file at p of cluster from goes for cluster to.
+func movedPath(p, from, to string) string {
+	if p == render.RegistrationPath(from) {
+		return render.RegistrationPath(to)
+	}
+	return render.ValuesDir + "/" + to + strings.TrimPrefix(p, render.ValuesDir+"/"+from)
+}
+
+// withoutNames reads the name of each side as ClusterPlaceholder in the
+// lines that differ: before's lines that after lacks have from replaced,
+// after's lines that before lacks have to replaced, wherever the name is a
+// word of its own. A line both sides have stays as it is, so that text
+// which merely contains the old name (the server's host) is no change.
+// False if either side already holds the placeholder, which would then be
+// ambiguous.
+func withoutNames(before, after []byte, from, to string) ([]byte, []byte, bool) {
+	if bytes.Contains(before, []byte(ClusterPlaceholder)) || bytes.Contains(after, []byte(ClusterPlaceholder)) {
+		return nil, nil, false
+	}
+	lines := func(data []byte) map[string]bool {
+		out := map[string]bool{}
+		for _, l := range strings.Split(string(data), "\n") {
+			out[l] = true
+		}
+		return out
+	}
+	replace := func(data []byte, other map[string]bool, name string) []byte {
+		ls := strings.Split(string(data), "\n")
+		for i, l := range ls {
+			if !other[l] {
+				ls[i] = replaceName(l, name)
+			}
+		}
+		return []byte(strings.Join(ls, "\n"))
+	}
+	return replace(before, lines(after), from), replace(after, lines(before), to), true
 }

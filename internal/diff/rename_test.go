@@ -77,6 +77,45 @@ func TestCompareRename(t *testing.T) {
 	if want := []string{"removed sandbox-dev monitoring/vm", "added sandbox-fra1 storage/velero"}; !slices.Equal(got, want) {
 		t.Errorf("placement = %q, want %q", got, want)
 	}
+	// The files both names have are renamed, the same but for the name;
+	// the others come and go.
+	got = nil
+	for _, f := range r.Files {
+		got = append(got, fmt.Sprintf("%s %s %s %d", f.Status, f.Path, f.From, len(f.Hunks)))
+	}
+	want2 := []string{
+		"renamed argocd/clusters/sandbox-fra1.yaml argocd/clusters/sandbox-dev.yaml 0",
+		"renamed cluster/sandbox-fra1/core/dns/values.yaml cluster/sandbox-dev/core/dns/values.yaml 0",
+		"added cluster/sandbox-fra1/storage/velero/values.yaml  1",
+		"removed cluster/sandbox-dev/monitoring/vm/values.yaml  1",
+	}
+	slices.Sort(got)
+	slices.Sort(want2)
+	if !slices.Equal(got, want2) {
+		t.Errorf("files:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want2, "\n"))
+	}
+	if s.Files != (Tally{Added: 1, Removed: 1, Moved: 2}) {
+		t.Errorf("files = %+v", s.Files)
+	}
+}
+
+// A renamed file reads each side's name as the placeholder only in the
+// lines that differ: text that merely holds the old name (the server's
+// host) and stays is no change, and a real change shows.
+func TestWithoutNames(t *testing.T) {
+	before := "name: dev-1\nserver: https://dev-1.corp\nkey: vault/dev-1\nretention: 7d\n"
+	after := "name: dev-fra\nserver: https://dev-1.corp\nkey: vault/dev-fra\nretention: 14d\n"
+	b, a, ok := withoutNames([]byte(before), []byte(after), "dev-1", "dev-fra")
+	if !ok {
+		t.Fatal("not renamed")
+	}
+	hunks := unified(b, a)
+	if len(hunks) != 1 || strings.Join(hunks[0].Lines, "\n") != " name: <cluster>\n server: https://dev-1.corp\n key: vault/<cluster>\n-retention: 7d\n+retention: 14d" {
+		t.Errorf("hunks = %+v", hunks)
+	}
+	if _, _, ok := withoutNames([]byte("a: <cluster>\n"), []byte(after), "dev-1", "dev-fra"); ok {
+		t.Error("a file that holds the placeholder was renamed")
+	}
 }
 
 // The store key stays when the cluster sets its own; the rename keeps
