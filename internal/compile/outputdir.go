@@ -19,5 +19,10 @@ func checkOutput(p *load.Platform, pv cue.Value, s *Settings) diag.List {
 	if msg == "" {
 		return nil
 	}
-	return diag.List{{Pos: pv.LookupPath(outputPath).Pos().Position(), Path: "platform.output", Message: msg}}
+	at := pv.LookupPath(outputPath)
+	if !at.Exists() {
+		// Reported where the settings are, for want of a line of its own.
+		at, msg = pv, `is missing: want the output directory, relative to the module root, such as "deploy"`
+	}
+	return diag.List{{Pos: at.Pos().Position(), Path: "platform.output", Message: msg}}
 }
