@@ -364,6 +364,9 @@ type evaluator struct {
 	clusters, deploy cue.Value
 	// schema is what every cluster is checked against.
 	schema cue.Value
+	// catalog is the shared package's #catalog: every app with the fields
+	// of #App, for what a misspelt app field was meant to be.
+	catalog cue.Value
 	// apps is the metadata of the catalog's apps by name, read once: it
 	// does not depend on the cluster. appFile is where an app's errors on
 	// a cluster are shown: the file that sets its bundle.
@@ -390,7 +393,8 @@ func newEvaluator(p *load.Platform, first bool) (*evaluator, error) {
 	ctx := cuecontext.New()
 	shared := ctx.BuildInstance(inst)
 	if err := shared.Err(); err != nil {
-		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+		ds := diag.FromCUE(err, "", "", token.NoPos, nil)
+		return nil, hintNotAllowed(err, []cue.Value{shared, shared.LookupPath(CatalogPath)}, nil, ds).Sorted()
 	}
 	ev := &evaluator{ctx: ctx, shared: shared}
 	ev.clusters = shared.LookupPath(ClustersPath)
@@ -400,6 +404,7 @@ func newEvaluator(p *load.Platform, first bool) (*evaluator, error) {
 	}
 	ev.schema = ev.clusters.LookupPath(cue.MakePath(cue.AnyString))
 	catalog := shared.LookupPath(CatalogPath)
+	ev.catalog = catalog
 	if !catalog.Exists() {
 		return nil, diag.List{{Pos: inst.Files[0].Pos().Position(), Message: noCatalog}}
 	}
@@ -525,6 +530,7 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	prefer := func(path []string) []string { return []string{ev.appFileOf(path), f.Path} }
 	if err := dv.Validate(cue.Concrete(true)); err != nil {
 		ds := diag.FromCUEIn(err, f.Name, prefer, token.NoPos, trimmer(f.Name))
+		ds = hintNotAllowed(err, []cue.Value{dv, ev.catalog}, trimmer(f.Name), ds)
 		// An app outside the cluster's namespaces is the cluster's
 		// setting to change.
 		if pos := ownField(f, namespacesPath...); pos.IsValid() {

@@ -74,7 +74,7 @@ func trackingMethods() string {
 func ReadSettings(p *load.Platform) (*Settings, error) {
 	v := cuecontext.New().BuildInstance(p.Shared)
 	if err := v.Err(); err != nil {
-		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+		return nil, hintNotAllowed(err, []cue.Value{v, v.LookupPath(CatalogPath)}, nil, diag.FromCUE(err, "", "", token.NoPos, nil)).Sorted()
 	}
 	// The module's own packages that the shared files import (defs)
 	// hold fields no cluster reads directly, such as the platform's
@@ -84,8 +84,9 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 		if imp == p.Shared {
 			continue
 		}
-		if err := v.Context().BuildInstance(imp).Validate(); err != nil {
-			return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+		iv := v.Context().BuildInstance(imp)
+		if err := iv.Validate(); err != nil {
+			return nil, hintNotAllowed(err, []cue.Value{iv}, nil, diag.FromCUE(err, "", "", token.NoPos, nil)).Sorted()
 		}
 	}
 	pv := v.LookupPath(PlatformPath)
@@ -93,7 +94,7 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 		return nil, diag.List{{Pos: p.Shared.Files[0].Pos().Position(), Message: "the clusters package has no `platform` field: the shared file must say `platform: defs.platform`"}}
 	}
 	if err := pv.Validate(cue.Concrete(true)); err != nil {
-		return nil, diag.FromCUE(err, "", "", token.NoPos, nil).Sorted()
+		return nil, hintNotAllowed(err, []cue.Value{v}, nil, diag.FromCUE(err, "", "", token.NoPos, nil)).Sorted()
 	}
 	var s Settings
 	if err := pv.Decode(&s); err != nil {
