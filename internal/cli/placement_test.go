@@ -126,6 +126,28 @@ func TestPlacementAtScale(t *testing.T) {
 	}
 }
 
+// TestGeneratedPlacementIsCompiled: the fleet generatedPlacement builds
+// without compiling is what `fleetc placement` compiles from the files
+// fleetgen writes, so the scale test measures the real thing.
+func TestGeneratedPlacementIsCompiled(t *testing.T) {
+	dir := t.TempDir()
+	if err := fleetgen.Generate(testplatform.Repo(), dir, 30, 1); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	env := map[string]string{"FLEETC_CACHE": t.TempDir()}
+	if code := Run([]string{"placement", "--format", "json"}, IO{Stdout: &stdout, Stderr: &stderr, Cwd: dir, Getenv: func(k string) string { return env[k] }}); code != 0 {
+		t.Fatalf("placement: exit %d\n%s", code, stderr.String())
+	}
+	var want bytes.Buffer
+	if err := writePlacementJSON(&want, generatedPlacement(t, 30)); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != want.String() {
+		t.Errorf("compiled:\n%.2000s\ngenerated:\n%.2000s", stdout.String(), want.String())
+	}
+}
+
 func TestUnknownNames(t *testing.T) {
 	few := []string{"edge-minimal", "payments-prod", "sandbox-dev"}
 	many := make([]string, 3000)
