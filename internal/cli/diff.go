@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/diff"
 	"github.com/fleetc/fleetc/internal/load"
@@ -270,8 +271,10 @@ func (e *baseError) Error() string { return fmt.Sprintf("base %s does not compil
 func (e *baseError) Unwrap() error { return e.err }
 
 // compileAt compiles the platform in dir as it is at the base ref: the
-// ref's tree, from git archive, in a temporary directory that is removed
-// afterwards. The user's checkout is never touched.
+// ref's sources, from git archive, in a temporary directory that is removed
+// afterwards, through the same cluster cache as the working tree (keys
+// hold no absolute path), so that what did not change is not evaluated
+// again. The user's checkout is never touched.
 func (o *diffOptions) compileAt(dir string) (*plan, string, error) {
 	top, err := git(dir, "rev-parse", "--show-toplevel")
 	if err != nil {
@@ -294,7 +297,7 @@ func (o *diffOptions) compileAt(dir string) (*plan, string, error) {
 	if real, err := filepath.EvalSymlinks(tmp); err == nil {
 		tmp = real
 	}
-	if err := archive(top, commit, tmp); err != nil {
+	if err := archiveSources(top, commit, rel, tmp); err != nil {
 		return nil, "", fmt.Errorf("read %s from git: %w", o.base, err)
 	}
 	p, err := buildPlan(o.IO, platformFlags{root: filepath.Join(tmp, rel)})
@@ -356,9 +359,59 @@ func relReal(top, dir string) (string, error) {
 	return rel, nil
 }
 
-// archive writes the tree of commit in the repository top into dir.
-func archive(top, commit, dir string) error {
-	cmd := exec.Command("git", "-C", top, "archive", "--format=tar", commit)
+// Pathspecs (relative to the top of the repository) of what any platform
+// reads first: the CUE files and the module's cue.mod.
+var cueSpecs = []string{":(glob)**/*.cue", ":(glob)**/cue.mod/**"}
+
+// archiveSources writes into dir what compiling the platform at rel in the
+// tree of commit reads, and not the committed output, which is most of a
+// large fleet's files and none of its inputs: first the CUE files, from
+// which the settings at commit say where the output is, then every other
+// file but that directory (hand-written ApplicationSets, files that CUE
+// embeds). If the settings cannot be read there, the rest comes whole, so
+// that the compile reports what is wrong at commit.
+func archiveSources(top, commit, rel, dir string) error {
+	if err := archive(top, commit, dir, cueSpecs...); err != nil {
+		// No CUE file at commit: the compile will say what is missing.
+		return archive(top, commit, dir)
+	}
+	rest := []string{"."}
+	for _, s := range cueSpecs {
+		rest = append(rest, ":(exclude,"+strings.TrimPrefix(s, ":("))
+	}
+	if out, ok := outputAt(filepath.Join(dir, rel), dir); ok {
+		rest = append(rest, ":(exclude,literal)"+out)
+	}
+	return archive(top, commit, dir, rest...)
+}
+
+// outputAt is the output directory of the platform at root, relative to
+// top with slashes, as its settings say, if they can be read and it lies
+// inside top.
+func outputAt(root, top string) (string, bool) {
+	p, err := load.Load(load.Config{Dir: root})
+	if err != nil {
+		return "", false
+	}
+	s, err := compile.ReadSettings(p)
+	if err != nil {
+		return "", false
+	}
+	out, err := filepath.Rel(top, filepath.Join(p.Root, s.Output))
+	if err != nil || !filepath.IsLocal(out) {
+		return "", false
+	}
+	return filepath.ToSlash(out), true
+}
+
+// archive writes the files of commit in the repository top that the
+// pathspecs name (all of them without any) into dir.
+func archive(top, commit, dir string, pathspecs ...string) error {
+	args := []string{"-C", top, "archive", "--format=tar", commit}
+	if len(pathspecs) > 0 {
+		args = append(append(args, "--"), pathspecs...)
+	}
+	cmd := exec.Command("git", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	pipe, err := cmd.StdoutPipe()
