@@ -484,11 +484,15 @@ func (c *checker) longNames(cl Cluster) {
 		return
 	}
 	worst, fit := long[0], long[0].maxCluster
-	for _, l := range long[1:] {
+	var stuck *Set // a set whose name is too long whatever the cluster's
+	for _, l := range long {
 		if len(l.name) > len(worst.name) || len(l.name) == len(worst.name) && l.name < worst.name {
 			worst = l
 		}
 		fit = min(fit, l.maxCluster)
+		if l.maxCluster == 0 && stuck == nil {
+			stuck = l.set
+		}
 	}
 	of := "app " + worst.set.Object.Metadata.Name
 	if worst.set.Handwritten() {
@@ -504,10 +508,13 @@ func (c *checker) longNames(cl Cluster) {
 	}
 	msg += fmt.Sprintf(": %s (platform.argocd.resourceTrackingMethod: %q)", tracking.LimitReason(), tracking)
 	var fixes []string
-	if fit > 0 {
+	switch {
+	case fit > 0:
 		fixes = append(fixes, fmt.Sprintf("shorten the cluster's name to %d characters or fewer", fit))
-	} else {
-		fixes = append(fixes, fmt.Sprintf("shorten template.metadata.name of ApplicationSet %q", worst.set.Object.Metadata.Name))
+	case stuck.Handwritten():
+		fixes = append(fixes, fmt.Sprintf("shorten template.metadata.name of ApplicationSet %q", stuck.Object.Metadata.Name))
+	default:
+		fixes = append(fixes, fmt.Sprintf("shorten the name of app %s", stuck.Object.Metadata.Name))
 	}
 	if tracking == argocd.TrackingLabel {
 		fixes = append(fixes, fmt.Sprintf("if the hub's argocd-cm sets application.resourceTrackingMethod to %q, say so in platform.argocd", argocd.TrackingAnnotation))

@@ -491,3 +491,23 @@ func TestGroups(t *testing.T) {
 		t.Errorf("filtered groups:\n got %s\nwant %s", got, want)
 	}
 }
+
+// An app whose own name leaves no room for any cluster's: the fix is a
+// shorter app name.
+func TestApplicationNameAppTooLong(t *testing.T) {
+	long := strings.Repeat("a", 63)
+	in := withTeam(fleet())
+	in.Tracking = argocd.TrackingLabel
+	in.Sets = append(in.Sets, generated(long, "core-basic", "core"))
+	in.Clusters[1].Apps = append(in.Clusters[1].Apps, render.AppRef{Name: long, Bundle: "core-basic", Category: "core", Values: render.ValuesPath("prod-one", "core", long)})
+	in.Clusters[0].Apps = append(in.Clusters[0].Apps, render.AppRef{Name: long, Bundle: "core-basic", Category: "core", Values: render.ValuesPath("dev-one", "core", long)})
+	_, ds := Compute(in)
+	if len(ds) != 2 {
+		t.Fatalf("got %d diagnostics, want one per cluster: %v", len(ds), ds)
+	}
+	for _, d := range ds {
+		if !strings.HasSuffix(d.Message, "; shorten the name of app "+long+`, or, if the hub's argocd-cm sets application.resourceTrackingMethod to "annotation", say so in platform.argocd`) {
+			t.Errorf("%s: %s", d.Cluster, d.Message)
+		}
+	}
+}
