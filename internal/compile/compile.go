@@ -367,6 +367,9 @@ type evaluator struct {
 	// catalog is the shared package's #catalog: every app with the fields
 	// of #App, for what a misspelt app field was meant to be.
 	catalog cue.Value
+	// vocabulary is the names the platform gives things a cluster keys by
+	// (see vocabularyPaths), for what a misspelt one was meant to be.
+	vocabulary []string
 	// apps is the metadata of the catalog's apps by name, read once: it
 	// does not depend on the cluster. appFile is where an app's errors on
 	// a cluster are shown: the file that sets its bundle.
@@ -421,6 +424,13 @@ func newEvaluator(p *load.Platform, first bool) (*evaluator, error) {
 		ev.appFile[a.Name] = a.Pos.Filename
 	}
 	ev.secrets, ev.secretDiags = schemaSecrets(ev.schema)
+	for _, p := range vocabularyPaths {
+		if iter, err := shared.LookupPath(p).Fields(); err == nil {
+			for iter.Next() {
+				ev.vocabulary = append(ev.vocabulary, iter.Selector().Unquoted())
+			}
+		}
+	}
 	return ev, nil
 }
 
@@ -585,7 +595,7 @@ func (ev *evaluator) validate(f *load.ClusterFile, data, cv cue.Value) diag.List
 	// so compare the file's own fields with the schema of any cluster.
 	own := data.LookupPath(ClustersPath).LookupPath(cue.MakePath(cue.Str(f.Name)))
 	schema := ev.schema
-	ds := notAllowed(f, own, schema, nil)
+	ds := notAllowed(f, own, schema, ev.vocabulary, nil)
 	// CUE's own word on a field not allowed would repeat these, without
 	// the hint.
 	reported := map[string]bool{}
@@ -644,8 +654,9 @@ func atOwnField(f *load.ClusterFile, ds diag.List) diag.List {
 // notAllowed reports the fields that the cluster file sets (own) and that
 // the schema (the evaluated cluster, closed) does not allow, each with the
 // allowed field it is nearest to, if one is near enough to be the field
-// meant.
-func notAllowed(f *load.ClusterFile, own, schema cue.Value, path []cue.Selector) diag.List {
+// meant: one the schema declares, or a name of vocabulary that it allows
+// by a pattern (a bundle under bundles, say).
+func notAllowed(f *load.ClusterFile, own, schema cue.Value, vocabulary []string, path []cue.Selector) diag.List {
 	iter, err := own.Fields()
 	if err != nil {
 		return nil
@@ -658,6 +669,11 @@ func notAllowed(f *load.ClusterFile, own, schema cue.Value, path []cue.Selector)
 		if !schema.Allows(sel) {
 			if allowed == nil {
 				allowed = allowedFields(own, schema)
+				for _, name := range vocabulary {
+					if schema.Allows(cue.Str(name)) && !slices.Contains(allowed, name) && !own.LookupPath(cue.MakePath(cue.Str(name))).Exists() {
+						allowed = append(allowed, name)
+					}
+				}
 			}
 			msg := "field not allowed"
 			if near, ok := diag.Suggest(sel.Unquoted(), allowed); ok {
@@ -670,7 +686,7 @@ func notAllowed(f *load.ClusterFile, own, schema cue.Value, path []cue.Selector)
 			continue
 		}
 		if iter.Value().IncompleteKind() == cue.StructKind {
-			out = append(out, notAllowed(f, iter.Value(), fieldSchema(schema, sel), p)...)
+			out = append(out, notAllowed(f, iter.Value(), fieldSchema(schema, sel), vocabulary, p)...)
 		}
 	}
 	return out
@@ -783,6 +799,11 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// vocabularyPaths hold the names that a cluster's schema allows by a
+// pattern rather than by declaring them: the platform's bundles (keys of
+// a cluster's bundles) and its label vocabulary (keys of its labels).
+var vocabularyPaths = []cue.Path{BundlesPath, cue.ParsePath("platform.labels")}
 
 // bundleChecks are the hidden fields of #Cluster that check its bundles,
 // each keyed by the bundle at fault: one that needs another, a required
