@@ -20,11 +20,12 @@ import (
 // selectors and values files. The placement goes into pl.placement and the
 // generated ApplicationSets into pl.files.
 //
-// With only some clusters compiled (partial), the ApplicationSet files are
+// With only some clusters selected (partial), the ApplicationSet files are
 // left out of the plan: they belong to no cluster, so such a compile
-// neither rewrites nor prunes them. The checks then cover the compiled
-// clusters, except that a hand-written generator must match some cluster,
-// which needs the whole fleet.
+// neither rewrites nor prunes them. The checks still cover the whole
+// fleet (pl.fleet: the other clusters are compiled as context, mostly
+// from the cache), so that a --cluster compile cannot pass what a compile
+// of every cluster would refuse, such as two Applications of one name.
 //
 // The checks read nothing but the compiled clusters' outputs, the
 // platform's shared files and the hand-written sets, so when the cache
@@ -50,7 +51,7 @@ func addApplicationSets(pl *plan, l *loaded, partial, matrix bool) error {
 		hw, err := handwrittenKey(handwritten)
 		if err == nil {
 			pl.handwritten = hw
-			passed = pl.cc.checksKey(pl.outputs, partial, hw)
+			passed = pl.cc.checksKey(pl.fleet, hw)
 			if _, ok := pl.cc.cache.Get("checks", passed); ok && !matrix {
 				pl.addGenerated(generated, partial)
 				return nil
@@ -63,11 +64,10 @@ func addApplicationSets(pl *plan, l *loaded, partial, matrix bool) error {
 	}
 	m, more := placement.Compute(placement.Input{
 		Sets:       sets,
-		Clusters:   placement.Clusters(pl.outputs, func(name string) token.Position { return pos[name] }),
+		Clusters:   placement.Clusters(pl.fleet, func(name string) token.Position { return pos[name] }),
 		Vocab:      placement.Vocabulary{Envs: envNames(cat), Bundles: cat.Bundles, Labels: labelNames(s)},
 		ValuesRepo: s.Repos.Values,
 		ValuesDir:  s.Output,
-		Partial:    partial,
 		Tracking:   argocd.TrackingMethod(s.ArgoCD.ResourceTrackingMethod),
 	})
 	if diags = append(diags, more...); len(diags) > 0 {

@@ -91,15 +91,12 @@ func (cc *clusterCache) put(c *compile.Cluster, out *render.Output) {
 	}
 }
 
-// checksKey is the key of the fleet-wide checks passing for the compiled
-// clusters outs (each determined by its own key), the shared files, the
-// hand-written ApplicationSets (handwritten, as JSON) and partial.
-func (cc *clusterCache) checksKey(outs []*render.Output, partial bool, handwritten []byte) cache.Key {
-	scope := "whole fleet"
-	if partial {
-		scope = "some clusters"
-	}
-	parts := [][]byte{[]byte("checks"), cc.shared[:], []byte(scope), handwritten}
+// checksKey is the key of the fleet-wide checks passing for the clusters
+// outs, every cluster of the fleet (each determined by its own key), the
+// shared files and the hand-written ApplicationSets (handwritten, as
+// JSON).
+func (cc *clusterCache) checksKey(outs []*render.Output, handwritten []byte) cache.Key {
+	parts := [][]byte{[]byte("checks"), cc.shared[:], []byte("whole fleet"), handwritten}
 	for _, o := range outs {
 		k := cc.keys[o.Cluster]
 		parts = append(parts, []byte(o.Cluster), k[:])

@@ -287,8 +287,10 @@ type plan struct {
 	// never go into files.
 	secrets     []render.File
 	secretScope func(string) bool
-	// outputs are the per-cluster results, sorted by cluster.
-	outputs []*render.Output
+	// outputs are the per-cluster results of the selected clusters, and
+	// fleet those of every cluster, sorted by cluster: with --cluster, the
+	// other clusters are compiled too, for the fleet-wide checks.
+	outputs, fleet []*render.Output
 	// placement says which ApplicationSet deploys to which compiled
 	// cluster.
 	placement *placement.Matrix
@@ -382,7 +384,10 @@ func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
 	p, settings, cc := l.p, l.settings, l.cc
 	prog := newProgress(io, "compiling clusters")
 	var fleetStats compile.Stats
-	opts := compile.Options{Clusters: f.clusters, ReadSecret: f.readSecret, Progress: prog.fn(), Stats: &fleetStats}
+	// With --cluster, the other clusters are compiled too (from the cache
+	// where it has them), so that every fleet-wide check sees the whole
+	// fleet; only the selected clusters' files are planned.
+	opts := compile.Options{Clusters: f.clusters, WithFleet: true, ReadSecret: f.readSecret, Progress: prog.fn(), Stats: &fleetStats}
 	lookup := cc.lookup
 	if l.carry != nil {
 		lookup = l.carry.lookup(cc)
@@ -392,7 +397,7 @@ func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
 		if err == nil {
 			cc.put(c, out)
 		}
-		if err != nil || f.readSecret == nil {
+		if err != nil || f.readSecret == nil || c.Context {
 			return rendered{out: out}, err
 		}
 		secret, err := render.InlineSecret(c, settings, p.Root)
@@ -408,8 +413,14 @@ func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
 	}
 	f.stats.addFleet(fleetStats, nCarried, cc.describe())
 	t0 := time.Now()
-	pl := &plan{outDir: l.outDir, clusters: len(results), cc: cc}
+	pl := &plan{outDir: l.outDir, cc: cc}
+	var names []string // the selected clusters
 	for _, r := range results {
+		pl.fleet = append(pl.fleet, r.Value.out)
+		if r.Context {
+			continue
+		}
+		names = append(names, r.Cluster)
 		pl.outputs = append(pl.outputs, r.Value.out)
 		if r.Value.carried {
 			for _, file := range r.Value.out.Files {
@@ -425,15 +436,16 @@ func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
 			pl.records = append(pl.records, carried{key: cc.keys[r.Cluster], entry: clusterEntry{Server: r.Server, Out: *r.Value.out}})
 		}
 	}
+	pl.clusters = len(names)
 	if err := addApplicationSets(pl, l, len(f.clusters) > 0, f.matrix); err != nil {
 		return nil, err
 	}
 	f.stats.add("checks", t0, "ApplicationSets and placement")
 	slices.SortFunc(pl.files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
 	if len(f.clusters) > 0 {
-		names := make([]string, len(results))
-		for i, r := range results {
-			names[i] = r.Cluster
+		if pl.placement != nil {
+			// The whole fleet was placed; --cluster shows its clusters.
+			pl.placement = pl.placement.Filter(nil, names)
 		}
 		pl.scope = func(path string) bool {
 			return slices.ContainsFunc(names, func(n string) bool { return render.OwnedBy(n, path) })

@@ -61,6 +61,10 @@ type Cluster struct {
 	Secrets map[string]Secret
 	// Value is the evaluated cluster, for tools that explain it.
 	Value cue.Value
+	// Context is set for a cluster compiled only so that the fleet-wide
+	// checks see the whole fleet (Options.WithFleet): its secrets are not
+	// read, and its files are not the caller's to write.
+	Context bool
 }
 
 // ArgoCD holds the optional Argo CD settings of a cluster.
@@ -84,6 +88,16 @@ type App struct {
 type Options struct {
 	// Clusters limits the compile to these cluster names; empty means all.
 	Clusters []string
+	// WithFleet, with Clusters, compiles every other cluster too, as
+	// context, so that the checks of the whole fleet hold for the
+	// selected clusters: no two clusters share a server or a Secret name
+	// here, and the caller's own checks (placement) can see every
+	// cluster. A context cluster comes from the cache when it has it, and
+	// its result is marked Context. Its own errors are left out (they are
+	// not the selected clusters'), but its server as its file writes it
+	// still counts; one that does not compile and does not write its
+	// server out is an error, as the check cannot include it.
+	WithFleet bool
 	// Workers is how many clusters are evaluated at once; 0 means one per
 	// CPU.
 	Workers int
@@ -124,6 +138,9 @@ type Result[T any] struct {
 	// Server is the cluster's API server, evaluated or as the cache had it.
 	Server string
 	Value  T
+	// Context is set for a cluster that Options.Clusters did not select,
+	// compiled for the fleet-wide checks (Options.WithFleet).
+	Context bool
 }
 
 // Fleet evaluates the selected clusters of p, in parallel, and passes each
@@ -153,6 +170,9 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	}
 	// files[selected:] are the context clusters.
 	selected := len(files)
+	if opts.WithFleet && len(opts.Clusters) > 0 {
+		files = append(files, contextClusters(p, files)...)
+	}
 	// Before any evaluator builds (and so mutates) the shared instance.
 	creds := sharedCredentials(p.Shared, p.Root)
 	var shared diag.List
@@ -237,7 +257,7 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 						if ok {
 							hits.Add(1)
 							servers[i] = server
-							results[i] = Result[T]{Cluster: files[i].Name, Server: server, Value: v}
+							results[i] = Result[T]{Cluster: files[i].Name, Server: server, Value: v, Context: i >= selected}
 							return
 						}
 						t1 = time.Now()
@@ -246,7 +266,13 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 						failed = true
 						return
 					}
+					read := ev.readSecret
+					if i >= selected {
+						// A context cluster's secrets are not read.
+						ev.readSecret = nil
+					}
 					c, found, ds := ev.cluster(files[i])
+					ev.readSecret = read
 					t2 := time.Now()
 					evalNanos.Add(t2.Sub(t1).Nanoseconds())
 					fileCreds[i] = found
@@ -261,6 +287,7 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 						// the caller's step (and so to a cache).
 						return
 					}
+					c.Context = i >= selected
 					v, err := step(c)
 					stepNanos.Add(time.Since(t2).Nanoseconds())
 					var leak *LeakError
@@ -274,7 +301,7 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 						diags[i] = diag.List{{Pos: files[i].Pos.Position(), Cluster: c.Name, Message: err.Error()}}
 						return
 					}
-					results[i] = Result[T]{Cluster: c.Name, Server: c.Server, Value: v}
+					results[i] = Result[T]{Cluster: c.Name, Server: c.Server, Value: v, Context: c.Context}
 				})
 				if failed {
 					for range next {
@@ -313,7 +340,18 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	}
 
 	all := shared
-	for _, ds := range diags {
+	for i, ds := range diags {
+		if i >= selected && len(ds) > 0 {
+			// A context cluster's own errors are not the selected
+			// clusters' (vet --cluster leaves them out), but the checks
+			// of the whole fleet still count its server as its file
+			// writes it.
+			servers[i] = literalServer(files[i])
+			if servers[i] == "" {
+				all = append(all, unchecked(files[i]))
+			}
+			continue
+		}
 		all = append(all, ds...)
 	}
 	all = sharedLeaks(all, files)
@@ -321,7 +359,8 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	if len(all) > 0 {
 		return nil, red.list(all).Sorted()
 	}
-	return results, nil
+	// Context clusters that do not compile have no result.
+	return slices.DeleteFunc(results, func(r Result[T]) bool { return r.Cluster == "" }), nil
 }
 
 func selectClusters(p *load.Platform, names []string) ([]*load.ClusterFile, error) {

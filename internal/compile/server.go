@@ -12,6 +12,9 @@ import (
 	"unicode"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/literal"
+	"cuelang.org/go/cue/token"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/fleetc/fleetc/internal/argocd"
@@ -239,4 +242,30 @@ func serverFirst(f *load.ClusterFile, data cue.Value, ds diag.List) diag.List {
 	d := serverDiag(f, msg)
 	d.Path = serverField
 	return append(out, d).Sorted()
+}
+
+// literalServer is the server that cluster file f writes out as a plain
+// string, or "": what the whole fleet's checks count for a context
+// cluster that does not compile.
+func literalServer(f *load.ClusterFile) string {
+	fd := load.Field(f.Syntax.Decls, load.ClustersField, f.Name, serverField)
+	if fd == nil {
+		return ""
+	}
+	lit, ok := fd.Value.(*ast.BasicLit)
+	if !ok || lit.Kind != token.STRING {
+		return ""
+	}
+	s, err := literal.Unquote(lit.Value)
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// unchecked is the error of a context cluster that does not compile and
+// whose server is not written out: the selected clusters cannot be
+// checked against it, and a compile does not pass what it cannot check.
+func unchecked(f *load.ClusterFile) diag.Diagnostic {
+	return diag.Errorf(f.Pos, f.Name, "cluster %s does not compile and does not write its server out as a string, so the selected clusters cannot be checked against it (servers and Secret names are unique in the whole fleet): fix it first; vet --cluster %s says what is wrong", f.Name, f.Name)
 }
