@@ -73,7 +73,7 @@ check-output: build
 
 ## bench: fleetc against the cue CLI on generated fleets (one table), then
 ## the Go benchmarks. Figures, never pass/fail.
-BENCH_SIZES ?= 30,300,3000
+BENCH_SIZES ?= 300,3000
 bench: build $(CUE)
 	$(GO) run ./cmd/fleetbench -fleetc $(FLEETC) -cue $(CUE) -sizes $(BENCH_SIZES)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

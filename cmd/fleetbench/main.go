@@ -1,6 +1,10 @@
 // Command fleetbench measures fleetc against the cue CLI on generated
-// fleets of the reference platform and prints one table: wall time, CPU
-// time, peak memory and files written for each step. `make bench` runs it.
+// fleets of the reference platform and prints tables: wall time, CPU time,
+// peak memory and files written for each step; cold compiles against cue
+// export in alternating pairs (fleetc, cue, fleetc, cue, …) with the
+// median of their ratios, with the fleet on disk and on tmpfs, since this
+// machine's speed drifts too much for unpaired runs to compare; and what
+// diff --base costs a reviewer. `make bench` runs it.
 //
 // Both tools compute the same values: fleetc compiles the generated
 // platform, and `cue export ./clusters -e deploy` evaluates the very same
@@ -18,6 +22,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,9 +41,12 @@ func main() {
 		seed     = flag.Uint64("seed", 1, "seed of the generated fleets")
 		cueLimit = flag.Duration("cue-timeout", 20*time.Minute, "give up on cue export after this long")
 		work     = flag.String("work", "", "directory for the fleets (default: a temporary one, removed afterwards)")
+		rounds   = flag.Int("rounds", 3, "paired rounds of cold fleetc compile against cue export, on disk and on tmpfs")
+		tmpfs    = flag.String("tmpfs", "/dev/shm", "a tmpfs directory for the same pairs with the output in memory (\"\" to skip)")
 	)
 	flag.Parse()
-	if err := run(*fleetc, *cue, *repo, *sizes, *seed, *cueLimit, *work); err != nil {
+	cfg := config{fleetc: *fleetc, cue: *cue, repo: *repo, seed: *seed, cueLimit: *cueLimit, rounds: max(1, *rounds), tmpfs: *tmpfs}
+	if err := run(cfg, *sizes, *work); err != nil {
 		fmt.Fprintln(os.Stderr, "fleetbench:", err)
 		os.Exit(1)
 	}
@@ -55,9 +63,29 @@ type measurement struct {
 	note    string
 }
 
-func run(fleetc, cue, repo, sizesFlag string, seed uint64, cueLimit time.Duration, work string) error {
-	fleetc, err := filepath.Abs(fleetc)
-	if err != nil {
+// config is what every fleet is measured with.
+type config struct {
+	fleetc, cue, repo string
+	seed              uint64
+	cueLimit          time.Duration
+	rounds            int
+	tmpfs             string
+}
+
+// pair is one round of the paired comparison: a cold fleetc compile and
+// cue export of the same fleet, run one right after the other, so that
+// the machine's drift over minutes cancels out in their ratio.
+type pair struct {
+	size        int
+	where       string // "disk" or "tmpfs"
+	fleetc, cue time.Duration
+	fleetcCPU   time.Duration
+	cueGaveUp   bool
+}
+
+func run(cfg config, sizesFlag, work string) error {
+	var err error
+	if cfg.fleetc, err = filepath.Abs(cfg.fleetc); err != nil {
 		return err
 	}
 	if work == "" {
@@ -67,51 +95,76 @@ func run(fleetc, cue, repo, sizesFlag string, seed uint64, cueLimit time.Duratio
 		defer os.RemoveAll(work)
 	}
 	var all []measurement
+	var pairs []pair
 	for _, s := range strings.Split(sizesFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			return fmt.Errorf("size %q: %w", s, err)
 		}
-		ms, err := measureFleet(fleetc, cue, repo, filepath.Join(work, fmt.Sprintf("fleet-%d", n)), n, seed, cueLimit)
-		all = append(all, ms...)
+		ms, ps, err := measureFleet(cfg, filepath.Join(work, fmt.Sprintf("fleet-%d", n)), n)
+		all, pairs = append(all, ms...), append(pairs, ps...)
 		if err != nil {
-			printTable(all)
+			printTable(all, pairs)
 			return err
 		}
 	}
-	printTable(all)
+	printTable(all, pairs)
 	return nil
 }
 
-func measureFleet(fleetc, cue, repo, dir string, n int, seed uint64, cueLimit time.Duration) ([]measurement, error) {
+func measureFleet(cfg config, dir string, n int) ([]measurement, []pair, error) {
+	fleetc := cfg.fleetc
 	fmt.Fprintf(os.Stderr, "fleetbench: %d clusters in %s\n", n, dir)
-	if err := fleetgen.Generate(repo, dir, n, seed); err != nil {
-		return nil, err
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, nil, err
+	}
+	if err := fleetgen.Generate(cfg.repo, dir, n, cfg.seed); err != nil {
+		return nil, nil, err
 	}
 	if err := git(dir, "init", "-q"); err != nil {
-		return nil, err
-	}
-	if err := git(dir, "add", "-A"); err != nil {
-		return nil, err
-	}
-	if err := git(dir, "commit", "-q", "-m", "fleet"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []measurement
-	// fleetc's build cache, empty for the cold compile; the cue CLI has
-	// nothing of the kind to warm.
+	// Everything set aside (wiped output trees, caches) goes here and is
+	// removed with the leftovers of an earlier run at the start, rather
+	// than right before a step that measures writing: a large removal
+	// slows the creation of files down for minutes afterwards.
+	trash := dir + "-trash"
+	if err := os.RemoveAll(trash); err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(trash, 0o755); err != nil {
+		return nil, nil, err
+	}
+	aside := func(path string) error {
+		return os.Rename(path, filepath.Join(trash, fmt.Sprintf("%d-%s", time.Now().UnixNano(), filepath.Base(path))))
+	}
+
+	// Cold compiles against cue export, in pairs: on this machine's disk,
+	// then with the fleet on tmpfs, where writing the files costs no I/O.
+	pairs, err := coldPairs(cfg, dir, n, "disk", aside)
+	if err != nil {
+		return out, pairs, err
+	}
+	if cfg.tmpfs != "" {
+		mem := filepath.Join(cfg.tmpfs, fmt.Sprintf("fleetbench-%d-%d", os.Getpid(), n))
+		if err := fleetgen.Generate(cfg.repo, mem, n, cfg.seed); err != nil {
+			return out, pairs, err
+		}
+		ps, err := coldPairs(cfg, mem, n, "tmpfs", func(path string) error { return os.RemoveAll(path) })
+		os.RemoveAll(mem)
+		os.RemoveAll(mem + "-cache")
+		pairs = append(pairs, ps...)
+		if err != nil {
+			return out, pairs, err
+		}
+	}
+
+	// The cache every later step starts from, warmed by one more compile;
+	// its output is committed with the sources, as a platform repository
+	// commits it, so that diff --base meets tens of thousands of committed
+	// files at the ref.
 	cache := dir + "-cache"
-	if err := os.RemoveAll(cache); err != nil {
-		return nil, err
-	}
-	// The output an earlier run with the same -work set aside, removed
-	// with its other leftovers rather than right before the step that
-	// measures writing: a large removal slows the creation of files down
-	// for minutes afterwards.
-	wiped := dir + "-wiped"
-	if err := os.RemoveAll(wiped); err != nil {
-		return nil, err
-	}
 	env := append(os.Environ(), "FLEETC_CACHE="+cache)
 	step := func(name string, args ...string) error {
 		m, err := measure(dir, 0, env, fleetc, args...)
@@ -120,70 +173,100 @@ func measureFleet(fleetc, cue, repo, dir string, n int, seed uint64, cueLimit ti
 		return err
 	}
 	if err := step(coldStep, "compile"); err != nil {
-		return out, err
+		return out, pairs, err
+	}
+	if err := git(dir, "add", "-A"); err != nil {
+		return out, pairs, err
+	}
+	if err := git(dir, "commit", "-q", "-m", "fleet"); err != nil {
+		return out, pairs, err
 	}
 	if err := step("fleetc compile, nothing changed", "compile"); err != nil {
-		return out, err
+		return out, pairs, err
+	}
+	if err := step(diffSameStep, "diff", "--base", "HEAD", "--format", "json"); err != nil {
+		return out, pairs, err
 	}
 	if err := replaceRE(filepath.Join(dir, "clusters", "c00000-dev.cue"), `region: "[a-z0-9]+"`, `region: "zzz9"`); err != nil {
-		return out, err
+		return out, pairs, err
 	}
 	if err := step("fleetc compile, one cluster changed", "compile"); err != nil {
-		return out, err
+		return out, pairs, err
 	}
 	if err := replaceIn(filepath.Join(dir, "defs", "platform.cue"), `configmapReload:          "v0.11.0"`, `configmapReload:          "v0.11.1"`); err != nil {
-		return out, err
+		return out, pairs, err
+	}
+	// What a reviewer waits for on a pull request that changes a
+	// platform default: every cluster of the working tree is evaluated
+	// again, the base comes from the cache.
+	if err := step(diffDefaultStep, "diff", "--base", "HEAD", "--format", "json"); err != nil {
+		return out, pairs, err
 	}
 	if err := step("fleetc compile, platform default changed", "compile"); err != nil {
-		return out, err
+		return out, pairs, err
 	}
-	m, _ := measure(dir, 0, env, fleetc, "diff", "--base", "HEAD", "--format", "json")
-	m.size, m.step, m.written = n, "fleetc diff --base HEAD (both changes)", "-"
-	out = append(out, m)
 
 	// A fresh CI runner: the output is checked out, and the cache is
-	// empty. Nothing is written, but every file is compared. Last of the
-	// compiles, so that the steps before keep the timing they always had
-	// (how many stamps are old enough to be trusted depends on it).
+	// empty. Nothing is written, but every file is compared.
 	fresh := dir + "-cache-fresh"
 	if err := os.RemoveAll(fresh); err != nil {
-		return out, err
+		return out, pairs, err
 	}
 	m, err := measure(dir, 0, append(os.Environ(), "FLEETC_CACHE="+fresh), fleetc, "compile")
 	m.size, m.step = n, "fleetc compile, empty cache, output in place"
 	out = append(out, m)
 	if err != nil {
-		return out, err
+		return out, pairs, err
 	}
 
 	// The floor of a cold compile: every file is written, but nothing is
 	// evaluated, since the cache holds every cluster (as in CI that wipes
 	// the output before it compiles). No cold compile can take less.
-	if err := os.Rename(filepath.Join(dir, "deploy"), wiped); err != nil {
-		return out, err
+	if err := aside(filepath.Join(dir, "deploy")); err != nil {
+		return out, pairs, err
 	}
 	m, err = measure(dir, 0, append(os.Environ(), "FLEETC_CACHE="+fresh), fleetc, "compile")
 	m.size, m.step = n, floorStep
 	out = append(out, m)
-	if err != nil {
-		return out, err
-	}
+	return out, pairs, err
+}
 
-	m, err = measure(dir, cueLimit, nil, cue, "export", "./clusters", "-e", "deploy", "--out", "json")
-	m.size, m.step, m.written = n, cueStep, "-"
-	if errors.Is(err, context.DeadlineExceeded) {
-		m.note = fmt.Sprintf("gave up after %s", cueLimit)
-		err = nil
+// coldPairs runs cfg.rounds pairs of a cold fleetc compile (an empty cache
+// and no output) and cue export in dir. aside takes away what a round
+// leaves (its output and cache) before the next.
+func coldPairs(cfg config, dir string, n int, where string, aside func(string) error) ([]pair, error) {
+	var pairs []pair
+	for i := range cfg.rounds {
+		cache := fmt.Sprintf("%s-cache-cold-%d", dir, i)
+		if err := os.RemoveAll(cache); err != nil {
+			return pairs, err
+		}
+		f, err := measure(dir, 0, append(os.Environ(), "FLEETC_CACHE="+cache), cfg.fleetc, "compile")
+		if err != nil {
+			return pairs, err
+		}
+		c, err := measure(dir, cfg.cueLimit, nil, cfg.cue, "export", "./clusters", "-e", "deploy", "--out", "json")
+		gaveUp := errors.Is(err, context.DeadlineExceeded)
+		if err != nil && !gaveUp {
+			return pairs, err
+		}
+		pairs = append(pairs, pair{size: n, where: where, fleetc: f.wall, fleetcCPU: f.cpu, cue: c.wall, cueGaveUp: gaveUp})
+		fmt.Fprintf(os.Stderr, "fleetbench: %d clusters, %s, round %d: fleetc %s, cue export %s\n", n, where, i+1, round(f.wall), round(c.wall))
+		for _, p := range []string{filepath.Join(dir, "deploy"), cache} {
+			if err := aside(p); err != nil && !os.IsNotExist(err) {
+				return pairs, err
+			}
+		}
 	}
-	out = append(out, m)
-	return out, err
+	return pairs, nil
 }
 
 // The steps the summary below the table compares.
 const (
-	coldStep  = "fleetc compile, cold"
-	floorStep = "fleetc compile, cache warm, output wiped"
-	cueStep   = "cue export ./clusters -e deploy"
+	coldStep        = "fleetc compile, cold"
+	floorStep       = "fleetc compile, cache warm, output wiped"
+	diffSameStep    = "fleetc diff --base HEAD, nothing changed"
+	diffDefaultStep = "fleetc diff --base HEAD, platform default changed"
 )
 
 var writtenRE = regexp.MustCompile(`: (\d+) written`)
@@ -226,7 +309,7 @@ func measure(dir string, limit time.Duration, env []string, name string, args ..
 	return m, nil
 }
 
-func printTable(ms []measurement) {
+func printTable(ms []measurement, pairs []pair) {
 	fmt.Printf("fleetbench on %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "clusters\tstep\twall\tCPU\tpeak RSS\tfiles written\t")
@@ -238,9 +321,49 @@ func printTable(ms []measurement) {
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t\n", m.size, m.step, round(m.wall), round(m.cpu), mib(m.peakRSS), note)
 	}
 	w.Flush()
-	// The headline figure: cold compile against cue export, per size,
-	// and the most a cold compile could gain on this machine: the time it
-	// takes to write the files with nothing to evaluate.
+
+	// Cold compile against cue export: the median of the paired ratios,
+	// on disk and on tmpfs.
+	if len(pairs) > 0 {
+		fmt.Println()
+		w = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(w, "clusters\toutput on\tcold fleetc compile (median)\tcue export (median)\tfleetc / cue export, median of rounds\trounds\ttarget\t")
+		type key struct {
+			size  int
+			where string
+		}
+		var keys []key
+		byKey := map[key][]pair{}
+		for _, p := range pairs {
+			k := key{p.size, p.where}
+			if _, ok := byKey[k]; !ok {
+				keys = append(keys, k)
+			}
+			byKey[k] = append(byKey[k], p)
+		}
+		for _, k := range keys {
+			ps := byKey[k]
+			var f, c, r []float64
+			for _, p := range ps {
+				if p.cueGaveUp {
+					continue
+				}
+				f, c, r = append(f, p.fleetc.Seconds()), append(c, p.cue.Seconds()), append(r, p.fleetc.Seconds()/p.cue.Seconds())
+			}
+			target := "≤ 0.8"
+			if k.where == "tmpfs" {
+				target = "≤ 0.5"
+			}
+			if len(r) == 0 {
+				fmt.Fprintf(w, "%d\t%s\t-\tgave up\t-\t%d\t%s\t\n", k.size, k.where, len(ps), target)
+				continue
+			}
+			fmt.Fprintf(w, "%d\t%s\t%.2fs\t%.2fs\t%.2f (%s)\t%d\t%s\t\n", k.size, k.where, median(f), median(c), median(r), ratios(r), len(r), target)
+		}
+		w.Flush()
+	}
+
+	// What a reviewer waits for: diff --base against the cold compile.
 	find := func(size int, step string) (measurement, bool) {
 		for _, m := range ms {
 			if m.size == size && m.step == step && m.wall > 0 && m.note == "" {
@@ -249,20 +372,42 @@ func printTable(ms []measurement) {
 		}
 		return measurement{}, false
 	}
+	sizes := []int{}
 	for _, m := range ms {
-		if m.step != cueStep || m.note != "" {
-			continue
+		if !slices.Contains(sizes, m.size) {
+			sizes = append(sizes, m.size)
 		}
-		if c, ok := find(m.size, coldStep); ok {
-			fmt.Printf("\n%d clusters: cue export takes %.1fx the wall time of a cold fleetc compile, and %.1fx its peak memory",
-				m.size, m.wall.Seconds()/c.wall.Seconds(), float64(m.peakRSS)/float64(max(c.peakRSS, 1)))
+	}
+	for _, n := range sizes {
+		if d, ok := find(n, diffSameStep); ok {
+			fmt.Printf("\n%d clusters: diff --base with nothing changed takes %s (target ≤ 2s)", n, round(d.wall))
 		}
-		if f, ok := find(m.size, floorStep); ok {
-			fmt.Printf("\n%d clusters: cue export takes %.1fx the %s that writing the files alone takes (cache warm, output wiped), the most a cold compile can gain here",
-				m.size, m.wall.Seconds()/f.wall.Seconds(), round(f.wall))
+		d, ok1 := find(n, diffDefaultStep)
+		c, ok2 := find(n, coldStep)
+		if ok1 && ok2 {
+			fmt.Printf("\n%d clusters: diff --base after a platform default changed takes %.2fx a cold compile (target ≤ 1.2x)", n, d.wall.Seconds()/c.wall.Seconds())
+		}
+		if f, ok := find(n, floorStep); ok && ok2 {
+			fmt.Printf("\n%d clusters: writing every file with nothing to evaluate takes %s, %.0f%% of a cold compile", n, round(f.wall), 100*f.wall.Seconds()/c.wall.Seconds())
 		}
 	}
 	fmt.Println()
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ratios(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.2f", x)
+	}
+	return strings.Join(parts, " ")
 }
 
 func round(d time.Duration) string {
