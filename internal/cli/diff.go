@@ -227,11 +227,15 @@ func (o *diffOptions) againstBase() (before, after diff.Side, v diffView, err er
 	wg.Go(func() { defer crash.catch(); base, commit, baseErr = o.compileAt(dir) })
 	wg.Wait()
 	crash.raise()
+	names := o.clusters
+	if work != nil && base != nil && len(names) > 0 {
+		names = withRenamed(names, diff.Renames(diff.Side{Files: base.files}, diff.Side{Files: work.files}))
+	}
 	if work != nil {
-		after = o.side(work)
+		after = side(work, names)
 	}
 	if base != nil {
-		before = o.side(base)
+		before = side(base, names)
 	}
 	if err := errors.Join(baseErr, workErr); err != nil {
 		return before, after, v, err
@@ -240,10 +244,26 @@ func (o *diffOptions) againstBase() (before, after diff.Side, v diffView, err er
 	return before, after, v, nil
 }
 
-// side is what a plan gives diff, cut down to the selected clusters.
-func (o *diffOptions) side(p *plan) diff.Side {
+// withRenamed adds to names the other name of each renamed cluster that
+// one of its names is in: a rename needs both to be told.
+func withRenamed(names []string, renames []diff.Rename) []string {
+	out := slices.Clone(names)
+	for _, r := range renames {
+		switch {
+		case slices.Contains(names, r.From) && !slices.Contains(out, r.To):
+			out = append(out, r.To)
+		case slices.Contains(names, r.To) && !slices.Contains(out, r.From):
+			out = append(out, r.From)
+		}
+	}
+	return out
+}
+
+// side is what a plan gives diff, cut down to the named clusters (all
+// if none is named).
+func side(p *plan, names []string) diff.Side {
 	s := diff.Side{Files: p.files, Outputs: p.outputs}
-	if len(o.clusters) == 0 {
+	if len(names) == 0 {
 		return s
 	}
 	for _, f := range p.files {
@@ -252,9 +272,9 @@ func (o *diffOptions) side(p *plan) diff.Side {
 		}
 	}
 	s.Files = slices.DeleteFunc(slices.Clone(s.Files), func(f render.File) bool {
-		return !slices.ContainsFunc(o.clusters, func(c string) bool { return render.OwnedBy(c, f.Path) })
+		return !slices.ContainsFunc(names, func(c string) bool { return render.OwnedBy(c, f.Path) })
 	})
-	s.Outputs = slices.DeleteFunc(slices.Clone(s.Outputs), func(out *render.Output) bool { return !slices.Contains(o.clusters, out.Cluster) })
+	s.Outputs = slices.DeleteFunc(slices.Clone(s.Outputs), func(out *render.Output) bool { return !slices.Contains(names, out.Cluster) })
 	return s
 }
 

@@ -330,7 +330,7 @@ func (m *meta) findRenames(before, after Side) {
 	if len(removed) == 0 || len(added) == 0 {
 		return
 	}
-	m.renames = renames(removed, added, registrations(before.Files), registrations(after.Files))
+	m.renames = renames(removed, added, registrations(before.Files, removed), registrations(after.Files, added))
 	m.moved = map[string]bool{}
 	for i := range m.renames {
 		r := &m.renames[i]

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -85,15 +86,22 @@ func readRegistration(data []byte) registration {
 	return r
 }
 
-// registrations reads every registration of a side, by cluster.
-func registrations(files []render.File) map[string]registration {
+// registrations reads the registrations of the given clusters of a side.
+func registrations(files []render.File, clusters []string) map[string]registration {
 	out := map[string]registration{}
 	for _, f := range files {
-		if kind, cluster, _, _ := classify(f.Path); kind == Registration {
+		if kind, cluster, _, _ := classify(f.Path); kind == Registration && slices.Contains(clusters, cluster) {
 			out[cluster] = readRegistration(f.Data)
 		}
 	}
 	return out
+}
+
+// Renames lists the clusters that after registers under another name than
+// before, as Compare reports them: for a caller that cuts the sides down
+// to some clusters and must keep both names of each.
+func Renames(before, after Side) []Rename {
+	return newMeta(before, after).renames
 }
 
 // renames pairs the clusters only before has with those only after has
