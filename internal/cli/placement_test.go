@@ -48,6 +48,9 @@ func generatedPlacement(t *testing.T, n int) *placement.Matrix {
 	for i := range n {
 		spec := fleetgen.NewSpec(r, i)
 		labels := map[string]string{argocd.EnvLabel: spec.Env, "region": spec.Region, "team": spec.Team}
+		if spec.Provider != "" {
+			labels["provider"] = spec.Provider
+		}
 		for _, b := range cat.Bundles {
 			if !slices.Contains(optional, b) || slices.Contains(spec.Bundles, b) {
 				labels[b] = argocd.BundleEnabled
