@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/placement"
 )
 
@@ -125,12 +126,13 @@ const maxListed = 8
 // themselves if they are few, else how many there are.
 func unknownNames(flag, what string, given, known []string) []string {
 	var msgs []string
+	sorted := slices.Sorted(slices.Values(known))
 	for _, name := range given {
-		if slices.Contains(known, name) {
+		if _, ok := slices.BinarySearch(sorted, name); ok {
 			continue
 		}
 		msg := fmt.Sprintf("%s %s: no such %s", flag, name, what)
-		if near := nearest(name, known); near != "" {
+		if near, ok := diag.Suggest(name, sorted); ok {
 			msg += fmt.Sprintf("; did you mean %s?", near)
 		}
 		msgs = append(msgs, msg)
@@ -138,47 +140,12 @@ func unknownNames(flag, what string, given, known []string) []string {
 	if len(msgs) == 0 {
 		return nil
 	}
-	sorted := slices.Sorted(slices.Values(known))
 	if len(sorted) <= maxListed {
 		msgs = append(msgs, fmt.Sprintf("the platform has %d %s: %s", len(sorted), plural(len(sorted), what, what+"s"), strings.Join(sorted, ", ")))
 	} else {
 		msgs = append(msgs, fmt.Sprintf("the platform has %s %s; fleetc placement lists them", thousands(len(sorted)), plural(len(sorted), what, what+"s")))
 	}
 	return msgs
-}
-
-// nearest is the known name closest to name in edit distance, if it is
-// close enough to be a typo: at most a third of name's length away.
-func nearest(name string, known []string) string {
-	best, bestD := "", len(name)/3+1
-	for _, k := range known {
-		if d := editDistance(name, k); d < bestD || d == bestD && best != "" && k < best {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes
-// (names here are ASCII).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // maxMatrixClusters is how many clusters the matrix shows as columns. For
