@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/fleetc/fleetc/internal/cache"
@@ -25,6 +26,12 @@ type clusterCache struct {
 	shared [sha256.Size]byte
 	keys   map[string]cache.Key // by cluster name
 	off    string               // why there is no cache
+	// others, in a --cluster compile that reads credentials, is the
+	// cache of the clusters it did not select (those not in selected):
+	// they are compiled without credentials, only for the fleet-wide
+	// checks, so they may come from and go to the cache.
+	others   *clusterCache
+	selected []string
 }
 
 // clusterEntry is one cached cluster.
@@ -35,11 +42,22 @@ type clusterEntry struct {
 }
 
 // openClusterCache returns the cache for compiling p with f. Compiles
-// that read credentials (--cluster-secrets=inline) do not use it, so
-// that a changed credential is always read and none reaches the cache.
+// that read credentials (--cluster-secrets=inline) do not use it for the
+// clusters they compile, so that a changed credential is always read and
+// none reaches the cache; the other clusters of such a compile with
+// --cluster, compiled without credentials for the fleet-wide checks, use
+// it (others).
 func openClusterCache(io IO, p *load.Platform, f platformFlags) *clusterCache {
 	if f.readSecret != nil {
-		return &clusterCache{off: "off (credentials are read)"}
+		cc := &clusterCache{off: "off (credentials are read)"}
+		if len(f.clusters) > 0 {
+			f.readSecret = nil
+			if others := openClusterCache(io, p, f); others.cache != nil {
+				cc.others, cc.selected = others, f.clusters
+				cc.off = "off for the selected clusters (credentials are read), the others' in " + others.cache.Dir()
+			}
+		}
+		return cc
 	}
 	if io.Getenv == nil {
 		return &clusterCache{off: "off"}
@@ -66,6 +84,12 @@ func openClusterCache(io IO, p *load.Platform, f platformFlags) *clusterCache {
 // lookup is a compile.Cached for FleetCached; without a cache it finds
 // nothing.
 func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
+	if cc.others != nil {
+		if slices.Contains(cc.selected, cf.Name) {
+			return rendered{}, "", false
+		}
+		return cc.others.lookup(cf)
+	}
 	e, ok := cc.entry(cf.Name)
 	if !ok {
 		return rendered{}, "", false
@@ -85,6 +109,10 @@ func (cc *clusterCache) entry(name string) (*clusterEntry, bool) {
 
 // put stores what c rendered to; losing it only costs time later.
 func (cc *clusterCache) put(c *compile.Cluster, out *render.Output) {
+	if cc.others != nil && c.Context {
+		cc.others.put(c, out)
+		return
+	}
 	if cc.cache != nil {
 		e := clusterEntry{Server: c.Server, Out: *out}
 		cc.cache.Put("cluster", cc.keys[c.Name], e.encode())
