@@ -31,7 +31,7 @@ func ClusterNames(dir string) ([]string, error) {
 	var names []string
 	for _, e := range entries {
 		n := e.Name()
-		if e.IsDir() || !strings.HasSuffix(n, ".cue") || strings.HasPrefix(n, ".") || strings.HasPrefix(n, "_") {
+		if e.IsDir() || !strings.HasSuffix(n, ".cue") || cueSkips(n) {
 			continue
 		}
 		path := filepath.Join(cdir, n)
