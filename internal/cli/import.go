@@ -22,6 +22,9 @@ type importOptions struct {
 	root     string
 	selector string
 	force    bool
+	// renames are the names to import clusters under (import argocd
+	// --rename OLD=NEW).
+	renames map[string]string
 }
 
 // importFunc reads one kind of input into clusters.
@@ -57,7 +60,7 @@ on error; 2 on a usage error.`,
   fleetc import argocd secrets.json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("say what to import: fleetc import tkc or fleetc import argocd")}
+			return usageError{errors.New("say what to import: fleetc import tkc, fleetc import argocd or fleetc import values")}
 		},
 	}
 	c.PersistentFlags().StringVar(&o.root, "root", "", "directory inside the platform's CUE module (default: the working directory)")
@@ -80,11 +83,26 @@ each cluster Secret the selector matches: its name and server, its labels and
 annotations, and its project, namespaces and clusterResources. Its credentials
 (the Secret's config) are never read: put each cluster's bearer token and CA in
 the secret store that platform.secretStore names before applying the
-registrations.`,
+registrations.
+
+A cluster whose name is not a valid cluster name (a DNS-1123 label; a
+kubeconfig context such as kubernetes-admin@Dev_Cluster.2 is not) is imported
+under a name derived from it (kubernetes-admin-dev-cluster-2), reported, or
+under the name --rename gives. A namespace-scoped cluster (a Secret with
+namespaces) gets the namespaces its apps deploy to added, reported, so that it
+compiles.`,
 			`  kubectl -n argocd get secrets -l argocd.argoproj.io/secret-type=cluster -o json |
     fleetc import argocd --selector env=prod`,
-			importer.ArgoCDSecrets),
+			func(data []byte, sel labels.Selector, voc importer.Vocabulary) (*importer.Result, error) {
+				return importer.ArgoCDSecretsRenamed(data, sel, voc, o.renames)
+			}),
+		o.valuesCmd(),
 	)
+	for _, sub := range c.Commands() {
+		if strings.HasPrefix(sub.Use, "argocd") {
+			sub.Flags().StringToStringVar(&o.renames, "rename", nil, "import the cluster named `OLD` in its Secret as NEW (OLD=NEW; repeat, or separate with commas)")
+		}
+	}
 	return c
 }
 

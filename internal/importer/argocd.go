@@ -55,6 +55,12 @@ const ignoredPrefix = "reconcile.external-secrets.io/"
 // data, and its annotations are carried over. Its credentials are not
 // read.
 func ArgoCDSecrets(data []byte, sel labels.Selector, voc Vocabulary) (*Result, error) {
+	return ArgoCDSecretsRenamed(data, sel, voc, nil)
+}
+
+// ArgoCDSecretsRenamed is ArgoCDSecrets with clusters imported under the
+// names renames gives, by their name in the Secret (--rename OLD=NEW).
+func ArgoCDSecretsRenamed(data []byte, sel labels.Selector, voc Vocabulary, renames map[string]string) (*Result, error) {
 	items, err := items(data, SecretKind)
 	if err != nil {
 		return nil, err
@@ -67,7 +73,7 @@ func ArgoCDSecrets(data []byte, sel labels.Selector, voc Vocabulary) (*Result, e
 		}
 		objs = append(objs, fromSecret(s, describe(SecretKind, s.Metadata.Namespace, s.Metadata.Name, i)))
 	}
-	return build(SecretKind, objs, sel, voc), nil
+	return build(SecretKind, objs, sel, voc, renames), nil
 }
 
 // fromSecret reads one cluster Secret.

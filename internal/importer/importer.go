@@ -16,6 +16,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -35,6 +36,14 @@ type Vocabulary struct {
 	// Labels are the names of platform.labels: the extra labels a
 	// cluster may carry.
 	Labels []string
+	// Apps are the apps of the catalog, sorted by name: a cluster
+	// restricted to some namespaces must allow theirs.
+	Apps []App
+}
+
+// App is an app of the catalog as import needs it.
+type App struct {
+	Name, Bundle, Namespace string
 }
 
 // Cluster is one imported cluster, as its file says it.
@@ -114,8 +123,11 @@ type object struct {
 }
 
 // build turns the objects that sel matches into clusters, classifying
-// their labels against voc.
-func build(kind string, objs []object, sel labels.Selector, voc Vocabulary) *Result {
+// their labels against voc. A cluster whose name renames has is imported
+// under the new name; one whose name is not a valid cluster name (a
+// DNS-1123 label, as a kubeconfig context often is not) under a name
+// derived from it, reported.
+func build(kind string, objs []object, sel labels.Selector, voc Vocabulary, renames map[string]string) *Result {
 	res := &Result{Objects: kind + "s"}
 	seen := map[string]string{}
 	for _, o := range objs {
@@ -130,9 +142,25 @@ func build(kind string, objs []object, sel labels.Selector, voc Vocabulary) *Res
 			skip("%s", o.skip)
 			continue
 		}
-		if msgs := validation.IsDNS1123Label(o.name); len(msgs) > 0 {
-			skip("cluster name %q: %s", o.name, strings.Join(msgs, "; "))
-			continue
+		if to, ok := renames[o.name]; ok {
+			if msgs := validation.IsDNS1123Label(to); len(msgs) > 0 {
+				skip("--rename %s=%s: %s", o.name, to, strings.Join(msgs, "; "))
+				continue
+			}
+			res.Problems = append(res.Problems, Problem{Source: o.source, Message: fmt.Sprintf("imported as cluster %s (--rename): Argo CD will know it by that name", to)})
+			o.leftOut = append(o.leftOut, "name "+o.name+" (renamed "+to+")")
+			o.name = to
+		} else if msgs := validation.IsDNS1123Label(o.name); len(msgs) > 0 {
+			to := ClusterName(o.name)
+			if to == "" {
+				skip("cluster name %q: %s; give --rename %s=<name>", o.name, strings.Join(msgs, "; "), o.name)
+				continue
+			}
+			res.Problems = append(res.Problems, Problem{Source: o.source, Message: fmt.Sprintf(
+				"cluster name %q is not a valid cluster name (%s): imported as %s, which Argo CD will know it by; give --rename %s=<name> for another",
+				o.name, strings.Join(msgs, "; "), to, o.name)})
+			o.leftOut = append(o.leftOut, "name "+o.name+" (not a DNS-1123 label; renamed "+to+")")
+			o.name = to
 		}
 		if prev, dup := seen[o.name]; dup {
 			skip("cluster %q is also %s", o.name, prev)
@@ -193,11 +221,62 @@ func build(kind string, objs []object, sel labels.Selector, voc Vocabulary) *Res
 					"no label %s=%s, but every cluster has bundle %s: its registration will carry that label", b, argocd.BundleEnabled, b)})
 			}
 		}
+		if need := missingNamespaces(c, voc); len(need) > 0 {
+			c.ArgoCD.Namespaces = append(slices.Clone(c.ArgoCD.Namespaces), need...)
+			quoted := make([]string, len(c.ArgoCD.Namespaces))
+			for i, ns := range c.ArgoCD.Namespaces {
+				quoted[i] = strconv.Quote(ns)
+			}
+			res.Problems = append(res.Problems, Problem{Source: o.source, Message: fmt.Sprintf(
+				"namespace-scoped: its apps also deploy to %s, which its namespaces do not list: added, so that it compiles; its registration will allow them, with the line `namespaces: [%s]` in argocd of its file",
+				strings.Join(need, ", "), strings.Join(quoted, ", "))})
+		}
 		seen[o.name] = o.source
 		res.Clusters = append(res.Clusters, c)
 	}
 	sort.Slice(res.Clusters, func(i, j int) bool { return res.Clusters[i].Name < res.Clusters[j].Name })
 	return res
+}
+
+// missingNamespaces are the namespaces the apps of c's bundles deploy
+// to that c, restricted to some namespaces, does not list, in the
+// catalog's order.
+func missingNamespaces(c Cluster, voc Vocabulary) []string {
+	if len(c.ArgoCD.Namespaces) == 0 {
+		return nil
+	}
+	var need []string
+	for _, a := range voc.Apps {
+		on := slices.Contains(c.Bundles, a.Bundle) || slices.Contains(voc.Required, a.Bundle)
+		if on && !slices.Contains(c.ArgoCD.Namespaces, a.Namespace) && !slices.Contains(need, a.Namespace) {
+			need = append(need, a.Namespace)
+		}
+	}
+	return need
+}
+
+// ClusterName derives a valid cluster name (a DNS-1123 label) from
+// name, such as a kubeconfig context: lower case, every run of other
+// characters a dash, at most 63 characters. "" if nothing is left.
+func ClusterName(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+			continue
+		}
+		dash = true
+	}
+	s := b.String()
+	if len(s) > validation.DNS1123LabelMaxLength {
+		s = strings.TrimRight(s[:validation.DNS1123LabelMaxLength], "-")
+	}
+	return s
 }
 
 // checkServer requires what #Server does: an https URL with a host.

@@ -76,8 +76,11 @@ func TestTKC(t *testing.T) {
 			problems: []string{`no "env" label: a cluster needs an env, one of dev, prod, staging: not imported`}},
 		{name: "unknown env", item: tkcJSON("a", with(map[string]string{"env": "qa"}), "h", 6443),
 			problems: []string{"label env=qa: not an env of the platform (dev, prod, staging): not imported"}},
-		{name: "bad name", item: tkcJSON("../a", base, "h", 6443),
-			problems: []string{`cluster name "../a": a lowercase RFC 1123 label`}},
+		{name: "bad name, derived", item: tkcJSON("../a", base, "h", 6443),
+			server: "https://h:6443", bundles: "core-basic,security-basic",
+			problems: []string{`cluster name "../a" is not a valid cluster name (a lowercase RFC 1123 label`}},
+		{name: "bad name, nothing left", item: tkcJSON("@", base, "h", 6443),
+			problems: []string{`cluster name "@": a lowercase RFC 1123 label`}},
 		{name: "selected", item: tkcJSON("a", base, "h", 6443), selector: "env in (dev,staging)",
 			server: "https://h:6443", bundles: "core-basic,security-basic"},
 		{name: "not selected", item: tkcJSON("a", base, "h", 6443), selector: "env=prod", unselected: 1},
@@ -278,4 +281,85 @@ func mustSelect(t *testing.T, s string) labels.Selector {
 		t.Fatal(err)
 	}
 	return sel
+}
+
+func TestClusterName(t *testing.T) {
+	for in, want := range map[string]string{
+		"kubernetes-admin@Dev_Cluster.2":         "kubernetes-admin-dev-cluster-2",
+		"arn:aws:eks:eu-west-1:123:cluster/Prod": "arn-aws-eks-eu-west-1-123-cluster-prod",
+		"--a--b--":                               "a-b",
+		"ÄÖ":                                     "",
+		strings.Repeat("a", 62) + ".b":           strings.Repeat("a", 62) + "-",
+	} {
+		want = strings.TrimRight(want, "-")
+		if got := ClusterName(in); got != want {
+			t.Errorf("ClusterName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestArgoCDNamesAndNamespaces: a Secret named after a kubeconfig context
+// is imported under a derived name or the one --rename gives, never
+// dropped; a namespace-scoped cluster gets the namespaces its apps need.
+func TestArgoCDNamesAndNamespaces(t *testing.T) {
+	labels := map[string]string{"argocd.argoproj.io/secret-type": "cluster", "env": "prod", "core-basic": "enabled", "security-basic": "enabled", "monitoring-basic": "enabled"}
+	ctx := "kubernetes-admin@Dev_Cluster.2"
+	data := map[string]string{"name": ctx, "server": "https://10.0.0.2:6443", "namespaces": "payments,core"}
+	v := voc
+	v.Apps = []App{
+		{Name: "cert-manager", Bundle: "core-basic", Namespace: "core"},
+		{Name: "falco", Bundle: "security-basic", Namespace: "security"},
+		{Name: "grafana", Bundle: "monitoring-medium", Namespace: "monitoring"},
+		{Name: "kyverno", Bundle: "security-basic", Namespace: "kyverno"},
+		{Name: "vm", Bundle: "monitoring-basic", Namespace: "monitoring"},
+	}
+	for _, tc := range []struct {
+		renames  map[string]string
+		name     string
+		problems []string
+	}{
+		{name: "kubernetes-admin-dev-cluster-2", problems: []string{
+			`cluster name "kubernetes-admin@Dev_Cluster.2" is not a valid cluster name`,
+			"its apps also deploy to security, kyverno, monitoring, which its namespaces do not list: added, so that it compiles; its registration will allow them, with the line `namespaces: [\"payments\", \"core\", \"security\", \"kyverno\", \"monitoring\"]`"}},
+		{renames: map[string]string{ctx: "dev-2"}, name: "dev-2", problems: []string{"imported as cluster dev-2 (--rename)", "its apps also deploy to"}},
+		{renames: map[string]string{ctx: "Dev_2"}, problems: []string{"--rename kubernetes-admin@Dev_Cluster.2=Dev_2: a lowercase RFC 1123 label"}},
+	} {
+		res, err := ArgoCDSecretsRenamed(list(secretJSON("cluster-10.0.0.2-3628164356", data, labels, nil)), mustSelect(t, ""), v, tc.renames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range res.Problems {
+			got = append(got, p.Message)
+		}
+		if len(got) != len(tc.problems) {
+			t.Errorf("%v: problems %q, want %q", tc.renames, got, tc.problems)
+			continue
+		}
+		for i, want := range tc.problems {
+			if !strings.Contains(got[i], want) {
+				t.Errorf("%v: problem %q, want it to contain %q", tc.renames, got[i], want)
+			}
+		}
+		if tc.name == "" {
+			if len(res.Clusters) != 0 {
+				t.Errorf("%v: imported %v", tc.renames, res.Clusters)
+			}
+			continue
+		}
+		if len(res.Clusters) != 1 || res.Clusters[0].Name != tc.name {
+			t.Fatalf("%v: clusters %+v, want %s", tc.renames, res.Clusters, tc.name)
+		}
+		c := res.Clusters[0]
+		if strings.Join(c.ArgoCD.Namespaces, ",") != "payments,core,security,kyverno,monitoring" {
+			t.Errorf("namespaces %v", c.ArgoCD.Namespaces)
+		}
+		file, err := File(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(file), ctx) {
+			t.Errorf("the file does not name the original %s:\n%s", ctx, file)
+		}
+	}
 }

@@ -64,7 +64,7 @@ func TKC(data []byte, sel labels.Selector, voc Vocabulary) (*Result, error) {
 		}
 		objs = append(objs, o)
 	}
-	return build(TKCKind, objs, sel, voc), nil
+	return build(TKCKind, objs, sel, voc, nil), nil
 }
 
 // items returns the items of a List, or the one object data holds when it

@@ -57,5 +57,20 @@ func ReadVocabulary(p *load.Platform) (Vocabulary, error) {
 	for _, s := range [][]string{voc.Bundles, voc.Required, voc.Envs, voc.Labels} {
 		slices.Sort(s)
 	}
+	// What namespace each app deploys to, for clusters restricted to
+	// some: a catalog that does not say is not checked here (compile
+	// will).
+	if iter, err := v.LookupPath(compile.CatalogPath).Fields(cue.Definitions(false)); err == nil {
+		for iter.Next() {
+			var a struct {
+				Bundle    string `json:"bundle"`
+				Namespace string `json:"namespace"`
+			}
+			if iter.Value().LookupPath(cue.ParsePath("bundle")).Decode(&a.Bundle) == nil &&
+				iter.Value().LookupPath(cue.ParsePath("namespace")).Decode(&a.Namespace) == nil {
+				voc.Apps = append(voc.Apps, App{Name: iter.Selector().Unquoted(), Bundle: a.Bundle, Namespace: a.Namespace})
+			}
+		}
+	}
 	return voc, nil
 }

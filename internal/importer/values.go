@@ -1,0 +1,397 @@
+package importer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ValuesDir is the directory of a templater's output tree that holds one
+// directory per cluster: cluster/<cluster>/<category>/<app>/values.yaml,
+// the layout fleetc writes too.
+const ValuesDir = "cluster"
+
+// ValuesFile is the name of each app's values file.
+const ValuesFile = "values.yaml"
+
+// ValuesTree is a templater's output as import values reads it: one
+// values file per cluster and app.
+type ValuesTree struct {
+	// Dir is the cluster/ directory the files were read from.
+	Dir string
+	// Files are sorted by cluster, category and app.
+	Files []*ValuesInput
+	// Ignored are paths under Dir, relative to it, that are not values
+	// files of the layout: reported, never read.
+	Ignored []string
+}
+
+// ValuesInput is one values file of the tree.
+type ValuesInput struct {
+	Cluster, Category, App string
+	// Path is the file's path, for messages.
+	Path string
+	// Root is what the file holds, a mapping.
+	Root *value
+}
+
+// Rel is the file's path inside the tree: <cluster>/<category>/<app>/values.yaml.
+func (in *ValuesInput) Rel() string {
+	return ValuesDir + "/" + in.Cluster + "/" + in.Category + "/" + in.App + "/" + ValuesFile
+}
+
+// kind is what a YAML node holds, as data.
+type kind uint8
+
+const (
+	kindMap kind = iota
+	kindList
+	kindScalar
+)
+
+// value is a values file's content as data: YAML parsed, aliases
+// resolved, scalars typed the way YAML 1.2 (and so Helm) reads them.
+type value struct {
+	kind kind
+	// keys are the keys of a map in the file's order; fields holds their
+	// values.
+	keys   []string
+	fields map[string]*value
+	items  []*value
+	// scalar is a string, int64, uint64, float64, bool or nil.
+	scalar any
+	line   int
+}
+
+// ReadValuesTree reads every values file under dir: dir is the cluster/
+// directory of a templater's output, or the directory that holds it. The
+// files are parsed on every core.
+func ReadValuesTree(dir string) (*ValuesTree, error) {
+	root := dir
+	if fi, err := os.Stat(filepath.Join(dir, ValuesDir)); err == nil && fi.IsDir() {
+		root = filepath.Join(dir, ValuesDir)
+	}
+	if fi, err := os.Stat(root); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no such directory", dir)
+		}
+		return nil, err
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	t := &ValuesTree{Dir: root}
+	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if rel == "." {
+			return nil
+		}
+		parts := strings.Split(filepath.ToSlash(rel), "/")
+		if e.IsDir() {
+			if len(parts) > 3 {
+				t.Ignored = append(t.Ignored, filepath.ToSlash(rel)+"/")
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if len(parts) != 4 || parts[3] != ValuesFile {
+			t.Ignored = append(t.Ignored, filepath.ToSlash(rel))
+			return nil
+		}
+		t.Files = append(t.Files, &ValuesInput{Cluster: parts[0], Category: parts[1], App: parts[2], Path: path})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	if len(t.Files) == 0 {
+		return nil, fmt.Errorf("%s holds no values file: import values reads %s/<cluster>/<category>/<app>/%s", dir, ValuesDir, ValuesFile)
+	}
+	errs := make([]error, len(t.Files))
+	var wg sync.WaitGroup
+	n := runtime.GOMAXPROCS(0)
+	for g := range n {
+		wg.Go(func() {
+			for i := g; i < len(t.Files); i += n {
+				in := t.Files[i]
+				src, err := os.ReadFile(in.Path)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				in.Root, errs[i] = parseValues(in.Path, src)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// parseValues parses one values file: a single YAML document holding a
+// mapping, or nothing (an empty mapping, as Helm reads it).
+func parseValues(name string, src []byte) (*value, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return &value{kind: kindMap, fields: map[string]*value{}, line: 1}, nil
+		}
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		return nil, fmt.Errorf("%s:%d:%d: a second YAML document: a values file holds one mapping", name, next.Line, next.Column)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if len(doc.Content) == 0 {
+		return &value{kind: kindMap, fields: map[string]*value{}, line: 1}, nil
+	}
+	top := doc.Content[0]
+	for top.Kind == yaml.AliasNode {
+		top = top.Alias
+	}
+	if top.Kind == yaml.ScalarNode && top.ShortTag() == "!!null" {
+		return &value{kind: kindMap, fields: map[string]*value{}, line: top.Line}, nil
+	}
+	if top.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d:%d: the document is a %s, not a mapping: a values file maps keys to values", name, top.Line, top.Column, nodeKind(top))
+	}
+	return fromNode(name, top, 0)
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "scalar (" + n.ShortTag() + ")"
+	}
+	return "mapping"
+}
+
+// fromNode turns a YAML node into data. depth guards against alias
+// cycles.
+func fromNode(name string, n *yaml.Node, depth int) (*value, error) {
+	if depth > 1000 {
+		return nil, fmt.Errorf("%s:%d:%d: nested too deep (an alias that includes itself?)", name, n.Line, n.Column)
+	}
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	v := &value{line: n.Line}
+	switch n.Kind {
+	case yaml.MappingNode:
+		v.kind = kindMap
+		v.fields = make(map[string]*value, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			for k.Kind == yaml.AliasNode {
+				k = k.Alias
+			}
+			if k.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("%s:%d:%d: a key that is a %s: values keys are strings", name, k.Line, k.Column, nodeKind(k))
+			}
+			if k.ShortTag() == "!!merge" {
+				return nil, fmt.Errorf("%s:%d:%d: a merge key (<<): write the merged keys out", name, k.Line, k.Column)
+			}
+			if _, dup := v.fields[k.Value]; dup {
+				return nil, fmt.Errorf("%s:%d:%d: key %q is there twice", name, k.Line, k.Column, k.Value)
+			}
+			c, err := fromNode(name, val, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			v.keys = append(v.keys, k.Value)
+			v.fields[k.Value] = c
+		}
+	case yaml.SequenceNode:
+		v.kind = kindList
+		v.items = make([]*value, 0, len(n.Content))
+		for _, c := range n.Content {
+			cv, err := fromNode(name, c, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			v.items = append(v.items, cv)
+		}
+	case yaml.ScalarNode:
+		v.kind = kindScalar
+		s, err := scalarOf(n)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d:%d: %v", name, n.Line, n.Column, err)
+		}
+		v.scalar = s
+	default:
+		return nil, fmt.Errorf("%s:%d:%d: unexpected YAML node", name, n.Line, n.Column)
+	}
+	return v, nil
+}
+
+// scalarOf types a scalar as YAML resolves its tag. A timestamp is the
+// string it is written as: Helm reads values as JSON, which has no
+// timestamps.
+func scalarOf(n *yaml.Node) (any, error) {
+	switch n.ShortTag() {
+	case "!!str", "!!timestamp", "!!binary":
+		return n.Value, nil
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		var b bool
+		err := n.Decode(&b)
+		return b, err
+	case "!!int":
+		var x any
+		if err := n.Decode(&x); err != nil {
+			return nil, err
+		}
+		switch i := x.(type) {
+		case int:
+			return int64(i), nil
+		case int64:
+			return i, nil
+		case uint64:
+			return i, nil
+		case float64:
+			return i, nil
+		}
+		return nil, fmt.Errorf("integer %s out of range", n.Value)
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			return nil, err
+		}
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, fmt.Errorf("%s: CUE has no infinity or NaN; quote it if the chart takes a string", n.Value)
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("a scalar tagged %s: values hold strings, numbers, booleans and null", n.ShortTag())
+}
+
+// equal reports whether a and b are the same data, key order ignored. An
+// integer and a float of the same number are not equal: YAML and JSON
+// tell 3 from 3.0 by type, and so may a chart.
+func equal(a, b *value) bool {
+	if a == b {
+		return true
+	}
+	if a.kind != b.kind {
+		return false
+	}
+	switch a.kind {
+	case kindMap:
+		if len(a.fields) != len(b.fields) {
+			return false
+		}
+		for k, av := range a.fields {
+			bv, ok := b.fields[k]
+			if !ok || !equal(av, bv) {
+				return false
+			}
+		}
+		return true
+	case kindList:
+		return slices.EqualFunc(a.items, b.items, equal)
+	}
+	return scalarEqual(a.scalar, b.scalar)
+}
+
+func scalarEqual(a, b any) bool {
+	switch x := a.(type) {
+	case int64:
+		if y, ok := b.(uint64); ok {
+			return x >= 0 && uint64(x) == y
+		}
+	case uint64:
+		if y, ok := b.(int64); ok {
+			return y >= 0 && uint64(y) == x
+		}
+	}
+	return a == b
+}
+
+// describe says what v is, briefly, for messages: a scalar as YAML would
+// write it, a collection by its size.
+func (v *value) describe() string {
+	switch v.kind {
+	case kindMap:
+		return fmt.Sprintf("a mapping of %d keys", len(v.keys))
+	case kindList:
+		return fmt.Sprintf("a list of %d items", len(v.items))
+	}
+	switch s := v.scalar.(type) {
+	case nil:
+		return "null"
+	case string:
+		return strconv.Quote(s)
+	case float64:
+		return strconv.FormatFloat(s, 'g', -1, 64) + " (float)"
+	}
+	return fmt.Sprint(v.scalar)
+}
+
+// diffValues says where got differs from want first, as a path below
+// prefix and what each holds, or "" when they are equal.
+func diffValues(prefix string, want, got *value) string {
+	if want.kind != got.kind {
+		return fmt.Sprintf("%s: want %s, got %s", prefix, want.describe(), got.describe())
+	}
+	switch want.kind {
+	case kindMap:
+		for _, k := range want.keys {
+			g, ok := got.fields[k]
+			if !ok {
+				return fmt.Sprintf("%s: missing", joinPath(prefix, k))
+			}
+			if d := diffValues(joinPath(prefix, k), want.fields[k], g); d != "" {
+				return d
+			}
+		}
+		for _, k := range got.keys {
+			if _, ok := want.fields[k]; !ok {
+				return fmt.Sprintf("%s: not in the input", joinPath(prefix, k))
+			}
+		}
+		return ""
+	case kindList:
+		if len(want.items) != len(got.items) {
+			return fmt.Sprintf("%s: want a list of %d items, got %d", prefix, len(want.items), len(got.items))
+		}
+		for i := range want.items {
+			if d := diffValues(fmt.Sprintf("%s[%d]", prefix, i), want.items[i], got.items[i]); d != "" {
+				return d
+			}
+		}
+		return ""
+	}
+	if !scalarEqual(want.scalar, got.scalar) {
+		return fmt.Sprintf("%s: want %s, got %s", prefix, want.describe(), got.describe())
+	}
+	return ""
+}
+
+func joinPath(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}

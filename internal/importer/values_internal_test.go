@@ -1,0 +1,65 @@
+package importer
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestParseValues: a values file that is not one mapping is an error at
+// its file:line:col; an empty one is an empty mapping.
+func TestParseValues(t *testing.T) {
+	for _, tc := range []struct{ src, err string }{
+		{"a: 1\n---\nb: 2\n", "v.yaml:2:1: a second YAML document"},
+		{"- a\n- b\n", "v.yaml:1:1: the document is a list, not a mapping"},
+		{"just text\n", "v.yaml:1:1: the document is a scalar (!!str), not a mapping"},
+		{"a:\n  b: 1\n  b: 2\n", `v.yaml:3:3: key "b" is there twice`},
+		{"base: &b {x: 1}\nc:\n  <<: *b\n", "v.yaml:3:3: a merge key (<<)"},
+		{"a: .inf\n", "v.yaml:1:4: .inf: CUE has no infinity or NaN"},
+		{"a: [1, {b: !!binary aGk=}]\n", ""},
+		{"a: !custom x\n", "v.yaml:1:4: a scalar tagged !custom"},
+		{"a: b: c\n", "v.yaml: yaml: "},
+		{"", ""},
+		{"# only a comment\n", ""},
+	} {
+		v, err := parseValues("v.yaml", []byte(tc.src))
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%q: %v", tc.src, err)
+		case tc.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.err)):
+			t.Errorf("%q: error %v, want %s...", tc.src, err, tc.err)
+		case tc.err == "" && v.kind != kindMap:
+			t.Errorf("%q: %v, want a mapping", tc.src, v.describe())
+		}
+	}
+}
+
+// TestEqual: data equality ignores key order, not types.
+func TestEqual(t *testing.T) {
+	parse := func(s string) *value {
+		v, err := parseValues("x", []byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		a, b string
+		eq   bool
+	}{
+		{"a: 1\nb: [x, {c: d}]\n", "b: [x, {c: d}]\na: 1\n", true},
+		{"a: 1\n", "a: 1.0\n", false},
+		{"a: 1\n", "a: '1'\n", false},
+		{"a: 2024-01-01\n", "a: '2024-01-01'\n", true},
+		{"a: [1, 2]\n", "a: [2, 1]\n", false},
+		{"a: null\n", "a: ~\n", true},
+		{"a: {}\n", "a: []\n", false},
+		{"a: 0x10\n", "a: 16\n", true},
+	} {
+		if got := equal(parse(tc.a), parse(tc.b)); got != tc.eq {
+			t.Errorf("equal(%q, %q) = %v", tc.a, tc.b, got)
+		}
+		if d := diffValues("", parse(tc.a), parse(tc.b)); (d == "") != tc.eq {
+			t.Errorf("diffValues(%q, %q) = %q", tc.a, tc.b, d)
+		}
+	}
+}

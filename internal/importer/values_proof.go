@@ -1,0 +1,120 @@
+package importer
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/fleetc/fleetc/internal/compile"
+	"github.com/fleetc/fleetc/internal/load"
+	"github.com/fleetc/fleetc/internal/render"
+)
+
+// Difference is a values file that the imported platform does not
+// reproduce, and why.
+type Difference struct {
+	// Path is the file's path in the tree: cluster/<cluster>/<category>/<app>/values.yaml.
+	Path string
+	Why  string
+}
+
+func (d Difference) String() string { return d.Path + ": " + d.Why }
+
+// Prove compiles the platform at root as it would be with imp's files
+// written (an overlay: nothing is written) through the pipeline compile
+// uses, renders every values file and compares each with the input as
+// data. It returns every file that differs, sorted; an error means the
+// platform does not compile.
+func (imp *ValuesImport) Prove(root string) ([]Difference, error) {
+	overlay := map[string][]byte{}
+	for _, f := range imp.Files {
+		overlay[f.Path] = f.Data
+	}
+	p, err := load.Load(load.Config{Dir: root, Overlay: overlay})
+	if err != nil {
+		return nil, err
+	}
+	// Clusters without values files compile too (they must still), but
+	// only those the tree has are compared.
+	type outcome struct {
+		diffs []Difference
+		seen  []string
+	}
+	results, err := compile.Fleet(p, compile.Options{}, func(c *compile.Cluster) (outcome, error) {
+		var o outcome
+		for _, app := range c.Apps {
+			rel := render.ValuesPath(c.Name, app.Category, app.Name)
+			want, ok := imp.byFile[rel]
+			if !ok {
+				if _, inTree := imp.clusterInTree(c.Name); inTree {
+					o.diffs = append(o.diffs, Difference{rel, fmt.Sprintf("compiled, but not in the input: the cluster enables bundle %s, which deploys %s", app.Bundle, app.Name)})
+				}
+				continue
+			}
+			o.seen = append(o.seen, rel)
+			data, err := render.YAML(app.Values, "")
+			if err != nil {
+				o.diffs = append(o.diffs, Difference{rel, fmt.Sprintf("render: %v", err)})
+				continue
+			}
+			got, err := parseValues(rel, data)
+			if err != nil {
+				o.diffs = append(o.diffs, Difference{rel, fmt.Sprintf("read back: %v", err)})
+				continue
+			}
+			if d := diffValues("", want.Root, got); d != "" {
+				o.diffs = append(o.diffs, Difference{rel, d})
+			}
+		}
+		return o, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var diffs []Difference
+	seen := map[string]bool{}
+	for _, r := range results {
+		diffs = append(diffs, r.Value.diffs...)
+		for _, s := range r.Value.seen {
+			seen[s] = true
+		}
+	}
+	for _, rel := range slices.Sorted(maps.Keys(imp.byFile)) {
+		if !seen[rel] {
+			diffs = append(diffs, Difference{rel, "in the input, but not compiled"})
+		}
+	}
+	sort.Slice(diffs, func(i, j int) bool { return diffs[i].Path < diffs[j].Path })
+	return diffs, nil
+}
+
+// clusterInTree reports whether the tree has values files of cluster.
+func (imp *ValuesImport) clusterInTree(cluster string) (string, bool) {
+	i := sort.Search(len(imp.tree.Files), func(i int) bool { return imp.tree.Files[i].Cluster >= cluster })
+	if i < len(imp.tree.Files) && imp.tree.Files[i].Cluster == cluster {
+		return imp.tree.Files[i].Path, true
+	}
+	return "", false
+}
+
+// Summary says what the import made of the values, in one line.
+func (imp *ValuesImport) Summary() string {
+	newApps := 0
+	for _, a := range imp.Apps {
+		if a.New {
+			newApps++
+		}
+	}
+	s := imp.Stats
+	parts := []string{
+		fmt.Sprintf("%d apps (%d new to the catalog) on %d clusters", len(imp.Apps), newApps, imp.Clusters),
+		fmt.Sprintf("%d literals", s.Literals),
+		fmt.Sprintf("%d interpolations of the cluster", s.Interpolations),
+		fmt.Sprintf("%d env settings", s.EnvSettings),
+		fmt.Sprintf("%d per-cluster fields", s.PerCluster),
+		fmt.Sprintf("%d overrides in cluster files", s.Overrides),
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,239 @@
+package importer_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/fleetc/fleetc/internal/importer"
+	"github.com/fleetc/fleetc/internal/load"
+	"github.com/fleetc/fleetc/internal/output"
+	"github.com/fleetc/fleetc/internal/testplatform"
+	"github.com/fleetc/fleetc/internal/valuesgen"
+)
+
+// migration is a generated old fleet (its values tree and Secrets) and a
+// copy of the reference platform whose clusters are those Secrets,
+// imported.
+type migration struct {
+	old, platform string
+}
+
+// newMigration generates n clusters and imports their registrations
+// into a copy of the reference platform without its own clusters.
+func newMigration(t testing.TB, n int, seed uint64, opts valuesgen.Options) migration {
+	t.Helper()
+	m := migration{old: t.TempDir(), platform: t.TempDir()}
+	if err := valuesgen.Write(testplatform.Repo(), t.TempDir(), m.old, n, seed, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := testplatform.Copy(m.platform); err != nil {
+		t.Fatal(err)
+	}
+	clusters := filepath.Join(m.platform, load.ClustersDir)
+	entries, _ := os.ReadDir(clusters)
+	for _, e := range entries {
+		if e.Name() != "platform.cue" {
+			os.Remove(filepath.Join(clusters, e.Name()))
+		}
+	}
+	p, err := load.Load(load.Config{Dir: m.platform, AllowEmpty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	voc, err := importer.ReadVocabulary(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := os.ReadFile(filepath.Join(m.old, "secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := importer.ArgoCDSecrets(secrets, labels.Everything(), voc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range res.Problems {
+		if pr.Skipped {
+			t.Fatalf("import argocd: %s", pr)
+		}
+	}
+	for _, c := range res.Clusters {
+		data, err := importer.File(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(clusters, c.Name+".cue"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m
+}
+
+// importValues runs import values on m and writes its files.
+func (m migration) importValues(t testing.TB, opts importer.ValuesOptions) (*importer.ValuesImport, []importer.Difference) {
+	t.Helper()
+	tree, err := importer.ReadValuesTree(m.old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := load.Load(load.Config{Dir: m.platform})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := importer.Values(p, tree, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, err := imp.Prove(m.platform)
+	if err != nil {
+		for _, f := range imp.Files {
+			t.Logf("%s:\n%s", f.Path, f.Data)
+		}
+		t.Fatal(err)
+	}
+	for _, f := range imp.Files {
+		if err := output.WriteSource(f.Path, f.Data, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return imp, diffs
+}
+
+// TestValuesRoundTrip imports the values tree of 30 generated clusters
+// (names inside strings, env settings, sporadic overrides, keys only some
+// clusters have, lists that differ, types that differ, an app new to the
+// catalog) and requires every values file reproduced exactly; a second
+// import changes nothing.
+func TestValuesRoundTrip(t *testing.T) {
+	m := newMigration(t, 36, 17, valuesgen.Options{})
+	imp, diffs := m.importValues(t, importer.ValuesOptions{Bundles: map[string]string{valuesgen.NewApp: valuesgen.NewBundle}})
+	for _, d := range diffs {
+		t.Errorf("differs: %s", d)
+	}
+	s := imp.Stats
+	t.Logf("%s", imp.Summary())
+	if s.Interpolations == 0 || s.EnvSettings == 0 || s.PerCluster == 0 || s.Overrides == 0 || s.Literals == 0 {
+		t.Errorf("the generated tree should need every kind of setting: %+v", s)
+	}
+	core, err := os.ReadFile(filepath.Join(m.platform, "defs", "core.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`apps: "stakater-reloader"`, `\(_c.name)`} {
+		if !strings.Contains(string(core), want) {
+			t.Errorf("defs/core.cue lacks %s", want)
+		}
+	}
+	again, diffs := m.importValues(t, importer.ValuesOptions{Bundles: map[string]string{valuesgen.NewApp: valuesgen.NewBundle}})
+	for _, d := range diffs {
+		t.Errorf("second import differs: %s", d)
+	}
+	for _, f := range again.Files {
+		t.Errorf("a second import changes %s", f.Path)
+	}
+}
+
+// TestValuesProofFails: the proof is not a formality. A catalog entry
+// changed after the import makes exactly that app's files differ, with
+// the path and both values named.
+func TestValuesProofFails(t *testing.T) {
+	m := newMigration(t, 6, 3, valuesgen.Options{})
+	tree, err := importer.ReadValuesTree(m.old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := load.Load(load.Config{Dir: m.platform})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := importer.Values(p, tree, importer.ValuesOptions{Bundles: map[string]string{valuesgen.NewApp: valuesgen.NewBundle}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := false
+	for i, f := range imp.Files {
+		if strings.HasSuffix(f.Path, "security.cue") {
+			before := string(f.Data)
+			imp.Files[i].Data = []byte(strings.Replace(before, `effect:   "NoSchedule"`, `effect:   "NoExecute"`, 1))
+			changed = before != string(imp.Files[i].Data)
+		}
+	}
+	if !changed {
+		t.Fatal("defs/security.cue has no literal effect to change")
+	}
+	diffs, err := imp.Prove(m.platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diffs) == 0 {
+		t.Fatal("the proof found no difference")
+	}
+	for _, d := range diffs {
+		if !strings.Contains(d.Path, "/security/") || !strings.Contains(d.Why, `want "NoSchedule", got "NoExecute"`) {
+			t.Errorf("difference %s", d)
+		}
+	}
+}
+
+// TestValuesUnusedAndBundles: values of an app whose bundle a cluster
+// does not enable are reported and not reproduced; the bundle of an app
+// new to the catalog is the one exactly its clusters enable, and an app
+// whose bundle cannot be told is an error that says how to tell it.
+func TestValuesUnusedAndBundles(t *testing.T) {
+	m := newMigration(t, 12, 5, valuesgen.Options{Unused: true})
+	tree, err := importer.ReadValuesTree(filepath.Join(m.old, importer.ValuesDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := load.Load(load.Config{Dir: m.platform})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = importer.Values(p, tree, importer.ValuesOptions{})
+	if err == nil || !strings.Contains(err.Error(), "app stakater-reloader is not in the catalog and its bundle cannot be told") ||
+		!strings.Contains(err.Error(), "give --bundle stakater-reloader=<bundle>") {
+		t.Fatalf("error %v", err)
+	}
+	// A new app on exactly the clusters with storage-basic.
+	var storage int
+	for _, in := range tree.Files {
+		if in.App == "velero" {
+			storage++
+			dir := filepath.Join(m.old, importer.ValuesDir, in.Cluster, "storage", "backup-checker")
+			os.MkdirAll(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, "values.yaml"), []byte("checker:\n  bucket: velero-"+in.Cluster+"\n"), 0o644)
+		}
+	}
+	if storage == 0 || storage == 12 {
+		t.Fatalf("%d of 12 clusters have storage-basic: the test needs some", storage)
+	}
+	m2 := m
+	imp, diffs := m2.importValues(t, importer.ValuesOptions{Bundles: map[string]string{valuesgen.NewApp: valuesgen.NewBundle}})
+	for _, d := range diffs {
+		t.Errorf("differs: %s", d)
+	}
+	if len(imp.Unused) == 0 {
+		t.Error("no values file reported unused")
+	}
+	for _, u := range imp.Unused {
+		if !strings.Contains(u, "/finops/goldilocks/values.yaml: cluster ") || !strings.HasSuffix(u, "does not enable bundle finops-basic") {
+			t.Errorf("unused %s", u)
+		}
+	}
+	found := false
+	for _, a := range imp.Apps {
+		if a.Name == "backup-checker" {
+			found = true
+			if a.Bundle != "storage-basic" || !a.New || a.Clusters != storage {
+				t.Errorf("backup-checker: %+v", a)
+			}
+		}
+	}
+	if !found {
+		t.Error("backup-checker not imported")
+	}
+}
