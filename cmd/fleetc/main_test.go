@@ -61,6 +61,9 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"platform": copyPlatform(repo),
 			"tree":     treeCmd,
+			// import values: an old templater's output, and a diff as data.
+			"valuestree": valuesTreeCmd(repo),
+			"valuesdiff": valuesDiffCmd,
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "git" {

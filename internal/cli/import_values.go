@@ -97,6 +97,11 @@ func (v *valuesOptions) run(dir string) error {
 		fmt.Fprintf(v.Stderr, "fleetc: %s: not reproduced: %s\n", d.Path, d.Why)
 	}
 	fmt.Fprintf(v.Stderr, "fleetc: %s\n", imp.Summary())
+	if len(diffs) == 0 {
+		fmt.Fprintf(v.Stderr, "fleetc: compiled in memory, the platform reproduces all %d values files as data\n", imp.Reproduce())
+	} else {
+		fmt.Fprintf(v.Stderr, "fleetc: compiled in memory, the platform reproduces %d of %d values files as data\n", imp.Reproduce()-len(diffs), imp.Reproduce())
+	}
 	if len(diffs) > 0 && !v.partial {
 		return fmt.Errorf("%d values %s not reproduced: nothing written; give --partial to write the rest", len(diffs), plural(len(diffs), "file is", "files are"))
 	}

@@ -90,6 +90,10 @@ func (imp *ValuesImport) Prove(root string) ([]Difference, error) {
 	return diffs, nil
 }
 
+// Reproduce is how many values files the import reproduces: those of
+// the tree but the unused ones.
+func (imp *ValuesImport) Reproduce() int { return len(imp.byFile) }
+
 // clusterInTree reports whether the tree has values files of cluster.
 func (imp *ValuesImport) clusterInTree(cluster string) (string, bool) {
 	i := sort.Search(len(imp.tree.Files), func(i int) bool { return imp.tree.Files[i].Cluster >= cluster })
@@ -117,4 +121,31 @@ func (imp *ValuesImport) Summary() string {
 		fmt.Sprintf("%d overrides in cluster files", s.Overrides),
 	}
 	return strings.Join(parts, ", ")
+}
+
+// CompareTrees compares two values trees as data, key order ignored: a
+// templater's output and what fleetc compiled, say. It returns every file
+// that is only in one of them or differs, sorted.
+func CompareTrees(want, got *ValuesTree) []Difference {
+	byRel := map[string]*ValuesInput{}
+	for _, f := range got.Files {
+		byRel[f.Rel()] = f
+	}
+	var diffs []Difference
+	for _, w := range want.Files {
+		g, ok := byRel[w.Rel()]
+		delete(byRel, w.Rel())
+		if !ok {
+			diffs = append(diffs, Difference{w.Rel(), "only in " + want.Dir})
+			continue
+		}
+		if d := diffValues("", w.Root, g.Root); d != "" {
+			diffs = append(diffs, Difference{w.Rel(), d})
+		}
+	}
+	for rel := range byRel {
+		diffs = append(diffs, Difference{rel, "only in " + got.Dir})
+	}
+	sort.Slice(diffs, func(i, j int) bool { return diffs[i].Path < diffs[j].Path })
+	return diffs
 }

@@ -22,6 +22,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/fleetc/fleetc/internal/argocd"
 	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/fleetgen"
 	"github.com/fleetc/fleetc/internal/load"
@@ -283,6 +284,7 @@ func clone(n *yaml.Node) *yaml.Node {
 // Secrets are the Argo CD cluster Secrets of the fleet, as `kubectl get
 // secrets -l argocd.argoproj.io/secret-type=cluster -o json` lists them:
 // name, server, env and bundle labels, project, namespaces; a fake config.
+// Each is named as `argocd cluster add` names it.
 func Secrets(specs []fleetgen.Spec) ([]byte, error) {
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	var items []any
@@ -312,9 +314,13 @@ func Secrets(specs []fleetgen.Spec) ([]byte, error) {
 		if s.ClusterResources != nil {
 			data["clusterResources"] = b64(strconv.FormatBool(*s.ClusterResources))
 		}
+		name, err := argocd.SecretName(s.Server)
+		if err != nil {
+			return nil, err
+		}
 		items = append(items, map[string]any{
 			"apiVersion": "v1", "kind": "Secret",
-			"metadata": map[string]any{"name": "cluster-" + s.Name, "namespace": "argocd", "labels": labels, "annotations": s.Annotations},
+			"metadata": map[string]any{"name": name, "namespace": "argocd", "labels": labels, "annotations": s.Annotations},
 			"type":     "Opaque",
 			"data":     data,
 		})
