@@ -95,8 +95,9 @@ func serverProblem(s string) string {
 // with trailing slashes trimmed (util/db: getClusterSecret and the
 // byClusterURL index compare strings.TrimRight(server, "/")); beyond
 // that, a host's case, the default port :443 and the spelling of an IPv6
-// address make no other server, though Argo CD would take them for two
-// clusters and deploy to the one API server twice.
+// address (or of an IPv4 address written as one) make no other server,
+// though Argo CD would take them for two clusters and deploy to the one
+// API server twice.
 func serverKey(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -104,7 +105,7 @@ func serverKey(s string) string {
 	}
 	host := strings.ToLower(u.Hostname())
 	if a, err := netip.ParseAddr(host); err == nil {
-		host = a.String()
+		host = a.Unmap().String() // [::ffff:10.0.0.1] is 10.0.0.1
 	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"

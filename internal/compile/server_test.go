@@ -83,6 +83,7 @@ func TestServerKey(t *testing.T) {
 		{"https://api.corp.local", "https://API.Corp.Local", "https://api.corp.local/", "https://api.corp.local:443", "https://api.corp.local:443//"},
 		{"https://api.corp.local:6443", "https://Api.corp.local:6443/"},
 		{"https://[fd00::a]:6443", "https://[FD00:0:0:0:0:0:0:A]:6443", "https://[fd00::a]:6443/"},
+		{"https://10.0.0.1", "https://[::ffff:10.0.0.1]:443", "https://[::FFFF:a00:1]"},
 		{"https://gw.corp.local/k8s/c1", "https://GW.corp.local:443/k8s/c1/"},
 	}
 	var keys []string
