@@ -41,9 +41,9 @@ func valuesDiffCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: valuesdiff WANT GOT")
 	}
-	want, err := importer.ReadValuesTree(ts.MkAbs(args[0]))
+	want, err := importer.ReadValuesTree(ts.MkAbs(args[0]), args[0])
 	ts.Check(err)
-	got, err := importer.ReadValuesTree(ts.MkAbs(args[1]))
+	got, err := importer.ReadValuesTree(ts.MkAbs(args[1]), args[1])
 	ts.Check(err)
 	diffs := importer.CompareTrees(want, got)
 	for _, d := range diffs {

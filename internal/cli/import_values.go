@@ -67,10 +67,11 @@ func (v *valuesOptions) run(dir string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	shown := dir
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(v.Cwd, dir)
 	}
-	tree, err := importer.ReadValuesTree(dir)
+	tree, err := importer.ReadValuesTree(dir, shown)
 	if err != nil {
 		return err
 	}

@@ -29,8 +29,9 @@ const ValuesFile = "values.yaml"
 // ValuesTree is a templater's output as import values reads it: one
 // values file per cluster and app.
 type ValuesTree struct {
-	// Dir is the cluster/ directory the files were read from.
-	Dir string
+	// Dir is the cluster/ directory the files were read from, and Shown
+	// how messages name it.
+	Dir, Shown string
 	// Files are sorted by cluster, category and app.
 	Files []*ValuesInput
 	// Ignored are paths under Dir, relative to it, that are not values
@@ -41,8 +42,11 @@ type ValuesTree struct {
 // ValuesInput is one values file of the tree.
 type ValuesInput struct {
 	Cluster, Category, App string
-	// Path is the file's path, for messages.
+	// Path is the file's path.
 	Path string
+	// Shown is how messages name it: below the directory as the user
+	// named it.
+	Shown string
 	// Root is what the file holds, a mapping.
 	Root *value
 }
@@ -76,22 +80,27 @@ type value struct {
 }
 
 // ReadValuesTree reads every values file under dir: dir is the cluster/
-// directory of a templater's output, or the directory that holds it. The
-// files are parsed on every core.
-func ReadValuesTree(dir string) (*ValuesTree, error) {
+// directory of a templater's output, or the directory that holds it.
+// Messages name dir as shown (as the user named it), or as dir if shown
+// is empty. The files are parsed on every core.
+func ReadValuesTree(dir, shown string) (*ValuesTree, error) {
+	if shown == "" {
+		shown = dir
+	}
 	root := dir
 	if fi, err := os.Stat(filepath.Join(dir, ValuesDir)); err == nil && fi.IsDir() {
 		root = filepath.Join(dir, ValuesDir)
+		shown = filepath.Join(shown, ValuesDir)
 	}
 	if fi, err := os.Stat(root); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: no such directory", dir)
+			return nil, fmt.Errorf("%s: no such directory", shown)
 		}
 		return nil, err
 	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("%s is not a directory", dir)
+		return nil, fmt.Errorf("%s is not a directory", shown)
 	}
-	t := &ValuesTree{Dir: root}
+	t := &ValuesTree{Dir: root, Shown: shown}
 	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -112,14 +121,14 @@ func ReadValuesTree(dir string) (*ValuesTree, error) {
 			t.Ignored = append(t.Ignored, filepath.ToSlash(rel))
 			return nil
 		}
-		t.Files = append(t.Files, &ValuesInput{Cluster: parts[0], Category: parts[1], App: parts[2], Path: path})
+		t.Files = append(t.Files, &ValuesInput{Cluster: parts[0], Category: parts[1], App: parts[2], Path: path, Shown: filepath.Join(shown, rel)})
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", dir, err)
+		return nil, fmt.Errorf("read %s: %w", shown, err)
 	}
 	if len(t.Files) == 0 {
-		return nil, fmt.Errorf("%s holds no values file: import values reads %s/<cluster>/<category>/<app>/%s", dir, ValuesDir, ValuesFile)
+		return nil, fmt.Errorf("%s holds no values file: import values reads %s/<cluster>/<category>/<app>/%s", shown, ValuesDir, ValuesFile)
 	}
 	errs := make([]error, len(t.Files))
 	var wg sync.WaitGroup
@@ -130,10 +139,10 @@ func ReadValuesTree(dir string) (*ValuesTree, error) {
 				in := t.Files[i]
 				src, err := os.ReadFile(in.Path)
 				if err != nil {
-					errs[i] = err
+					errs[i] = fmt.Errorf("read %s: %w", in.Shown, err)
 					continue
 				}
-				in.Root, errs[i] = parseValues(in.Path, src)
+				in.Root, errs[i] = parseValues(in.Shown, src)
 			}
 		})
 	}

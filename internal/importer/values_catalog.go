@@ -84,8 +84,6 @@ type appGen struct {
 	assign   map[int][]assignment
 	names    map[string]bool
 
-	usesCluster, usesOwn, usesEnvs, usesEnv, usesName bool
-
 	stats ValuesStats
 }
 
@@ -206,7 +204,6 @@ func (g *appGen) mapping(path []string, disp string, ms []member, depth int) str
 			for _, m := range sub {
 				g.set(m.c, name, lit(m.v, 0))
 			}
-			g.usesOwn = true
 			fmt.Fprintf(&b, "%sif %s.%s != _|_ {%s: %s.%s}\n", ind, letOwn, name, label(key), letOwn, name)
 		default:
 			// A key most clusters have: a setting says which do not.
@@ -218,7 +215,6 @@ func (g *appGen) mapping(path []string, disp string, ms []member, depth int) str
 					g.set(m.c, name, "false")
 				}
 			}
-			g.usesOwn = true
 			fmt.Fprintf(&b, "%sif %s.%s {\n%s\t%s: %s\n%s}\n", ind, letOwn, name, ind, label(key), g.expr(kp, kd, sub, depth+2), ind)
 		}
 	}
@@ -259,7 +255,6 @@ func (g *appGen) template(ms []member) (string, bool) {
 			return "", false
 		}
 	}
-	g.usesCluster = true
 	var b strings.Builder
 	b.WriteString(`"`)
 	for i, p := range parts {
@@ -286,7 +281,6 @@ func (g *appGen) template(ms []member) (string, bool) {
 // decides entirely is an env setting only.
 func (g *appGen) scalar(path []string, disp string, ms []member) string {
 	name := g.newName(path, "")
-	g.usesOwn = true
 	// The forms of the values: a string with the cluster's name in it is
 	// its template.
 	forms := make([]string, len(ms))
@@ -359,9 +353,7 @@ func (g *appGen) scalar(path []string, disp string, ms []member) string {
 		g.envSets = append(g.envSets, envSetting{name: name, byEnv: values,
 			doc: fmt.Sprintf("%s is %s of %s in the env's clusters.", name, disp, g.file)})
 		g.stats.EnvSettings++
-		g.usesEnvs = true
 		if devEnv == 0 {
-			g.usesCluster = true
 			return fmt.Sprintf("%s[%s.env].%s[%s].%s", letEnvs, letCluster, settingsField, strconv.Quote(g.app), name)
 		}
 		for _, m := range ms {
@@ -391,15 +383,11 @@ func (g *appGen) scalar(path []string, disp string, ms []member) string {
 // renderer does not), so then the setting is optional and the catalog
 // falls back to the default.
 func (g *appGen) perCluster(name string, ms []member, def, catDef, doc string) string {
-	g.usesOwn = true
 	k := kinds(ms)
 	if !strings.Contains(k, "|") {
-		g.usesName = g.usesName || strings.Contains(def, letName)
-		g.usesEnv = g.usesEnv || strings.Contains(def, letEnv+"]")
 		g.addSetting(setting{name: name, schema: fmt.Sprintf("*%s | %s", def, k), doc: doc})
 		return letOwn + "." + name
 	}
-	g.usesCluster = g.usesCluster || strings.Contains(catDef, letCluster+".")
 	g.addSetting(setting{name: name, optional: true, schema: k, doc: doc + " Its values are of several kinds, so its default is in the catalog."})
 	return fmt.Sprintf("[if %s.%s != _|_ {%s.%s}, %s][0]", letOwn, name, letOwn, name, catDef)
 }
@@ -443,7 +431,6 @@ func (g *appGen) whole(path []string, disp string, ms []member, why string) stri
 			g.set(m.c, name, lit(m.v, 0))
 		}
 	}
-	g.usesOwn = true
 	doc := fmt.Sprintf("%s is %s of %s, whole, as %s: %d of the %d clusters with the app had the default", name, disp, g.file, why, n, len(ms))
 	if scalarish(ms) && !strings.Contains(kinds(ms), "|") {
 		// A default of scalars (or lists of them) unifies with a

@@ -436,7 +436,7 @@ func (cg *categoryGen) file(base []byte, pkg string) ([]byte, error) {
 	}
 	usesEnvs := false
 	for _, a := range cg.apps {
-		usesEnvs = usesEnvs || (a.gen.usesEnvs && a.gen.usesCluster && hasEnvRef(a.expr))
+		usesEnvs = usesEnvs || strings.Contains(a.expr, letEnvs+"[")
 	}
 	fmt.Fprintf(&b, "\n// The apps of %s whose values fleetc import values derived from the\n// values files of every cluster (%s/<cluster>/%s/<app>/%s).\n", cg.category, ValuesDir, cg.category, ValuesFile)
 	b.WriteString("#Catalog: {\n\tcluster: _\n")
@@ -459,10 +459,12 @@ func (cg *categoryGen) file(base []byte, pkg string) ([]byte, error) {
 				b.WriteString("\t\tserverSideApply: true\n")
 			}
 		}
-		if g.usesCluster {
+		// A let nothing refers to is an error in CUE: each is declared
+		// where the expression uses it.
+		if strings.Contains(a.expr, letCluster+".") {
 			fmt.Fprintf(&b, "\t\tlet %s = cluster\n", letCluster)
 		}
-		if g.usesOwn {
+		if strings.Contains(a.expr, letOwn+".") {
 			fmt.Fprintf(&b, "\t\tlet %s = cluster.%s[%s]\n", letOwn, settingsField, strconv.Quote(a.name))
 		}
 		fmt.Fprintf(&b, "\t\tvalues: %s\n\t}\n", indent(a.expr, 2))
@@ -482,8 +484,10 @@ func (cg *categoryGen) file(base []byte, pkg string) ([]byte, error) {
 		b.WriteString("\n// The values of the apps above that differ between clusters: each\n// cluster file sets those where it differs from the default.\n#Cluster: {\n\tenv!: _\n")
 		usesEnv, usesName := false, false
 		for _, a := range withSettings {
-			usesEnv = usesEnv || a.gen.usesEnv
-			usesName = usesName || a.gen.usesName
+			for _, st := range a.gen.settings {
+				usesEnv = usesEnv || strings.Contains(st.schema, letEnv+"]")
+				usesName = usesName || strings.Contains(st.schema, letName+")")
+			}
 		}
 		if usesName {
 			fmt.Fprintf(&b, "\tname!: _\n\tlet %s = name\n", letName)
@@ -523,8 +527,6 @@ func (cg *categoryGen) file(base []byte, pkg string) ([]byte, error) {
 	}
 	return formatSource(b.String())
 }
-
-func hasEnvRef(expr string) bool { return strings.Contains(expr, letEnvs+"[") }
 
 // comment is doc as line comments, each line prefixed with ind.
 func comment(doc, ind string) string {

@@ -136,7 +136,7 @@ func CompareTrees(want, got *ValuesTree) []Difference {
 		g, ok := byRel[w.Rel()]
 		delete(byRel, w.Rel())
 		if !ok {
-			diffs = append(diffs, Difference{w.Rel(), "only in " + want.Dir})
+			diffs = append(diffs, Difference{w.Rel(), "only in " + want.Shown})
 			continue
 		}
 		if d := diffValues("", w.Root, g.Root); d != "" {
@@ -144,7 +144,7 @@ func CompareTrees(want, got *ValuesTree) []Difference {
 		}
 	}
 	for rel := range byRel {
-		diffs = append(diffs, Difference{rel, "only in " + got.Dir})
+		diffs = append(diffs, Difference{rel, "only in " + got.Shown})
 	}
 	sort.Slice(diffs, func(i, j int) bool { return diffs[i].Path < diffs[j].Path })
 	return diffs

@@ -76,7 +76,7 @@ func newMigration(t testing.TB, n int, seed uint64, opts valuesgen.Options) migr
 // importValues runs import values on m and writes its files.
 func (m migration) importValues(t testing.TB, opts importer.ValuesOptions) (*importer.ValuesImport, []importer.Difference) {
 	t.Helper()
-	tree, err := importer.ReadValuesTree(m.old)
+	tree, err := importer.ReadValuesTree(m.old, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestValuesRoundTrip(t *testing.T) {
 // the path and both values named.
 func TestValuesProofFails(t *testing.T) {
 	m := newMigration(t, 6, 3, valuesgen.Options{})
-	tree, err := importer.ReadValuesTree(m.old)
+	tree, err := importer.ReadValuesTree(m.old, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestValuesProofFails(t *testing.T) {
 // whose bundle cannot be told is an error that says how to tell it.
 func TestValuesUnusedAndBundles(t *testing.T) {
 	m := newMigration(t, 12, 5, valuesgen.Options{Unused: true})
-	tree, err := importer.ReadValuesTree(filepath.Join(m.old, importer.ValuesDir))
+	tree, err := importer.ReadValuesTree(filepath.Join(m.old, importer.ValuesDir), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,7 @@ func Write(repo, work, dir string, n int, seed uint64, opts Options) error {
 			return nil, err
 		}
 		out = append(out, file{render.ValuesPath(c.Name, NewCategory, NewApp), b})
-		if opts.Unused && unusedSrc == nil && rc.IntN(4) == 0 {
+		if opts.Unused && unusedSrc == nil && rc.IntN(2) == 0 {
 			// finops-basic is off here; the templater wrote the file anyway.
 			var n yaml.Node
 			if err := yaml.Unmarshal([]byte("goldilocks:\n  vpa:\n    enabled: true\n"), &n); err != nil {
