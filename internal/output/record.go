@@ -77,8 +77,13 @@ func (r *record) bytes() []byte {
 }
 
 // parseRecord reads the bytes of a record. One that was cut short names
-// no temporaries; one that does not start with the header is not fleetc's.
+// no temporaries: a run killed while it wrote its record had created none
+// yet, and may have left as little as an empty file. One that does not
+// start with the header, nor stop short within it, is not fleetc's.
 func parseRecord(data []byte) (*record, error) {
+	if len(data) < len(recordHeader) && bytes.HasPrefix([]byte(recordHeader), data) {
+		return &record{}, nil
+	}
 	rest, ok := bytes.CutPrefix(data, []byte(recordHeader))
 	if !ok {
 		return nil, errNotRecord

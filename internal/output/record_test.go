@@ -29,15 +29,19 @@ func TestRecordRoundTrip(t *testing.T) {
 // it was written, before the run created anything: Write removes it and
 // nothing else, even files with its token.
 func TestRecordCutShort(t *testing.T) {
-	root := t.TempDir()
-	fl := files("a/x.yaml", "x\n")
-	mustWrite(t, root, Plan{Files: fl})
 	r := &record{token: testToken, dirs: []string{".", "a"}}
 	data := r.bytes()
-	writeFile(t, filepath.Join(root, recordName), string(data[:len(data)-2]))
-	writeFile(t, filepath.Join(root, "a", r.prefix()+"1"), "not made by the run")
-	mustWrite(t, root, Plan{Files: fl})
-	checkTree(t, root, want(fl, map[string]string{"a/" + r.prefix() + "1": "not made by the run"}))
+	// Wherever the write stopped: nothing, in the header, in the token,
+	// in the directories, in the last line.
+	for _, n := range []int{0, 1, len(recordHeader) - 1, len(recordHeader), len(recordHeader) + 10, len(data) - len(recordEnd) - 3, len(data) - 2} {
+		root := t.TempDir()
+		fl := files("a/x.yaml", "x\n")
+		mustWrite(t, root, Plan{Files: fl})
+		writeFile(t, filepath.Join(root, recordName), string(data[:n]))
+		writeFile(t, filepath.Join(root, "a", r.prefix()+"1"), "not made by the run")
+		mustWrite(t, root, Plan{Files: fl})
+		checkTree(t, root, want(fl, map[string]string{"a/" + r.prefix() + "1": "not made by the run"}))
+	}
 }
 
 // TestForeignRecord: whatever is at the record's name and is not a record
