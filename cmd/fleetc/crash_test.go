@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -158,8 +159,12 @@ func TestKillCompile(t *testing.T) {
 // new state.
 const newClusters = 20
 
+// serverField is the server of a generated cluster file.
+var serverField = regexp.MustCompile(`server: "[^"]*"`)
+
 // addClusters copies the first n cluster files of the generated fleet in
-// plat as new clusters, named with "n" where the originals have "c".
+// plat as new clusters, named with "n" where the originals have "c", each
+// with a server of its own: two clusters may not share one.
 func addClusters(t *testing.T, plat string, n int) {
 	t.Helper()
 	dir := filepath.Join(plat, "clusters")
@@ -180,6 +185,11 @@ func addClusters(t *testing.T, plat string, n int) {
 		cluster := strings.TrimSuffix(name, ".cue")
 		renamed := "n" + cluster[1:]
 		data = bytes.ReplaceAll(data, []byte(cluster), []byte(renamed))
+		server := serverField.Find(data)
+		if server == nil {
+			t.Fatalf("%s: no server to give the new cluster one of its own", name)
+		}
+		data = bytes.Replace(data, server, fmt.Appendf(nil, "server: %q", "https://"+renamed+".k8s.corp.local:6443"), 1)
 		if err := os.WriteFile(filepath.Join(dir, renamed+".cue"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
