@@ -6,6 +6,7 @@
 package compile
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -110,6 +111,12 @@ type Options struct {
 	Progress func(done, total int)
 	// Stats, when set, receives the time spent per phase.
 	Stats *Stats
+	// Done, when set (a context's Done), cancels the compile when it is
+	// closed: no more clusters are handed out, and FleetCached returns
+	// context.Canceled as soon as the clusters being evaluated are done.
+	// Their results have gone through the step (and so into a cache)
+	// all the same; an editor cancels a stale check this way.
+	Done <-chan struct{}
 }
 
 // Stats is where a Fleet spent its time. Evaluate and Step add up the
@@ -311,8 +318,15 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 			}
 		}()
 	}
+	canceled := false
 	for i := range files {
-		next <- i
+		select {
+		case next <- i:
+			continue
+		case <-opts.Done:
+			canceled = true
+		}
+		break
 	}
 	close(next)
 	wg.Wait()
@@ -326,6 +340,9 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	}
 	if panicked != nil {
 		panic(panicked)
+	}
+	if canceled {
+		return nil, context.Canceled
 	}
 	for _, c := range fileCreds {
 		creds = append(creds, c...)
