@@ -55,6 +55,10 @@ type Platform struct {
 
 	sharedFiles []string
 	overlay     map[string][]byte
+	// inputs are the files the shared instance is made of, and dirs the
+	// directories of its packages in the module, as loaded (SharedChanged
+	// reads them while evaluators build the instance).
+	inputs, dirs []string
 }
 
 // ClusterFile is one file of the clusters package that defines one cluster.
@@ -87,6 +91,10 @@ type Config struct {
 	// AllowEmpty accepts a clusters package without any cluster, for
 	// commands that add the first ones (import).
 	AllowEmpty bool
+	// Reuse is a platform loaded before from the same directory (by an
+	// editor's session): a cluster file whose bytes are those Reuse
+	// parsed is not parsed again.
+	Reuse *Platform
 }
 
 // FindRoot returns the nearest directory at or above dir that holds a CUE
@@ -167,6 +175,12 @@ func Load(cfg Config) (*Platform, error) {
 		err       error
 	}
 	all := make([]parsed, len(names))
+	reuse := map[string]*ClusterFile{}
+	if cfg.Reuse != nil && cfg.Reuse.Root == root {
+		for _, cf := range cfg.Reuse.Clusters {
+			reuse[cf.Path] = cf
+		}
+	}
 	var wg sync.WaitGroup
 	n := runtime.GOMAXPROCS(0)
 	for g := range n {
@@ -180,6 +194,15 @@ func Load(cfg Config) (*Platform, error) {
 						all[i].err = fmt.Errorf("read %s: %w", path, err)
 						continue
 					}
+				}
+				if prev := reuse[path]; prev != nil && prev.Digest == sha256.Sum256(src) {
+					// The syntax tree is shared. Evaluating it writes
+					// only what parsing resolved already; the caller
+					// keeps two evaluations of it from overlapping.
+					cf := *prev
+					cf.Problems = nil // derived again below
+					all[i].cf, all[i].isCluster = &cf, true
+					continue
 				}
 				all[i].cf, all[i].isCluster, all[i].diags = parseClusterFile(path, src)
 				if !all[i].isCluster {
@@ -331,7 +354,8 @@ func (p *Platform) pinShared(overlay, srcs map[string][]byte) error {
 			return err
 		}
 		complete := true
-		for _, name := range sharedInputs(p.Root, inst) {
+		inputs := sharedInputs(p.Root, inst)
+		for _, name := range inputs {
 			if _, ok := pinned[name]; ok {
 				continue
 			}
@@ -342,7 +366,10 @@ func (p *Platform) pinShared(overlay, srcs map[string][]byte) error {
 			pinned[name], complete = src, false
 		}
 		if complete {
-			p.Shared = inst
+			p.Shared, p.inputs = inst, inputs
+			for _, i := range Packages(inst, p.Root) {
+				p.dirs = append(p.dirs, i.Dir)
+			}
 			return nil
 		}
 		// Loaded from disk in part: again, from the bytes kept.
@@ -396,7 +423,11 @@ func Packages(inst *build.Instance, root string) []*build.Instance {
 // with the same digest give every cluster file the same meaning.
 func (p *Platform) SharedDigest() ([sha256.Size]byte, error) {
 	h := sha256.New()
-	for _, name := range sharedInputs(p.Root, p.Shared) {
+	inputs := p.inputs
+	if inputs == nil {
+		inputs = sharedInputs(p.Root, p.Shared)
+	}
+	for _, name := range inputs {
 		src, ok := p.overlay[name]
 		if !ok {
 			// pinShared keeps every input: reading the disk now could
