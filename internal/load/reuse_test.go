@@ -124,4 +124,3 @@ func TestSharedChanged(t *testing.T) {
 		t.Error("defs/cluster.cue saved is not a change")
 	}
 }
-
