@@ -131,6 +131,21 @@ func Explain(c *compile.Cluster, app compile.App, path Path, pkgs Packages) (*Ex
 	return &Explanation{Path: of, Value: v, Steps: t.steps}, nil
 }
 
+// Field explains the field at path of the evaluated cluster c, as a value
+// of a values file that reads it is explained: the line of the cluster's
+// file that set it, or the default that applied, and what that default
+// reads.
+func Field(c *compile.Cluster, path []cue.Selector, pkgs Packages) (*Explanation, error) {
+	v := c.Value.LookupPath(cue.MakePath(path...))
+	if !v.Exists() {
+		return nil, fmt.Errorf("cluster %q has no field %s", c.Name, display(path))
+	}
+	t := &tracer{cluster: c, pkgs: pkgs, seen: map[string]bool{}}
+	r := t.clusterRef(path)
+	t.trace(r, 0)
+	return &Explanation{Path: r.of, Value: v, Steps: t.steps}, nil
+}
+
 // ref is a value to explain: the value at path in root.
 type ref struct {
 	of   string
