@@ -91,7 +91,7 @@ func (v *valuesOptions) run(dir string) error {
 	}
 	diffs, err := imp.Prove(p.Root)
 	if err != nil {
-		fmt.Fprintln(v.Stderr, "fleetc: the imported platform does not compile (a bug of import values: please report it); nothing written")
+		fmt.Fprintln(v.Stderr, "fleetc: the imported platform does not compile; nothing written")
 		return err
 	}
 	for _, d := range diffs {

@@ -16,6 +16,8 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	creds "github.com/fleetc/fleetc/internal/credentials"
 )
 
 // ValuesDir is the directory of a templater's output tree that holds one
@@ -183,7 +185,7 @@ func parseValues(name string, src []byte) (*value, error) {
 	if top.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d:%d: the document is a %s, not a mapping: a values file maps keys to values", name, top.Line, top.Column, nodeKind(top))
 	}
-	return fromNode(name, top, 0)
+	return fromNode(name, top, "", 0)
 }
 
 func nodeKind(n *yaml.Node) string {
@@ -196,9 +198,11 @@ func nodeKind(n *yaml.Node) string {
 	return "mapping"
 }
 
-// fromNode turns a YAML node into data. depth guards against alias
-// cycles.
-func fromNode(name string, n *yaml.Node, depth int) (*value, error) {
+// fromNode turns a YAML node, the value of key ("" in a list), into
+// data. depth guards against alias cycles. A credential is an error:
+// fleetc writes none into the CUE files, which live in git, nor into
+// values files.
+func fromNode(name string, n *yaml.Node, key string, depth int) (*value, error) {
 	if depth > 1000 {
 		return nil, fmt.Errorf("%s:%d:%d: nested too deep (an alias that includes itself?)", name, n.Line, n.Column)
 	}
@@ -224,7 +228,7 @@ func fromNode(name string, n *yaml.Node, depth int) (*value, error) {
 			if _, dup := v.fields[k.Value]; dup {
 				return nil, fmt.Errorf("%s:%d:%d: key %q is there twice", name, k.Line, k.Column, k.Value)
 			}
-			c, err := fromNode(name, val, depth+1)
+			c, err := fromNode(name, val, k.Value, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -235,7 +239,7 @@ func fromNode(name string, n *yaml.Node, depth int) (*value, error) {
 		v.kind = kindList
 		v.items = make([]*value, 0, len(n.Content))
 		for _, c := range n.Content {
-			cv, err := fromNode(name, c, depth+1)
+			cv, err := fromNode(name, c, key, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -248,6 +252,11 @@ func fromNode(name string, n *yaml.Node, depth int) (*value, error) {
 			return nil, fmt.Errorf("%s:%d:%d: %v", name, n.Line, n.Column, err)
 		}
 		v.scalar = s
+		if str, ok := s.(string); ok {
+			if f, bad := creds.Check(str, key); bad {
+				return nil, fmt.Errorf("%s:%d:%d: %s: fleetc never writes a credential into git; have the chart read it from a Kubernetes Secret and import the file without it", name, n.Line, n.Column, f.Reason())
+			}
+		}
 	default:
 		return nil, fmt.Errorf("%s:%d:%d: unexpected YAML node", name, n.Line, n.Column)
 	}

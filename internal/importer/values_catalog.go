@@ -9,6 +9,8 @@ import (
 	"unicode"
 
 	"cuelang.org/go/cue/literal"
+
+	creds "github.com/fleetc/fleetc/internal/credentials"
 )
 
 // The names the generated CUE binds. They start with "_", so no key of a
@@ -486,6 +488,13 @@ func (g *appGen) newName(path []string, prefix string) string {
 	}
 	if reserved[name] {
 		name += "Value"
+	}
+	// fleetc refuses a literal string under a name like a credential's;
+	// a name made of a path must not look like one where its last key
+	// (existingSecret) does not: it starts with that key instead.
+	if len(words) > 1 && creds.IsName(name) && !creds.IsName(words[len(words)-1]) {
+		last := words[len(words)-1]
+		name = strings.ToLower(last[:1]) + last[1:] + strings.ToUpper(name[:1]) + name[1:len(name)-len(last)]
 	}
 	base := name
 	for i := 2; g.names[name]; i++ {

@@ -63,3 +63,36 @@ func TestEqual(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingNames: names from paths, lower camel case, unique, never
+// a keyword, never like a credential's name where the key is not.
+func TestSettingNames(t *testing.T) {
+	g := &appGen{names: map[string]bool{}, dropFirst: true}
+	for _, tc := range []struct {
+		path   []string
+		prefix string
+		want   string
+	}{
+		{[]string{"velero", "schedules", "daily", "template", "ttl"}, "", "schedulesDailyTemplateTtl"},
+		{[]string{"velero", "credentials", "existingSecret"}, "", "existingSecretCredentials"},
+		{[]string{"velero", "env", "1", "value"}, "", "env1Value"},
+		{[]string{"velero", "string"}, "", "stringValue"},
+		{[]string{"velero", "0"}, "", "v0"},
+		{[]string{"velero", "schedules-daily", "template", "ttl"}, "", "schedulesDailyTemplateTtl2"},
+		{[]string{"velero", "podAnnotations"}, "has", "hasPodAnnotations"},
+		{[]string{"velero"}, "", "value"},
+	} {
+		if got := g.newName(tc.path, tc.prefix); got != tc.want {
+			t.Errorf("newName(%q, %q) = %s, want %s", tc.path, tc.prefix, got, tc.want)
+		}
+	}
+}
+
+// TestCredentialInValues: a values file with a credential is refused at
+// its line, so none ends up in the CUE files.
+func TestCredentialInValues(t *testing.T) {
+	_, err := parseValues("v.yaml", []byte("db:\n  password: hunter2hunter2\n  existingSecret: db-credentials\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "v.yaml:2:13: ") {
+		t.Fatalf("error %v, want one at v.yaml:2:13", err)
+	}
+}
