@@ -28,11 +28,24 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the CLI's spec: testdata/script/*.txtar.
 func TestScripts(t *testing.T) {
+	repo := repoDir()
+	p := scriptParams(repo, filepath.Join(repo, "testdata", "script"))
+	p.UpdateScripts = *update
+	testscript.Run(t, p)
+}
+
+// repoDir is the root of this repository.
+func repoDir() string {
 	_, self, _, _ := runtime.Caller(0)
-	repo := filepath.Join(filepath.Dir(self), "..", "..")
-	testscript.Run(t, testscript.Params{
-		Dir:           filepath.Join(repo, "testdata", "script"),
-		UpdateScripts: *update,
+	return filepath.Join(filepath.Dir(self), "..", "..")
+}
+
+// scriptParams runs the scripts in dir as the CLI's spec runs them: with
+// fleetc and cue as commands, a build cache of their own, git with a fixed
+// identity, and the commands below.
+func scriptParams(repo, dir string) testscript.Params {
+	return testscript.Params{
+		Dir: dir,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("REPO", repo)
 			// Scripts that use git get a fixed identity and no user config.
@@ -72,7 +85,7 @@ func TestScripts(t *testing.T) {
 			}
 			return false, nil
 		},
-	})
+	}
 }
 
 // copyPlatform implements `platform DIR`: a copy of the repository's
