@@ -200,13 +200,9 @@ func (g *appGen) mapping(path []string, disp string, ms []member, depth int) str
 			fmt.Fprintf(&b, "%s%s: %s\n", ind, label(key), g.expr(kp, kd, sub, depth+1))
 		case 2*len(sub) <= len(ms):
 			// A key few clusters have: theirs, whole, in their files.
-			name := g.newName(kp, "")
-			g.addSetting(setting{name: name, optional: true, schema: "_",
-				doc: fmt.Sprintf("%s is %s of %s, which %d of the %d clusters with the app have: set in their files.", name, kd, g.file, len(sub), len(ms))})
-			for _, m := range sub {
-				g.set(m.c, name, lit(m.v, 0))
+			for _, ref := range g.optional(kp, fmt.Sprintf("%s of %s, which %d of the %d clusters with the app have: set in their files.", kd, g.file, len(sub), len(ms)), sub) {
+				fmt.Fprintf(&b, "%sif %s != _|_ {%s: %s}\n", ind, ref, label(key), ref)
 			}
-			fmt.Fprintf(&b, "%sif %s.%s != _|_ {%s: %s.%s}\n", ind, letOwn, name, label(key), letOwn, name)
 		default:
 			// A key most clusters have: a setting says which do not.
 			name := g.newName(kp, "has")
@@ -419,31 +415,71 @@ func interpolate(parts []string, ref, show string) string {
 // from the most common value sets its own, whole.
 func (g *appGen) whole(path []string, disp string, ms []member, why string) string {
 	global := mode(ms)
-	name := g.newName(path, "")
 	var modeV *value
-	n := 0
+	var differ []member
 	for _, m := range ms {
 		if lit(m.v, 0) == global {
-			n++
 			modeV = m.v
+		} else {
+			differ = append(differ, m)
 		}
 	}
-	for _, m := range ms {
-		if lit(m.v, 0) != global {
-			g.set(m.c, name, lit(m.v, 0))
-		}
-	}
-	doc := fmt.Sprintf("%s is %s of %s, whole, as %s: %d of the %d clusters with the app had the default", name, disp, g.file, why, n, len(ms))
+	doc := fmt.Sprintf("%s of %s, whole, as %s: %d of the %d clusters with the app had the default", disp, g.file, why, len(ms)-len(differ), len(ms))
 	if scalarish(ms) && !strings.Contains(kinds(ms), "|") {
 		// A default of scalars (or lists of them) unifies with a
 		// cluster's own value only if they are equal: safe in #Cluster.
-		g.addSetting(setting{name: name, schema: fmt.Sprintf("*%s | %s", global, kinds(ms)), doc: doc + "."})
+		name := g.newName(path, "")
+		for _, m := range differ {
+			g.set(m.c, name, lit(m.v, 0))
+		}
+		g.addSetting(setting{name: name, schema: fmt.Sprintf("*%s | %s", global, kinds(ms)), doc: name + " is " + doc + "."})
 		return letOwn + "." + name
 	}
 	// A struct default would merge with a cluster's own struct: the
-	// default stays in the catalog, the setting is optional.
-	g.addSetting(setting{name: name, optional: true, schema: "_", doc: doc + " (in the catalog)."})
-	return fmt.Sprintf("[if %s.%s != _|_ {%s.%s}, %s][0]", letOwn, name, letOwn, name, lit(modeV, 0))
+	// default stays in the catalog, the settings are optional.
+	var b strings.Builder
+	b.WriteString("[")
+	for _, ref := range g.optional(path, doc+" (in the catalog).", differ) {
+		fmt.Fprintf(&b, "if %s != _|_ {%s}, ", ref, ref)
+	}
+	b.WriteString(lit(modeV, 0) + "][0]")
+	return b.String()
+}
+
+// optional declares the optional settings that hold the members' values
+// whole, in the files of their clusters, and returns the expressions
+// that read them. Mappings and other values go to settings of their own
+// (<name>Map and <name>): fleetc checks the fields a cluster file sets
+// against the schema, which declares a mapping's keys (see shape), and a
+// schema that is a disjunction of a struct and others declares none.
+func (g *appGen) optional(path []string, doc string, set []member) []string {
+	var maps, others []member
+	for _, m := range set {
+		if m.v.kind == kindMap {
+			maps = append(maps, m)
+		} else {
+			others = append(others, m)
+		}
+	}
+	var refs []string
+	declare := func(name, schema string, ms []member) {
+		g.addSetting(setting{name: name, optional: true, schema: schema, doc: name + " is " + doc})
+		for _, m := range ms {
+			g.set(m.c, name, lit(m.v, 0))
+		}
+		refs = append(refs, letOwn+"."+name)
+	}
+	if len(maps) > 0 && len(others) > 0 {
+		declare(g.newName(append(slices.Clip(path), "map"), ""), shape(maps, 3), maps)
+		declare(g.newName(path, ""), kinds(others), others)
+		return refs
+	}
+	if len(maps) > 0 {
+		declare(g.newName(path, ""), shape(maps, 3), maps)
+	} else {
+		declare(g.newName(path, ""), kinds(others), others)
+	}
+	return refs
 }
 
 func (g *appGen) addSetting(s setting) {
@@ -502,6 +538,37 @@ func (g *appGen) newName(path []string, prefix string) string {
 	}
 	g.names[name] = true
 	return name
+}
+
+// shape is the schema of an optional setting that holds the members'
+// values whole: any value, but where they are mappings, the keys they
+// have, declared (optional) at every level, so that fleetc's check of
+// the fields a cluster file sets sees them declared; other keys stay
+// allowed. depth is the indentation of its lines.
+func shape(ms []member, depth int) string {
+	var maps []member
+	for _, m := range ms {
+		if m.v.kind == kindMap {
+			maps = append(maps, m)
+		}
+	}
+	if len(maps) < len(ms) {
+		return "_"
+	}
+	ind := strings.Repeat("\t", depth)
+	var b strings.Builder
+	b.WriteString("{\n")
+	for _, k := range keyOrder(maps) {
+		var sub []member
+		for _, m := range maps {
+			if v, ok := m.v.fields[k]; ok {
+				sub = append(sub, member{m.c, v})
+			}
+		}
+		fmt.Fprintf(&b, "%s\t%s?: %s\n", ind, label(k), shape(sub, depth+1))
+	}
+	b.WriteString(ind + "\t...\n" + ind + "}")
+	return b.String()
 }
 
 // keyOrder is the key order of the most common key sequence among the

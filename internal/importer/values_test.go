@@ -91,7 +91,9 @@ func (m migration) importValues(t testing.TB, opts importer.ValuesOptions) (*imp
 	diffs, err := imp.Prove(m.platform)
 	if err != nil {
 		for _, f := range imp.Files {
-			t.Logf("%s:\n%s", f.Path, f.Data)
+			if os.Getenv("DUMP") != "" {
+				os.WriteFile(filepath.Join("/tmp/dump17", filepath.Base(f.Path)), f.Data, 0o644)
+			}
 		}
 		t.Fatal(err)
 	}
@@ -235,5 +237,133 @@ func TestValuesUnusedAndBundles(t *testing.T) {
 	}
 	if !found {
 		t.Error("backup-checker not imported")
+	}
+}
+
+// TestValuesEdgeCases round-trips values that are hard to say in CUE:
+// keys that are keywords or need quotes, strings with interpolation
+// syntax, quotes, newlines and non-ASCII, empty collections, null,
+// floats, large integers, booleans as strings, a key whose value is a
+// mapping on one cluster and a string on another, a list of mappings with
+// a key only some items have, several top-level keys.
+func TestValuesEdgeCases(t *testing.T) {
+	m := newMigration(t, 3, 9, valuesgen.Options{})
+	clusters, _ := os.ReadDir(filepath.Join(m.old, importer.ValuesDir))
+	if len(clusters) != 3 {
+		t.Fatalf("%d clusters", len(clusters))
+	}
+	for i, c := range clusters {
+		name := c.Name()
+		src := `if: {for: 1, "in": true}
+"a.b/c": '\(x) "quoted" ` + "`tick`" + ` \\'
+"esc": "tab\there \u00e9"
+multi: |
+  line one
+  line two of ` + name + `
+unicode: "grüße ✓"
+empty: {}
+none: []
+nothing: null
+float: 1.5e3
+big: 18446744073709551615
+neg: -9223372036854775808
+truthy: "true"
+octal: 0o17
+shape: ` + []string{"{a: 1}", "plain", "{a: 1}"}[i] + `
+other: ` + []string{"plain", "plain", "{a: {b: [1]}}"}[i] + `
+items:
+- name: a
+  value: ` + []string{"x", "y", "x"}[i] + `
+- name: b
+` + []string{"  extra: 1\n", "", ""}[i] + `host: ` + name + `.example.com
+`
+		dir := filepath.Join(m.old, importer.ValuesDir, name, "core", "edge-app")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, importer.ValuesFile), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	imp, diffs := m.importValues(t, importer.ValuesOptions{Bundles: map[string]string{valuesgen.NewApp: valuesgen.NewBundle, "edge-app": "core-basic"}})
+	for _, d := range diffs {
+		t.Errorf("differs: %s", d)
+	}
+	if len(diffs) > 0 {
+		for _, f := range imp.Files {
+			if strings.HasSuffix(f.Path, "core.cue") {
+				t.Logf("%s", f.Data)
+			}
+		}
+	}
+}
+
+// TestValuesClusters: the clusters of the tree must have files; --labels
+// gives a cluster's env and bundles, and its file says them afterwards.
+func TestValuesClusters(t *testing.T) {
+	m := newMigration(t, 4, 11, valuesgen.Options{})
+	tree, err := importer.ReadValuesTree(m.old, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := load.Load(load.Config{Dir: m.platform})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := tree.Files[0].Cluster
+	labels := map[string]string{"env": "prod", "core-basic": "enabled", "security-basic": "enabled"}
+	for _, in := range tree.Files {
+		if in.Cluster != first {
+			continue
+		}
+		switch in.Category {
+		case "monitoring":
+			labels["monitoring-basic"] = "enabled"
+			if in.App == "grafana" {
+				labels["monitoring-medium"] = "enabled"
+			}
+		case "finops":
+			labels["finops-basic"] = "enabled"
+		case "storage":
+			labels["storage-basic"] = "enabled"
+		}
+	}
+	for _, tc := range []struct {
+		labels map[string]string
+		err    string
+	}{
+		{map[string]string{"env": "qa"}, "--labels " + first + ": env qa is not an env of the platform"},
+		{map[string]string{"env": "dev", "grafana": "enabled"}, "--labels " + first + ": grafana is neither env nor a bundle"},
+		{map[string]string{"env": "dev", "storage-basic": "on"}, "--labels " + first + ": storage-basic=on: a bundle is on with storage-basic=enabled"},
+	} {
+		_, err := importer.Values(p, tree, importer.ValuesOptions{Labels: map[string]map[string]string{first: tc.labels}})
+		if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+			t.Errorf("%v: error %v, want %s", tc.labels, err, tc.err)
+		}
+	}
+	_, diffs := m.importValues(t, importer.ValuesOptions{
+		Bundles: map[string]string{valuesgen.NewApp: valuesgen.NewBundle},
+		Labels:  map[string]map[string]string{first: labels},
+	})
+	for _, d := range diffs {
+		t.Errorf("differs: %s", d)
+	}
+	src, err := os.ReadFile(filepath.Join(m.platform, "clusters", first+".cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), `env: "prod"`) {
+		t.Errorf("%s.cue does not say the env --labels gave:\n%s", first, src)
+	}
+
+	// A cluster with values but no file.
+	os.Remove(filepath.Join(m.platform, "clusters", first+".cue"))
+	p, err = load.Load(load.Config{Dir: m.platform})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = importer.Values(p, tree, importer.ValuesOptions{})
+	if err == nil || !strings.HasPrefix(err.Error(), "no cluster file for "+first+" in clusters/: import the clusters' registrations first") {
+		t.Errorf("error %v", err)
 	}
 }
