@@ -12,6 +12,8 @@ require (
 	k8s.io/apimachinery v0.37.2
 )
 
+require github.com/gobwas/glob v0.2.3 // indirect
+
 require (
 	cuelabs.dev/go/oci/ociregistry v0.0.0-20260601085548-328ff8e2c943 // indirect
 	dario.cat/mergo v1.0.1 // indirect
