@@ -71,14 +71,25 @@ const (
 // resolved, scalars typed the way YAML 1.2 (and so Helm) reads them.
 type value struct {
 	kind kind
-	// keys are the keys of a map in the file's order; fields holds their
-	// values.
-	keys   []string
-	fields map[string]*value
-	items  []*value
+	// keys are the keys of a map in the file's order; vals holds their
+	// values. Slices rather than a Go map: tens of thousands of files are
+	// held at once, and a values mapping has few keys.
+	keys  []string
+	vals  []*value
+	items []*value
 	// scalar is a string, int64, uint64, float64, bool or nil.
 	scalar any
 	line   int
+}
+
+// get is the value of key k of a map.
+func (v *value) get(k string) (*value, bool) {
+	for i, key := range v.keys {
+		if key == k {
+			return v.vals[i], true
+		}
+	}
+	return nil, false
 }
 
 // ReadValuesTree reads every values file under dir: dir is the cluster/
@@ -162,7 +173,7 @@ func parseValues(name string, src []byte) (*value, error) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return &value{kind: kindMap, fields: map[string]*value{}, line: 1}, nil
+			return &value{kind: kindMap, line: 1}, nil
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
@@ -173,14 +184,14 @@ func parseValues(name string, src []byte) (*value, error) {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if len(doc.Content) == 0 {
-		return &value{kind: kindMap, fields: map[string]*value{}, line: 1}, nil
+		return &value{kind: kindMap, line: 1}, nil
 	}
 	top := doc.Content[0]
 	for top.Kind == yaml.AliasNode {
 		top = top.Alias
 	}
 	if top.Kind == yaml.ScalarNode && top.ShortTag() == "!!null" {
-		return &value{kind: kindMap, fields: map[string]*value{}, line: top.Line}, nil
+		return &value{kind: kindMap, line: top.Line}, nil
 	}
 	if top.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d:%d: the document is a %s, not a mapping: a values file maps keys to values", name, top.Line, top.Column, nodeKind(top))
@@ -213,7 +224,8 @@ func fromNode(name string, n *yaml.Node, key string, depth int) (*value, error) 
 	switch n.Kind {
 	case yaml.MappingNode:
 		v.kind = kindMap
-		v.fields = make(map[string]*value, len(n.Content)/2)
+		v.keys = make([]string, 0, len(n.Content)/2)
+		v.vals = make([]*value, 0, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			for k.Kind == yaml.AliasNode {
@@ -225,7 +237,7 @@ func fromNode(name string, n *yaml.Node, key string, depth int) (*value, error) 
 			if k.ShortTag() == "!!merge" {
 				return nil, fmt.Errorf("%s:%d:%d: a merge key (<<): write the merged keys out", name, k.Line, k.Column)
 			}
-			if _, dup := v.fields[k.Value]; dup {
+			if _, dup := v.get(k.Value); dup {
 				return nil, fmt.Errorf("%s:%d:%d: key %q is there twice", name, k.Line, k.Column, k.Value)
 			}
 			c, err := fromNode(name, val, k.Value, depth+1)
@@ -233,7 +245,7 @@ func fromNode(name string, n *yaml.Node, key string, depth int) (*value, error) 
 				return nil, err
 			}
 			v.keys = append(v.keys, k.Value)
-			v.fields[k.Value] = c
+			v.vals = append(v.vals, c)
 		}
 	case yaml.SequenceNode:
 		v.kind = kindList
@@ -317,11 +329,12 @@ func equal(a, b *value) bool {
 	}
 	switch a.kind {
 	case kindMap:
-		if len(a.fields) != len(b.fields) {
+		if len(a.keys) != len(b.keys) {
 			return false
 		}
-		for k, av := range a.fields {
-			bv, ok := b.fields[k]
+		for i, k := range a.keys {
+			av := a.vals[i]
+			bv, ok := b.get(k)
 			if !ok || !equal(av, bv) {
 				return false
 			}
@@ -376,16 +389,17 @@ func diffValues(prefix string, want, got *value) string {
 	switch want.kind {
 	case kindMap:
 		for _, k := range want.keys {
-			g, ok := got.fields[k]
+			g, ok := got.get(k)
 			if !ok {
 				return fmt.Sprintf("%s: missing", joinPath(prefix, k))
 			}
-			if d := diffValues(joinPath(prefix, k), want.fields[k], g); d != "" {
+			w, _ := want.get(k)
+			if d := diffValues(joinPath(prefix, k), w, g); d != "" {
 				return d
 			}
 		}
 		for _, k := range got.keys {
-			if _, ok := want.fields[k]; !ok {
+			if _, ok := want.get(k); !ok {
 				return fmt.Sprintf("%s: not in the input", joinPath(prefix, k))
 			}
 		}

@@ -189,7 +189,7 @@ func (g *appGen) mapping(path []string, disp string, ms []member, depth int) str
 	for _, key := range order {
 		var sub []member
 		for _, m := range ms {
-			if v, ok := m.v.fields[key]; ok {
+			if v, ok := m.v.get(key); ok {
 				sub = append(sub, member{m.c, v})
 			}
 		}
@@ -209,7 +209,7 @@ func (g *appGen) mapping(path []string, disp string, ms []member, depth int) str
 			g.addSetting(setting{name: name, schema: "*true | bool",
 				doc: fmt.Sprintf("%s says whether the values have %s, as %d of the %d clusters with the app (%s) do.", name, kd, len(sub), len(ms), g.file)})
 			for _, m := range ms {
-				if _, ok := m.v.fields[key]; !ok {
+				if _, ok := m.v.get(key); !ok {
 					g.set(m.c, name, "false")
 				}
 			}
@@ -561,7 +561,7 @@ func shape(ms []member, depth int) string {
 	for _, k := range keyOrder(maps) {
 		var sub []member
 		for _, m := range maps {
-			if v, ok := m.v.fields[k]; ok {
+			if v, ok := m.v.get(k); ok {
 				sub = append(sub, member{m.c, v})
 			}
 		}
@@ -701,15 +701,15 @@ func writeLit(b *strings.Builder, v *value, depth int) {
 			b.WriteString("{")
 			b.WriteString(label(v.keys[0]))
 			b.WriteString(": ")
-			writeLit(b, v.fields[v.keys[0]], depth)
+			writeLit(b, v.vals[0], depth)
 			b.WriteString("}")
 			return
 		}
 		b.WriteString("{\n")
-		for _, k := range v.keys {
+		for i, k := range v.keys {
 			b.WriteString(label(k))
 			b.WriteString(": ")
-			writeLit(b, v.fields[k], depth)
+			writeLit(b, v.vals[i], depth)
 			b.WriteString("\n")
 		}
 		b.WriteString("}")
