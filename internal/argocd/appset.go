@@ -152,10 +152,21 @@ type TemplateMeta struct {
 
 // ApplicationSpec is an Application's spec, with multiple sources.
 type ApplicationSpec struct {
-	Project     string      `yaml:"project" json:"project"`
+	Project string `yaml:"project" json:"project"`
+	// Source is the one source of a single-source Application, as
+	// hand-written ApplicationSets may have it.
+	Source      *Source     `yaml:"source,omitempty" json:"source,omitempty"`
 	Sources     []Source    `yaml:"sources,omitempty" json:"sources,omitempty"`
 	Destination Destination `yaml:"destination" json:"destination"`
 	SyncPolicy  *SyncPolicy `yaml:"syncPolicy,omitempty" json:"syncPolicy,omitempty"`
+}
+
+// AllSources is every source of the spec, single or multiple.
+func (s ApplicationSpec) AllSources() []Source {
+	if s.Source != nil {
+		return append([]Source{*s.Source}, s.Sources...)
+	}
+	return s.Sources
 }
 
 // Source is one source of a multi-source Application: a chart at Path, or,
@@ -166,6 +177,13 @@ type Source struct {
 	Path           string `yaml:"path,omitempty" json:"path,omitempty"`
 	Ref            string `yaml:"ref,omitempty" json:"ref,omitempty"`
 	Helm           *Helm  `yaml:"helm,omitempty" json:"helm,omitempty"`
+	// Directory makes a source of plain manifests read subdirectories.
+	Directory *Directory `yaml:"directory,omitempty" json:"directory,omitempty"`
+}
+
+// Directory holds the options of a source of plain manifests.
+type Directory struct {
+	Recurse bool `yaml:"recurse,omitempty" json:"recurse,omitempty"`
 }
 
 // Helm holds the Helm options of a source.
@@ -177,6 +195,7 @@ type Helm struct {
 // Destination is the cluster and namespace an Application deploys to.
 type Destination struct {
 	Server    string `yaml:"server,omitempty" json:"server,omitempty"`
+	Name      string `yaml:"name,omitempty" json:"name,omitempty"`
 	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
 }
 

@@ -3,8 +3,6 @@ package cli
 import (
 	"encoding/json"
 
-	"cuelang.org/go/cue/token"
-
 	"github.com/fleetc/fleetc/internal/argocd"
 	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/compile"
@@ -43,7 +41,7 @@ func addApplicationSets(pl *plan, l *loaded, partial, matrix bool) error {
 	}
 	var sets []placement.Set
 	for _, g := range generated {
-		sets = append(sets, placement.Set{Object: g.Object, Bundle: g.App.Bundle, Pos: g.App.Pos})
+		sets = append(sets, placement.Set{Object: g.Object, Bundle: g.App.Bundle, Pos: g.App.Pos, ClusterResources: g.App.ClusterResources})
 	}
 	sets = append(sets, handwritten...)
 	var passed cache.Key
@@ -52,19 +50,17 @@ func addApplicationSets(pl *plan, l *loaded, partial, matrix bool) error {
 		if err == nil {
 			pl.handwritten = hw
 			passed = pl.cc.checksKey(pl.fleet, hw)
-			if _, ok := pl.cc.cache.Get("checks", passed); ok && !matrix {
-				pl.addGenerated(generated, partial)
-				return nil
+			if b, ok := pl.cc.cache.Get("checks", passed); ok && !matrix {
+				if hub, ok := decodeFiles(b); ok {
+					pl.addGenerated(generated, hub, partial)
+					return nil
+				}
 			}
 		}
 	}
-	pos := map[string]token.Position{}
-	for _, c := range p.Clusters {
-		pos[c.Name] = c.Pos.Position()
-	}
 	m, more := placement.Compute(placement.Input{
 		Sets:       sets,
-		Clusters:   placement.Clusters(pl.fleet, func(name string) token.Position { return pos[name] }),
+		Clusters:   placement.Clusters(pl.fleet, clusterPositions(p)),
 		Vocab:      placement.Vocabulary{Envs: envNames(cat), Bundles: cat.Bundles, Labels: labelNames(s)},
 		ValuesRepo: s.Repos.Values,
 		ValuesDir:  s.Output,
@@ -73,21 +69,32 @@ func addApplicationSets(pl *plan, l *loaded, partial, matrix bool) error {
 	if diags = append(diags, more...); len(diags) > 0 {
 		return diags.Sorted()
 	}
+	// The hubs' AppProjects follow from the placement, and their checks
+	// from both: the Applications placed, against their projects.
+	hub, more, err := hubFiles(l, pl, cat, m, sets)
+	if err != nil {
+		return err
+	}
+	if len(more) > 0 {
+		return more
+	}
 	pl.placement = m
 	if passed != (cache.Key{}) {
-		pl.cc.cache.Put("checks", passed, nil)
+		pl.cc.cache.Put("checks", passed, encodeFiles(hub))
 	}
-	pl.addGenerated(generated, partial)
+	pl.addGenerated(generated, hub, partial)
 	return nil
 }
 
-// addGenerated plans the generated ApplicationSets, which belong to the
-// whole fleet: a compile of some clusters leaves them alone.
-func (pl *plan) addGenerated(generated []render.AppSet, partial bool) {
+// addGenerated plans the generated ApplicationSets and the other objects
+// of the hubs, which belong to the whole fleet: a compile of some
+// clusters leaves them alone.
+func (pl *plan) addGenerated(generated []render.AppSet, hub []render.File, partial bool) {
 	if !partial {
 		for _, g := range generated {
-			pl.files = append(pl.files, g.File)
+			pl.files = append(pl.files, g.Files...)
 		}
+		pl.files = append(pl.files, hub...)
 	}
 }
 

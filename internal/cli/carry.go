@@ -59,7 +59,7 @@ func encodeCarried(recs []carried) []byte {
 		}
 		n++
 		body = append(body, r.key[:]...)
-		for _, s := range []string{o.Cluster, r.entry.Server, o.Source, o.Env} {
+		for _, s := range []string{o.Cluster, r.entry.Server, o.Source, o.Env, o.Project, o.Server} {
 			body = id(body, s)
 		}
 		if o.Labels == nil {
@@ -143,7 +143,7 @@ func decodeCarried(b []byte) (map[string]carried, error) {
 			c.key[i] = r.Byte()
 		}
 		o := &c.entry.Out
-		o.Cluster, c.entry.Server, o.Source, o.Env = str(), str(), str(), str()
+		o.Cluster, c.entry.Server, o.Source, o.Env, o.Project, o.Server = str(), str(), str(), str(), str(), str()
 		if l := r.Count(); l > 0 {
 			o.Labels = make(map[string]string, l-1)
 			for range l - 1 {

@@ -279,7 +279,7 @@ func side(p *plan, names []string) diff.Side {
 }
 
 // isAppSet reports whether an output path is a generated ApplicationSet.
-func isAppSet(p string) bool { return strings.HasPrefix(p, render.AppSetsDir+"/") }
+func isAppSet(p string) bool { return render.IsAppSetPath(p) }
 
 // baseError is a base that does not compile.
 type baseError struct {

@@ -16,7 +16,7 @@ import (
 func (e *clusterEntry) encode() []byte {
 	var b []byte
 	o := &e.Out
-	for _, s := range []string{e.Server, o.Cluster, o.Source, o.Env} {
+	for _, s := range []string{e.Server, o.Cluster, o.Source, o.Env, o.Project, o.Server} {
 		b = wire.AppendString(b, s)
 	}
 	hasLabels := uint64(0)
@@ -52,7 +52,7 @@ func (e *clusterEntry) decode(b []byte) error {
 	r := wire.NewReader(b)
 	o := &e.Out
 	e.Server = r.String()
-	o.Cluster, o.Source, o.Env = r.String(), r.String(), r.String()
+	o.Cluster, o.Source, o.Env, o.Project, o.Server = r.String(), r.String(), r.String(), r.String(), r.String()
 	hasLabels := r.Uvarint() == 1
 	n := r.Count()
 	if hasLabels {

@@ -52,6 +52,10 @@ type CatalogApp struct {
 	Chart           string
 	Namespace       string
 	ServerSideApply bool
+	// ClusterResources are the cluster-scoped kinds its chart creates
+	// (#App.clusterResources; none where the platform's #App has no such
+	// field), which its project must permit.
+	ClusterResources []argocd.GroupKind
 	// Pos is where the app sets its bundle, the line that decides which
 	// clusters get it: problems with its ApplicationSet are reported there.
 	Pos token.Position
@@ -202,18 +206,20 @@ func catalogApps(v cue.Value, appSets bool) ([]CatalogApp, diag.List) {
 		fields := []struct {
 			field string
 			dst   any
-			// appSet fields may be left out but for ApplicationSets.
-			appSet bool
+			// appSet fields may be left out but for ApplicationSets;
+			// optional ones always.
+			appSet, optional bool
 		}{
-			{"bundle", &app.Bundle, false},
-			{"category", &app.Category, false},
-			{"chart", &app.Chart, false},
-			{"namespace", &app.Namespace, true},
-			{"serverSideApply", &app.ServerSideApply, true},
+			{"bundle", &app.Bundle, false, false},
+			{"category", &app.Category, false, false},
+			{"chart", &app.Chart, false, false},
+			{"namespace", &app.Namespace, true, false},
+			{"serverSideApply", &app.ServerSideApply, true, false},
+			{"clusterResources", &app.ClusterResources, true, true},
 		}
 		for _, f := range fields {
 			fv := a.LookupPath(cue.MakePath(cue.Str(f.field)))
-			if f.appSet && !appSets && !fv.Exists() {
+			if (f.optional || f.appSet && !appSets) && !fv.Exists() {
 				continue
 			}
 			if err := fv.Validate(cue.Concrete(true)); err != nil {

@@ -25,6 +25,10 @@ type Settings struct {
 		// ResourceTrackingMethod is how the hub's Argo CD tracks
 		// resources, which bounds the length of Application names.
 		ResourceTrackingMethod string `json:"resourceTrackingMethod"`
+		// Hubs and Projects are as the platform writes them; see
+		// Settings.Hubs and Settings.Projects for what they mean.
+		Hubs     map[string]HubSetting     `json:"hubs"`
+		Projects map[string]ProjectSetting `json:"projects"`
 	} `json:"argocd"`
 	SecretStore struct {
 		// APIVersion is the ExternalSecret API the hub's operator
@@ -51,6 +55,10 @@ type Settings struct {
 	ApplicationSets struct {
 		Handwritten string `json:"handwritten"`
 	} `json:"applicationSets"`
+	// Hubs are the platform's Argo CD instances, sorted by name, every
+	// env on exactly one (hubs.go); Projects the AppProjects it states.
+	Hubs     []Hub                    `json:"-"`
+	Projects map[string]StatedProject `json:"-"`
 }
 
 // trackingPath is where, in the platform settings, the hub's resource
@@ -119,6 +127,9 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 		s.SecretStore.APIVersion = argocd.ExternalSecretsV1
 	} else if v := s.SecretStore.APIVersion; !slices.Contains(argocd.ExternalSecretAPIVersions, v) {
 		return nil, diag.List{{Pos: at.Pos().Position(), Message: fmt.Sprintf("platform.secretStore.apiVersion: %q is not an ExternalSecret API version fleetc writes: want %q (External Secrets Operator 0.16 and later) or %q (before 0.17)", v, argocd.ExternalSecretsV1, argocd.ExternalSecretsV1beta1)}}
+	}
+	if ds := readHubs(pv, &s); ds != nil {
+		return nil, ds
 	}
 	return &s, nil
 }

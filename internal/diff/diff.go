@@ -463,6 +463,11 @@ func (m *meta) placement() []Placement {
 	return out
 }
 
+func isRegistration(p string) bool {
+	_, ok := render.RegistrationOf(p)
+	return ok
+}
+
 // classify says what the output file at p is, from its path: the layout
 // render writes.
 func classify(p string) (kind Kind, cluster, category, app string) {
@@ -470,9 +475,10 @@ func classify(p string) (kind Kind, cluster, category, app string) {
 	switch {
 	case len(parts) == 5 && parts[0] == render.ValuesDir && parts[4] == "values.yaml":
 		return Values, parts[1], parts[2], parts[3]
-	case path.Dir(p) == render.ClustersDir && path.Ext(p) == ".yaml":
-		return Registration, strings.TrimSuffix(path.Base(p), ".yaml"), "", ""
-	case path.Dir(p) == applicationSetsDir && path.Ext(p) == ".yaml":
+	case isRegistration(p):
+		c, _ := render.RegistrationOf(p)
+		return Registration, c, "", ""
+	case render.IsAppSetPath(p):
 		return ApplicationSet, "", "", strings.TrimSuffix(path.Base(p), ".yaml")
 	case len(parts) > 2 && parts[0] == render.ValuesDir:
 		return Other, parts[1], "", ""

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"bytes"
+	"path"
 	"slices"
 	"strings"
 
@@ -205,8 +206,8 @@ func pairRenamed(changes []Change, renames []Rename) []Change {
 
 // movedPath is where the file at p of cluster from goes for cluster to.
 func movedPath(p, from, to string) string {
-	if p == render.RegistrationPath(from) {
-		return render.RegistrationPath(to)
+	if c, ok := render.RegistrationOf(p); ok && c == from {
+		return path.Join(path.Dir(p), to+".yaml")
 	}
 	return render.ValuesDir + "/" + to + strings.TrimPrefix(p, render.ValuesDir+"/"+from)
 }

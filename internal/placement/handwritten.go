@@ -109,6 +109,7 @@ func ParseHandwritten(filename, source string, data []byte) ([]Set, diag.List) {
 		if n := get(get(get(get(top, "spec"), "template"), "metadata"), "name"); n != nil {
 			s.TemplateName = at(n)
 		}
+		s.Spec = specPos(get(get(get(top, "spec"), "template"), "spec"), at)
 		if gens := get(get(top, "spec"), "generators"); gens != nil && gens.Kind == yaml.SequenceNode {
 			for _, g := range gens.Content {
 				s.Generators = append(s.Generators, generatorPos(g, at))
@@ -139,6 +140,41 @@ func generatorPos(g *yaml.Node, at func(*yaml.Node) token.Position) GeneratorPos
 		}
 	}
 	return gp
+}
+
+// specPos finds where an Application template's spec says what its
+// project checks: project, each source's repoURL (source first, then
+// sources), the destination's namespace (or the destination) and the
+// CreateNamespace sync option.
+func specPos(spec *yaml.Node, at func(*yaml.Node) token.Position) SpecPos {
+	var sp SpecPos
+	first := func(ns ...*yaml.Node) token.Position {
+		for _, n := range ns {
+			if n != nil {
+				return at(n)
+			}
+		}
+		return token.Position{}
+	}
+	sp.Project = first(get(spec, "project"))
+	if src := get(spec, "source"); src != nil {
+		sp.Repos = append(sp.Repos, first(get(src, "repoURL"), src))
+	}
+	if srcs := get(spec, "sources"); srcs != nil && srcs.Kind == yaml.SequenceNode {
+		for _, src := range srcs.Content {
+			sp.Repos = append(sp.Repos, first(get(src, "repoURL"), src))
+		}
+	}
+	d := get(spec, "destination")
+	sp.Destination = first(get(d, "namespace"), get(d, "server"), get(d, "name"), d)
+	if opts := get(get(spec, "syncPolicy"), "syncOptions"); opts != nil && opts.Kind == yaml.SequenceNode {
+		for _, o := range opts.Content {
+			if o.Value == argocd.CreateNamespaceOption {
+				sp.CreateNamespace = at(o)
+			}
+		}
+	}
+	return sp
 }
 
 // get returns the value of key in a mapping node, or nil.

@@ -53,6 +53,12 @@ type Set struct {
 	// generated set, whose problems are all reported at Pos.
 	Generators   []GeneratorPos
 	TemplateName token.Position
+	// Spec is where a hand-written set's template says what its project
+	// checks (project.go).
+	Spec SpecPos
+	// ClusterResources are the cluster-scoped kinds a generated set's
+	// chart creates (#App.clusterResources).
+	ClusterResources []argocd.GroupKind
 }
 
 // GeneratorPos is where one generator of a hand-written set is written.

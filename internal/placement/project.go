@@ -1,0 +1,389 @@
+package placement
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"cuelang.org/go/cue/token"
+
+	"github.com/fleetc/fleetc/internal/argocd"
+	"github.com/fleetc/fleetc/internal/compile"
+	"github.com/fleetc/fleetc/internal/diag"
+)
+
+// SpecPos is where the parts of a hand-written set's Application template
+// that its project checks are written; unset for a generated set.
+type SpecPos struct {
+	Project token.Position
+	// Repos holds where each source's repoURL is, in the order of
+	// ApplicationSpec.AllSources.
+	Repos       []token.Position
+	Destination token.Position
+	// CreateNamespace is where the sync option that creates the
+	// destination namespace is.
+	CreateNamespace token.Position
+}
+
+// HubCluster is a cluster as the AppProjects of its hub see it.
+type HubCluster struct {
+	Name, Server string
+	// Project is the project its registration scopes it to, "" for none.
+	Project string
+	// Hub is the hub that registers it.
+	Hub string
+	// Pos is where the cluster is defined, ProjectPos where it sets its
+	// argocd.project (unset without one).
+	Pos, ProjectPos token.Position
+}
+
+// ProjectInput is what Projects works on.
+type ProjectInput struct {
+	// Matrix is the placement of Sets on the clusters.
+	Matrix *Matrix
+	Sets   []Set
+	// Clusters are every cluster of the matrix.
+	Clusters []HubCluster
+	Settings *compile.Settings
+	// Project is the project of the generated Applications
+	// (platform.applicationSets.project).
+	Project string
+}
+
+// application is one Application as its project sees it.
+type projectApp struct {
+	set     *Set
+	cl      *HubCluster
+	project string
+	// repos are the resolved repoURLs of its sources, with the index of
+	// each among the sources.
+	repos []indexed
+	// server, name and namespace are its resolved destination; ok is
+	// false if fleetc cannot know it.
+	server, name, namespace string
+	destOK                  bool
+	kinds                   []kindNeed
+}
+
+type indexed struct {
+	i int
+	s string
+}
+
+// kindNeed is a cluster-scoped object an Application creates: its kind,
+// its name where fleetc knows it, and where the need is written.
+type kindNeed struct {
+	gk   argocd.GroupKind
+	name string
+	pos  token.Position
+}
+
+// Projects builds the AppProjects of every hub and checks every
+// Application of the matrix against its project by Argo CD's rules
+// (argocd.AppProjectSpec). A hub gets the project of the generated
+// Applications, the project of each of its clusters that has one, and
+// every project the platform states. What the platform does not state is
+// computed from the Applications: the catalog and values repositories;
+// each destination (cluster server and namespace) of the project's
+// Applications and, for a cluster's own project, of every Application on
+// its clusters; and the cluster-scoped kinds those create. An
+// Application its project refuses is an error where the refusal comes
+// from: the platform's setting of the project, the cluster's
+// argocd.project, or the line of the hand-written ApplicationSet. An
+// Application of a project fleetc does not write is not checked: the
+// platform keeps that project itself.
+func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
+	s := in.Settings
+	clusters := make(map[string]*HubCluster, len(in.Clusters))
+	names := map[string]map[string]bool{} // hub -> projects
+	for _, h := range s.Hubs {
+		names[h.Name] = map[string]bool{in.Project: true}
+		for p := range s.Projects {
+			names[h.Name][p] = true
+		}
+	}
+	for i := range in.Clusters {
+		cl := &in.Clusters[i]
+		clusters[cl.Name] = cl
+		if cl.Project != "" && names[cl.Hub] != nil {
+			names[cl.Hub][cl.Project] = true
+		}
+	}
+	sets := make(map[[2]string]*Set, len(in.Sets))
+	for i := range in.Sets {
+		st := &in.Sets[i]
+		sets[[2]string{st.Object.Metadata.Name, st.Source}] = st
+	}
+	var apps []projectApp
+	for _, r := range in.Matrix.Sets {
+		st := sets[[2]string{r.Name, r.Source}]
+		if st == nil {
+			continue
+		}
+		for _, c := range r.Clusters {
+			if cl := clusters[c]; cl != nil {
+				apps = append(apps, newProjectApp(st, cl))
+			}
+		}
+	}
+
+	// What each project on each hub needs.
+	type need struct {
+		dests map[argocd.ProjectDestination]bool
+		kinds map[argocd.GroupKind]bool
+	}
+	needs := map[[2]string]*need{}
+	add := func(hub, project string, a projectApp) {
+		n := needs[[2]string{hub, project}]
+		if n == nil {
+			n = &need{dests: map[argocd.ProjectDestination]bool{}, kinds: map[argocd.GroupKind]bool{}}
+			needs[[2]string{hub, project}] = n
+		}
+		if a.destOK {
+			n.dests[argocd.ProjectDestination{Server: argocd.QuoteGlob(a.server), Namespace: argocd.QuoteGlob(a.namespace)}] = true
+		}
+		for _, k := range a.kinds {
+			n.kinds[k.gk] = true
+		}
+	}
+	for _, a := range apps {
+		if names[a.cl.Hub][a.project] {
+			add(a.cl.Hub, a.project, a)
+		}
+		if a.cl.Project != "" && a.cl.Project != a.project {
+			add(a.cl.Hub, a.cl.Project, a)
+		}
+	}
+
+	repos := slices.Compact(slices.Sorted(slices.Values([]string{s.Repos.Catalog, s.Repos.Values})))
+	specs := map[[2]string]argocd.AppProjectSpec{}
+	out := map[string][]argocd.AppProject{}
+	for _, h := range s.Hubs {
+		for _, p := range slices.Sorted(maps.Keys(names[h.Name])) {
+			spec := argocd.AppProjectSpec{SourceRepos: repos, Destinations: []argocd.ProjectDestination{}, ClusterResourceWhitelist: []argocd.GroupKind{}}
+			if n := needs[[2]string{h.Name, p}]; n != nil {
+				spec.Destinations = slices.SortedFunc(maps.Keys(n.dests), func(a, b argocd.ProjectDestination) int {
+					return cmp.Or(strings.Compare(a.Server, b.Server), strings.Compare(a.Namespace, b.Namespace))
+				})
+				spec.ClusterResourceWhitelist = slices.SortedFunc(maps.Keys(n.kinds), func(a, b argocd.GroupKind) int {
+					return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Name, b.Name))
+				})
+			}
+			if st, ok := s.Projects[p]; ok {
+				state(&spec, st.ProjectSetting)
+			}
+			specs[[2]string{h.Name, p}] = spec
+			out[h.Name] = append(out[h.Name], argocd.AppProject{
+				APIVersion: argocd.ApplicationSetAPIVersion,
+				Kind:       argocd.AppProjectKind,
+				Metadata:   argocd.ObjectMeta{Name: p, Namespace: h.Namespace},
+				Spec:       spec,
+			})
+		}
+	}
+
+	r := refusals{}
+	for _, a := range apps {
+		spec, ok := specs[[2]string{a.cl.Hub, a.project}]
+		if !ok {
+			continue
+		}
+		stated := s.Projects[a.project]
+		for _, repo := range a.repos {
+			if !spec.SourcePermitted(repo.s) {
+				r.add(a, a.handwrittenPos(func(sp SpecPos) token.Position { return at(sp.Repos, repo.i) }, stated.Pos["sourceRepos"]),
+					fmt.Sprintf("project %s does not permit the source %s (sourceRepos)", a.project, repo.s))
+			}
+		}
+		if a.destOK && !spec.DestinationPermitted(a.project, a.server, a.name, a.namespace, a.cl.Project) {
+			pos := a.handwrittenPos(func(sp SpecPos) token.Position { return sp.Destination }, stated.Pos["destinations"])
+			why := fmt.Sprintf("project %s does not permit the destination %s, namespace %s (destinations)", a.project, a.server, a.namespace)
+			if spec.DestinationPermitted(a.project, a.server, a.name, a.namespace, a.project) {
+				// Only the cluster's scope is in the way.
+				pos = cmp.Or(a.cl.ProjectPos, a.cl.Pos)
+				if a.set.Handwritten() {
+					pos = a.set.Spec.Project
+				}
+				scope := "is scoped to no project"
+				if a.cl.Project != "" {
+					scope = "is scoped to project " + a.cl.Project
+				}
+				why = fmt.Sprintf("project %s permits only clusters scoped to it (permitOnlyProjectScopedClusters), and the cluster %s", a.project, scope)
+			}
+			r.add(a, pos, why)
+		}
+		for _, k := range a.kinds {
+			if spec.ClusterKindPermitted(k.gk, k.name) {
+				continue
+			}
+			field := "clusterResourceWhitelist"
+			if len(spec.ClusterResourceWhitelist) > 0 && kindListed(spec.ClusterResourceWhitelist, k) {
+				field = "clusterResourceBlacklist"
+			}
+			pos := a.handwrittenPos(func(SpecPos) token.Position { return k.pos }, stated.Pos[field])
+			r.add(a, pos, fmt.Sprintf("project %s does not permit the cluster-scoped %s (%s)", a.project, kindText(k), field))
+		}
+	}
+	return out, r.diags()
+}
+
+// state replaces the fields of spec that the platform sets.
+func state(spec *argocd.AppProjectSpec, p compile.ProjectSetting) {
+	if p.Description != nil {
+		spec.Description = *p.Description
+	}
+	if p.SourceRepos != nil {
+		spec.SourceRepos = *p.SourceRepos
+	}
+	if p.Destinations != nil {
+		spec.Destinations = *p.Destinations
+	}
+	if p.ClusterResourceWhitelist != nil {
+		spec.ClusterResourceWhitelist = *p.ClusterResourceWhitelist
+	}
+	if p.ClusterResourceBlacklist != nil {
+		spec.ClusterResourceBlacklist = *p.ClusterResourceBlacklist
+	}
+	if p.PermitOnlyProjectScopedClusters != nil {
+		spec.PermitOnlyProjectScopedClusters = *p.PermitOnlyProjectScopedClusters
+	}
+	if spec.SourceRepos == nil {
+		spec.SourceRepos = []string{}
+	}
+	if spec.Destinations == nil {
+		spec.Destinations = []argocd.ProjectDestination{}
+	}
+	if spec.ClusterResourceWhitelist == nil {
+		spec.ClusterResourceWhitelist = []argocd.GroupKind{}
+	}
+}
+
+// newProjectApp is the Application st makes for cl.
+func newProjectApp(st *Set, cl *HubCluster) projectApp {
+	tmpl := st.Object.Spec.Template.Spec
+	gt := st.Object.Spec.GoTemplate
+	a := projectApp{set: st, cl: cl}
+	a.project, _ = resolveParams(tmpl.Project, cl, gt)
+	if a.project == "" {
+		a.project = argocd.DefaultProject
+	}
+	for i, src := range tmpl.AllSources() {
+		if repo, ok := resolveParams(src.RepoURL, cl, gt); ok {
+			a.repos = append(a.repos, indexed{i, repo})
+		}
+	}
+	server, okS := resolveParams(tmpl.Destination.Server, cl, gt)
+	name, okN := resolveParams(tmpl.Destination.Name, cl, gt)
+	ns, okNS := resolveParams(tmpl.Destination.Namespace, cl, gt)
+	// A destination names the cluster by server or by name; fleetc
+	// checks it only where that is the cluster it placed the set on.
+	if okS && okN && okNS && (server == cl.Server || server == "" && name == cl.Name) {
+		a.server, a.name, a.namespace, a.destOK = cl.Server, cl.Name, ns, true
+	}
+	if tmpl.SyncPolicy != nil && slices.Contains(tmpl.SyncPolicy.SyncOptions, argocd.CreateNamespaceOption) && okNS && ns != "" {
+		a.kinds = append(a.kinds, kindNeed{gk: argocd.NamespaceKind, name: ns, pos: st.Spec.CreateNamespace})
+	}
+	for _, k := range st.ClusterResources {
+		a.kinds = append(a.kinds, kindNeed{gk: k, pos: st.Pos})
+	}
+	return a
+}
+
+// handwrittenPos is where a refusal of a is reported: in a hand-written
+// set, at the line of its own that asks for what is refused (from part,
+// else the set's name); for a generated one, at the platform's setting
+// that refuses it, else at the cluster.
+func (a projectApp) handwrittenPos(part func(SpecPos) token.Position, setting token.Position) token.Position {
+	if a.set.Handwritten() {
+		return cmp.Or(part(a.set.Spec), a.set.Pos)
+	}
+	return cmp.Or(setting, a.cl.Pos)
+}
+
+// resolveParams substitutes the cluster generator's name and server
+// parameters of a template string, and fails where something else is
+// left to substitute.
+func resolveParams(tmpl string, cl *HubCluster, goTemplate bool) (string, bool) {
+	params := map[string]string{"{{name}}": cl.Name, "{{ name }}": cl.Name, "{{server}}": cl.Server, "{{ server }}": cl.Server}
+	if goTemplate {
+		params = map[string]string{argocd.ClusterNameParam: cl.Name, "{{ .name }}": cl.Name, argocd.ClusterServerParam: cl.Server, "{{ .server }}": cl.Server}
+	}
+	for _, p := range slices.Sorted(maps.Keys(params)) {
+		tmpl = strings.ReplaceAll(tmpl, p, params[p])
+	}
+	return tmpl, !strings.Contains(tmpl, "{{")
+}
+
+func at(ps []token.Position, i int) token.Position {
+	if i < len(ps) {
+		return ps[i]
+	}
+	return token.Position{}
+}
+
+// kindListed reports whether the whitelist has k, whatever the
+// blacklist says.
+func kindListed(list []argocd.GroupKind, k kindNeed) bool {
+	return argocd.AppProjectSpec{ClusterResourceWhitelist: list}.ClusterKindPermitted(k.gk, k.name)
+}
+
+func kindText(k kindNeed) string {
+	g := k.gk.Group
+	if g == "" {
+		g = "core"
+	}
+	s := fmt.Sprintf("%s (group %s)", k.gk.Kind, g)
+	if k.name != "" {
+		s += " " + k.name
+	}
+	return s
+}
+
+// refusals gathers refused Applications by where they are reported and
+// why, so that a setting that refuses many is one error: per key, the
+// sets and the clusters they are refused on.
+type refusals map[refusalKey]map[string][]string
+
+type refusalKey struct {
+	pos          token.Position
+	why, cluster string
+}
+
+func (r refusals) add(a projectApp, pos token.Position, why string) {
+	k := refusalKey{pos: pos, why: why}
+	if pos == a.cl.Pos || pos == a.cl.ProjectPos {
+		// At the cluster: the error is the cluster's.
+		k.cluster = a.cl.Name
+	}
+	if r[k] == nil {
+		r[k] = map[string][]string{}
+	}
+	set := a.set.Object.Metadata.Name
+	r[k][set] = append(r[k][set], a.cl.Name)
+}
+
+func (r refusals) diags() diag.List {
+	var ds diag.List
+	for k, bySet := range r {
+		sets := slices.Sorted(maps.Keys(bySet))
+		var clusters []string
+		for _, cs := range bySet {
+			clusters = append(clusters, cs...)
+		}
+		slices.Sort(clusters)
+		clusters = slices.Compact(clusters)
+		what := fmt.Sprintf("the Application of ApplicationSet %q", sets[0])
+		if len(sets) > 1 {
+			what = fmt.Sprintf("the Applications of %d ApplicationSets (%s)", len(sets), strings.Join(sets, ", "))
+		}
+		on := "cluster " + clusters[0]
+		if len(clusters) > 1 {
+			on = fmt.Sprintf("%d clusters (%s)", len(clusters), strings.Join(clusters, ", "))
+		}
+		ds = append(ds, diag.Diagnostic{Pos: k.pos, Cluster: k.cluster,
+			Message: fmt.Sprintf("Argo CD would refuse %s on %s: %s", what, on, k.why)})
+	}
+	return ds.Sorted()
+}
