@@ -492,12 +492,39 @@ func (g *appGen) set(c int, name, value string) {
 	g.stats.Overrides++
 }
 
-// newName names a setting after the path of its value: its segments in
-// lower camel case, the umbrella chart's key left out, unique in the app.
+// newName names a setting after the path of its value: the last keys of
+// the path (two, list indexes not counted; more where a shorter name is
+// taken) in lower camel case, unique in the app. Its doc comment says the
+// whole path.
 func (g *appGen) newName(path []string, prefix string) string {
 	if g.dropFirst && len(path) > 0 {
 		path = path[1:]
 	}
+	start, named := len(path), 0
+	for start > 0 && named < 2 {
+		start--
+		if _, err := strconv.Atoi(path[start]); err != nil {
+			named++
+		}
+	}
+	var name string
+	for s := start; s >= 0; s-- {
+		name = composeName(path[s:], prefix)
+		if !g.names[name] {
+			g.names[name] = true
+			return name
+		}
+	}
+	base := name
+	for i := 2; g.names[name]; i++ {
+		name = base + strconv.Itoa(i)
+	}
+	g.names[name] = true
+	return name
+}
+
+// composeName is the lower camel case name of path's words after prefix.
+func composeName(path []string, prefix string) string {
 	var words []string
 	if prefix != "" {
 		words = append(words, prefix)
@@ -532,11 +559,6 @@ func (g *appGen) newName(path []string, prefix string) string {
 		last := words[len(words)-1]
 		name = strings.ToLower(last[:1]) + last[1:] + strings.ToUpper(name[:1]) + name[1:len(name)-len(last)]
 	}
-	base := name
-	for i := 2; g.names[name]; i++ {
-		name = base + strconv.Itoa(i)
-	}
-	g.names[name] = true
 	return name
 }
 

@@ -73,12 +73,16 @@ func TestSettingNames(t *testing.T) {
 		prefix string
 		want   string
 	}{
-		{[]string{"velero", "schedules", "daily", "template", "ttl"}, "", "schedulesDailyTemplateTtl"},
+		{[]string{"velero", "schedules", "daily", "template", "ttl"}, "", "templateTtl"},
+		{[]string{"velero", "schedules", "weekly", "template", "ttl"}, "", "weeklyTemplateTtl"},
+		{[]string{"velero", "backup", "weekly", "template", "ttl"}, "", "backupWeeklyTemplateTtl"},
 		{[]string{"velero", "credentials", "existingSecret"}, "", "existingSecretCredentials"},
 		{[]string{"velero", "env", "1", "value"}, "", "env1Value"},
+		{[]string{"velero", "tolerations", "0", "matchExpressions", "0", "values", "0"}, "", "matchExpressions0Values0"},
 		{[]string{"velero", "string"}, "", "stringValue"},
 		{[]string{"velero", "0"}, "", "v0"},
-		{[]string{"velero", "schedules-daily", "template", "ttl"}, "", "schedulesDailyTemplateTtl2"},
+		{[]string{"velero", "schedules-daily", "template", "ttl"}, "", "schedulesDailyTemplateTtl"},
+		{[]string{"other", "schedules-daily", "template", "ttl"}, "", "schedulesDailyTemplateTtl2"},
 		{[]string{"velero", "podAnnotations"}, "has", "hasPodAnnotations"},
 		{[]string{"velero"}, "", "value"},
 	} {
