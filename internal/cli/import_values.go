@@ -86,6 +86,9 @@ func (v *valuesOptions) run(dir string) error {
 	for _, f := range imp.Ignored {
 		fmt.Fprintf(v.Stderr, "fleetc: %s/%s: not a values file (%s/<cluster>/<category>/<app>/%s): left out\n", importer.ValuesDir, f, importer.ValuesDir, importer.ValuesFile)
 	}
+	for _, r := range imp.Renamed {
+		fmt.Fprintf(v.Stderr, "fleetc: %s\n", r)
+	}
 	for _, u := range imp.Unused {
 		fmt.Fprintf(v.Stderr, "fleetc: %s: unused, as Argo CD never deployed it: not reproduced\n", u)
 	}

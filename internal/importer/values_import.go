@@ -46,6 +46,9 @@ type ValuesImport struct {
 	Unused []string
 	// Ignored are files under the tree that are not values files.
 	Ignored []string
+	// Renamed are the directories of clusters whose name is not a valid
+	// cluster name, read as the cluster import argocd derived from it.
+	Renamed []string
 	// Stats counts what the values became, over all apps.
 	Stats ValuesStats
 	// Clusters counts the clusters with values files.
@@ -53,6 +56,7 @@ type ValuesImport struct {
 
 	tree   *ValuesTree
 	byFile map[string]*ValuesInput // by Rel, the files to reproduce
+	inTree map[string]bool         // the clusters with values files
 }
 
 // SourceFile is a CUE source file import values writes.
@@ -99,7 +103,20 @@ func Values(p *load.Platform, tree *ValuesTree, opts ValuesOptions) (*ValuesImpo
 	}
 	infos := map[string]*clusterInfo{}
 	var missing []string
+	renamed := map[string]string{}
 	for _, in := range tree.Files {
+		// A directory named after a cluster's old name that import argocd
+		// replaced, such as a kubeconfig context: the values are the
+		// cluster's under its new name.
+		if files[in.Cluster] == nil {
+			if to := ClusterName(in.Cluster); to != in.Cluster && files[to] != nil {
+				if _, seen := renamed[in.Cluster]; !seen {
+					res.Renamed = append(res.Renamed, fmt.Sprintf("%s/%s: the values of cluster %s, as import argocd named it", ValuesDir, in.Cluster, to))
+				}
+				renamed[in.Cluster] = to
+				in.Cluster = to
+			}
+		}
 		if _, ok := infos[in.Cluster]; ok {
 			continue
 		}
@@ -125,6 +142,10 @@ func Values(p *load.Platform, tree *ValuesTree, opts ValuesOptions) (*ValuesImpo
 		}
 	}
 	res.Clusters = len(infos)
+	res.inTree = map[string]bool{}
+	for c := range infos {
+		res.inTree[c] = true
+	}
 
 	// The apps, their category and bundle.
 	type appIn struct {

@@ -48,7 +48,7 @@ func (imp *ValuesImport) Prove(root string) ([]Difference, error) {
 			rel := render.ValuesPath(c.Name, app.Category, app.Name)
 			want, ok := imp.byFile[rel]
 			if !ok {
-				if _, inTree := imp.clusterInTree(c.Name); inTree {
+				if imp.clusterInTree(c.Name) {
 					o.diffs = append(o.diffs, Difference{rel, fmt.Sprintf("compiled, but not in the input: the cluster enables bundle %s, which deploys %s", app.Bundle, app.Name)})
 				}
 				continue
@@ -95,12 +95,8 @@ func (imp *ValuesImport) Prove(root string) ([]Difference, error) {
 func (imp *ValuesImport) Reproduce() int { return len(imp.byFile) }
 
 // clusterInTree reports whether the tree has values files of cluster.
-func (imp *ValuesImport) clusterInTree(cluster string) (string, bool) {
-	i := sort.Search(len(imp.tree.Files), func(i int) bool { return imp.tree.Files[i].Cluster >= cluster })
-	if i < len(imp.tree.Files) && imp.tree.Files[i].Cluster == cluster {
-		return imp.tree.Files[i].Path, true
-	}
-	return "", false
+func (imp *ValuesImport) clusterInTree(cluster string) bool {
+	return imp.inTree[cluster]
 }
 
 // Summary says what the import made of the values, in one line.

@@ -367,3 +367,21 @@ func TestValuesClusters(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestValuesRenamedCluster: the values directory of a cluster named
+// after what import argocd could not take as a name (C00001_Staging) are
+// the values of the cluster it was imported as.
+func TestValuesRenamedCluster(t *testing.T) {
+	m := newMigration(t, 4, 13, valuesgen.Options{})
+	dir := filepath.Join(m.old, importer.ValuesDir)
+	if err := os.Rename(filepath.Join(dir, "c00001-staging"), filepath.Join(dir, "C00001_Staging")); err != nil {
+		t.Fatal(err)
+	}
+	imp, diffs := m.importValues(t, importer.ValuesOptions{Bundles: map[string]string{valuesgen.NewApp: valuesgen.NewBundle}})
+	for _, d := range diffs {
+		t.Errorf("differs: %s", d)
+	}
+	if len(imp.Renamed) != 1 || !strings.Contains(imp.Renamed[0], "cluster/C00001_Staging: the values of cluster c00001-staging") {
+		t.Errorf("renamed %q", imp.Renamed)
+	}
+}
