@@ -10,6 +10,8 @@ import (
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/token"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/fleetc/fleetc/internal/argocd"
 	"github.com/fleetc/fleetc/internal/diag"
 )
@@ -139,6 +141,11 @@ func readHubs(pv cue.Value, s *Settings) diag.List {
 				}
 			}
 			slices.Sort(hub.Envs)
+			// The schema of defs says so too; a platform without it
+			// still gets only a namespace Kubernetes accepts.
+			if errs := validation.IsDNS1123Label(hub.Namespace); h.Namespace != "" && len(errs) > 0 {
+				ds = append(ds, diag.Diagnostic{Pos: at(cue.Str(n), cue.Str("namespace")), Message: fmt.Sprintf("platform.argocd.hubs.%s.namespace: %q is not a namespace name: %s", n, h.Namespace, strings.Join(errs, "; "))})
+			}
 			if len(h.Envs) == 0 {
 				ds = append(ds, diag.Diagnostic{Pos: at(cue.Str(n)), Message: fmt.Sprintf("platform.argocd.hubs.%s: a hub without envs registers no cluster: give it envs or remove it", n)})
 			}

@@ -184,6 +184,23 @@ func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
 		}
 	}
 
+	var ds diag.List
+	// The root Application applies the hand-written sets on every hub,
+	// into the hub's namespace unless a set names another: one that does
+	// would land outside some hub's Argo CD.
+	for i := range in.Sets {
+		st := &in.Sets[i]
+		ns := st.Object.Metadata.Namespace
+		if !st.Handwritten() || ns == "" {
+			continue
+		}
+		for _, h := range s.Hubs {
+			if h.Namespace != ns {
+				ds = append(ds, diag.Diagnostic{Pos: st.Pos, Message: fmt.Sprintf("ApplicationSet %q sets metadata.namespace %s, but hub %s runs Argo CD in %s, where the root Application applies it: leave metadata.namespace out", st.Object.Metadata.Name, ns, h.Name, h.Namespace)})
+			}
+		}
+	}
+
 	r := refusals{}
 	for _, a := range apps {
 		spec, ok := specs[[2]string{a.cl.Hub, a.project}]
@@ -226,7 +243,10 @@ func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
 			r.add(a, pos, fmt.Sprintf("project %s does not permit the cluster-scoped %s (%s)", a.project, kindText(k), field))
 		}
 	}
-	return out, r.diags()
+	if ds = append(ds, r.diags()...); len(ds) > 0 {
+		return out, ds.Sorted()
+	}
+	return out, nil
 }
 
 // state replaces the fields of spec that the platform sets.
