@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -59,7 +60,7 @@ func encodeCarried(recs []carried) []byte {
 		}
 		n++
 		body = append(body, r.key[:]...)
-		for _, s := range []string{o.Cluster, r.entry.Server, o.Source, o.Env, o.Project, o.Server} {
+		for _, s := range []string{o.Cluster, r.entry.Server, o.Source, o.Env, o.Project, o.Server, registrationDir(o)} {
 			body = id(body, s)
 		}
 		if o.Labels == nil {
@@ -93,10 +94,25 @@ func encodeCarried(recs []carried) []byte {
 	return append(b, body...)
 }
 
+// registrationDir is the directory of o's registration, which the hub
+// that registers it decides: its file is the one RegistrationOf names o.
+func registrationDir(o *render.Output) string {
+	for _, f := range o.Files {
+		if c, ok := render.RegistrationOf(f.Path); ok && c == o.Cluster {
+			return path.Dir(f.Path)
+		}
+	}
+	return ""
+}
+
 // derivable reports whether o's files are exactly what the record of o
 // gives back: its apps' values files and its registration.
 func derivable(o *render.Output) bool {
 	if len(o.Files) != len(o.Apps)+1 {
+		return false
+	}
+	dir := registrationDir(o)
+	if dir == "" {
 		return false
 	}
 	want := make([]string, 0, len(o.Files))
@@ -106,7 +122,7 @@ func derivable(o *render.Output) bool {
 		}
 		want = append(want, a.Values)
 	}
-	want = append(want, render.RegistrationPath(o.Cluster))
+	want = append(want, path.Join(dir, o.Cluster+".yaml"))
 	slices.Sort(want)
 	for i, f := range o.Files {
 		if f.Path != want[i] {
@@ -144,6 +160,7 @@ func decodeCarried(b []byte) (map[string]carried, error) {
 		}
 		o := &c.entry.Out
 		o.Cluster, c.entry.Server, o.Source, o.Env, o.Project, o.Server = str(), str(), str(), str(), str(), str()
+		regDir := str()
 		if l := r.Count(); l > 0 {
 			o.Labels = make(map[string]string, l-1)
 			for range l - 1 {
@@ -164,10 +181,14 @@ func decodeCarried(b []byte) (map[string]carried, error) {
 			o.Apps[i] = a
 			o.Files = append(o.Files, render.File{Path: a.Values})
 		}
-		if budget -= len(o.Cluster) + 32; budget < 0 {
+		if budget -= len(regDir) + len(o.Cluster) + 32; budget < 0 {
 			return nil, errEntry
 		}
-		o.Files = append(o.Files, render.File{Path: render.RegistrationPath(o.Cluster)})
+		reg := path.Join(regDir, o.Cluster+".yaml")
+		if c, ok := render.RegistrationOf(reg); !ok || c != o.Cluster {
+			return nil, errEntry
+		}
+		o.Files = append(o.Files, render.File{Path: reg})
 		slices.SortFunc(o.Files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
 		if !r.OK() {
 			return nil, errEntry
