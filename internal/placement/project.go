@@ -52,7 +52,7 @@ type ProjectInput struct {
 	Project string
 }
 
-// application is one Application as its project sees it.
+// projectApp is one Application as its project sees it.
 type projectApp struct {
 	set     *Set
 	cl      *HubCluster
