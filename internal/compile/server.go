@@ -22,6 +22,29 @@ import (
 	"github.com/fleetc/fleetc/internal/load"
 )
 
+// numericHost reports whether every dot-separated label of host is a
+// number, decimal or 0x-hexadecimal: URL parsers (WHATWG's, browsers',
+// curl's through getaddrinfo) read such a host as an IPv4 address, in
+// forms such as 2130706433, 0x7f.1 or 010.0.0.1 that name another address
+// than they seem to, or none (999.1.1.1): only the usual dotted quad is a
+// host fleetc can compare.
+func numericHost(host string) bool {
+	for _, label := range strings.Split(host, ".") {
+		digits := label
+		if len(label) >= 2 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X') {
+			digits = label[2:]
+			if strings.Trim(digits, "0123456789abcdefABCDEF") != "" {
+				return false
+			}
+			continue
+		}
+		if digits == "" || strings.Trim(digits, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // serverField is the field of a cluster that holds its API server URL.
 const serverField = "server"
 
@@ -77,6 +100,15 @@ func serverProblem(s string) string {
 		}
 	} else if msgs := validation.IsDNS1123Subdomain(strings.ToLower(host)); len(msgs) > 0 || strings.Contains(authority, "%") {
 		return fmt.Sprintf("%q: host %s is not a DNS name or an IP address: a DNS name is labels of letters, digits and '-', separated by dots", s, host)
+	} else if numericHost(host) {
+		if a, err := netip.ParseAddr(host); err != nil || !a.Is4() || a.String() != host {
+			return fmt.Sprintf("%q: host %s is not a DNS name or an IP address: its labels are all numbers, so it is read as an IPv4 address, and it is none written the usual way (four numbers from 0 to 255 without leading zeros, such as 10.0.0.1)", s, host)
+		}
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return fmt.Sprintf("%q: its path has a %q segment: clients resolve it to another path than written, so write the path it stands for", s, seg)
+		}
 	}
 	if strings.HasSuffix(authority, ":") {
 		return fmt.Sprintf("%q has an empty port after its host: leave out the colon, or give the port", s)
@@ -91,30 +123,8 @@ func serverProblem(s string) string {
 }
 
 // serverKey is the API server that the valid server s names: what two
-// servers must not share. Argo CD looks a cluster up by its server URL
-// with trailing slashes trimmed (util/db: getClusterSecret and the
-// byClusterURL index compare strings.TrimRight(server, "/")); beyond
-// that, a host's case, the default port :443 and the spelling of an IPv6
-// address (or of an IPv4 address written as one) make no other server,
-// though Argo CD would take them for two clusters and deploy to the one
-// API server twice.
-func serverKey(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return s
-	}
-	host := strings.ToLower(u.Hostname())
-	if a, err := netip.ParseAddr(host); err == nil {
-		host = a.Unmap().String() // [::ffff:10.0.0.1] is 10.0.0.1
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if port := u.Port(); port != "" && port != "443" {
-		host += ":" + port
-	}
-	return "https://" + host + strings.TrimRight(u.Path, "/")
-}
+// servers must not share (argocd.ServerKey, which diff uses too).
+func serverKey(s string) string { return argocd.ServerKey(s) }
 
 // fleetServer is a cluster's server, for the checks of the whole fleet.
 type fleetServer struct {

@@ -106,7 +106,9 @@ func Renames(before, after Side) []Rename {
 }
 
 // renames pairs the clusters only before has with those only after has
-// that have the same server, each at most once: a server that two
+// that have the same server (argocd.ServerKey: as compile's check of
+// duplicate servers compares them, so a server respelled, its host's case
+// or a trailing slash, is still the one server), each at most once: a server that two
 // clusters of a side share is no rename fleetc can tell. Env, Apps and
 // ResourcesKept are left to the caller.
 func renames(removed, added []string, before, after map[string]registration) []Rename {
@@ -114,7 +116,7 @@ func renames(removed, added []string, before, after map[string]registration) []R
 		out := map[string][]string{}
 		for _, n := range names {
 			if s := regs[n].server; s != "" {
-				out[s] = append(out[s], n)
+				out[argocd.ServerKey(s)] = append(out[argocd.ServerKey(s)], n)
 			}
 		}
 		return out
@@ -123,10 +125,11 @@ func renames(removed, added []string, before, after map[string]registration) []R
 	var out []Rename
 	for _, from := range removed {
 		s := before[from].server
-		if len(gone[s]) != 1 || len(fresh[s]) != 1 {
+		key := argocd.ServerKey(s)
+		if len(gone[key]) != 1 || len(fresh[key]) != 1 {
 			continue
 		}
-		to := fresh[s][0]
+		to := fresh[key][0]
 		out = append(out, Rename{From: from, To: to, Server: s,
 			StoreKeyBefore: before[from].storeKey, StoreKeyAfter: after[to].storeKey})
 	}

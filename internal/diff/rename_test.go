@@ -198,3 +198,23 @@ func TestReadRegistration(t *testing.T) {
 		}
 	}
 }
+
+// A rename whose server is respelled (host case, default port, trailing
+// slash) is still a rename: servers compare as compile's duplicate check
+// compares them (argocd.ServerKey).
+func TestCompareRenameServerRespelled(t *testing.T) {
+	for _, respelled := range []string{"https://API.payments-prod.k8s.corp.local/", "https://api.payments-prod.k8s.corp.local:443", "https://Api.Payments-Prod.k8s.corp.local:443//"} {
+		before := registered(map[string]string{"pay-prod": "https://api.payments-prod.k8s.corp.local"}, nil, prodA)
+		after := registered(map[string]string{"pay-prod-2": respelled}, nil, renamed(prodA, "pay-prod-2"))
+		r := Compare(before, after)
+		if len(r.Renames) != 1 || r.Renames[0].From != "pay-prod" || r.Renames[0].To != "pay-prod-2" {
+			t.Errorf("server %s: renames = %+v, clusters = %+v, want pay-prod -> pay-prod-2", respelled, r.Renames, r.Summary.Clusters)
+		}
+	}
+	// Another port is another server.
+	before := registered(map[string]string{"pay-prod": "https://api.payments-prod.k8s.corp.local"}, nil, prodA)
+	after := registered(map[string]string{"pay-prod-2": "https://api.payments-prod.k8s.corp.local:6443"}, nil, renamed(prodA, "pay-prod-2"))
+	if r := Compare(before, after); len(r.Renames) != 0 {
+		t.Errorf("another port: renames = %+v", r.Renames)
+	}
+}
