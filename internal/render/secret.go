@@ -127,12 +127,18 @@ func credentials(c *compile.Cluster) (clusterConfig, error) {
 	if !ok {
 		return cfg, fmt.Errorf("%s: no bearer token: the cluster schema must mark it @%s", compile.BearerTokenPath, compile.SecretAttr)
 	}
-	// A token is printable ASCII: a JWT, or Kubernetes' legacy tokens.
-	if strings.IndexFunc(token.Value, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
-		return cfg, fmt.Errorf("%s: %s holds spaces, control or non-ASCII characters: want the token alone", compile.BearerTokenPath, token.Source)
+	// A token loses the whitespace around it, such as the newline a token
+	// file ends with, as the ExternalSecret's template trims it (sprig's
+	// trim is strings.TrimSpace), so that both modes take the same values.
+	// What is left is printable ASCII: a JWT, or Kubernetes' legacy tokens.
+	value := strings.TrimSpace(token.Value)
+	if value == "" || strings.IndexFunc(value, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return cfg, fmt.Errorf("%s: %s is empty or holds spaces, control or non-ASCII characters: want the token alone", compile.BearerTokenPath, token.Source)
 	}
-	cfg.BearerToken = token.Value
-	if ca, ok := c.Secrets[compile.CADataPath]; ok {
+	cfg.BearerToken = value
+	// An empty CA leaves caData out, as the template does: Argo CD then
+	// trusts the hub's system roots.
+	if ca, ok := c.Secrets[compile.CADataPath]; ok && ca.Value != "" {
 		data, err := caPEM(ca.Value)
 		if err != nil {
 			return cfg, fmt.Errorf("%s: %s %v", compile.CADataPath, ca.Source, err)

@@ -173,6 +173,12 @@ func TestExternalSecretConfigMatchesInline(t *testing.T) {
 		{token, b64("not PEM")},
 		{token, b64(testCAData)},
 		{token, " \n"},
+		{token + "\n", testCA},
+		{"\t " + token + " \r\n", testCAData},
+		{token + "\n\n", ""},
+		{"", testCA},
+		{" \n", testCA},
+		{token, ""},
 		{token, "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n" + testCA},
 	}
 	for _, tc := range cases {
@@ -219,7 +225,7 @@ func TestInlineSecretCA(t *testing.T) {
 	for _, tc := range []struct{ token, ca, want string }{
 		{"token-1234", "PLANTED-not-a-ca", "credentials.caData: environment variable FLEETC_CA_DATA_DEV_1 is neither PEM nor base64"},
 		{"token-1234", base64.StdEncoding.EncodeToString([]byte("PLANTED-not-pem")), "credentials.caData: environment variable FLEETC_CA_DATA_DEV_1 holds no PEM certificate (want PEM, or its base64 as in kubeconfig's certificate-authority-data)"},
-		{"PLANTED token", testCAData, "credentials.bearerToken: environment variable FLEETC_TOKEN_DEV_1 holds spaces, control or non-ASCII characters: want the token alone"},
+		{"PLANTED token", testCAData, "credentials.bearerToken: environment variable FLEETC_TOKEN_DEV_1 is empty or holds spaces, control or non-ASCII characters: want the token alone"},
 	} {
 		c, s := secretCluster(tc.token, tc.ca)
 		_, err := InlineSecret(c, s, "/platform")
@@ -263,10 +269,13 @@ func FuzzInlineSecret(f *testing.F) {
 		if err := json.Unmarshal([]byte(got.StringData[argocd.DataConfig]), &cfg); err != nil {
 			t.Fatalf("config is not JSON: %v", err)
 		}
-		if cfg.BearerToken != token {
+		if cfg.BearerToken != strings.TrimSpace(token) {
 			t.Fatalf("token %q, want %q", cfg.BearerToken, token)
 		}
-		want, _ := caPEM(ca)
+		var want []byte
+		if ca != "" {
+			want, _ = caPEM(ca)
+		}
 		if string(cfg.TLSClientConfig.CAData) != string(want) || cfg.TLSClientConfig.Insecure {
 			t.Fatalf("tlsClientConfig %+v", cfg.TLSClientConfig)
 		}
@@ -274,4 +283,4 @@ func FuzzInlineSecret(f *testing.F) {
 }
 
 // staticText is everything an InlineSecret error says besides values.
-const staticText = "holds a PEM certificate that does not parse credentials.caData: environment variable FLEETC_CA_DATA_DEV_1 is neither PEM nor base64 holds no PEM certificate (want PEM, or its base64 as in kubeconfig's certificate-authority-data) credentials.bearerToken: environment variable FLEETC_TOKEN_DEV_1 holds spaces, control or non-ASCII characters: want the token alone"
+const staticText = "holds a PEM certificate that does not parse credentials.caData: environment variable FLEETC_CA_DATA_DEV_1 is neither PEM nor base64 holds no PEM certificate (want PEM, or its base64 as in kubeconfig's certificate-authority-data) credentials.bearerToken: environment variable FLEETC_TOKEN_DEV_1 is empty or holds spaces, control or non-ASCII characters: want the token alone"
