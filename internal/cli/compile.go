@@ -325,6 +325,9 @@ type loaded struct {
 
 	// carry, when set, carries clusters over from the last compile.
 	carry *carrier
+	// done, when closed, cancels plan's compile (lsp: a newer edit made
+	// it stale); plan then returns context.Canceled.
+	done <-chan struct{}
 
 	// What catalog read, once.
 	catRead bool
@@ -387,7 +390,7 @@ func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
 	// With --cluster, the other clusters are compiled too (from the cache
 	// where it has them), so that every fleet-wide check sees the whole
 	// fleet; only the selected clusters' files are planned.
-	opts := compile.Options{Clusters: f.clusters, WithFleet: true, ReadSecret: f.readSecret, Progress: prog.fn(), Stats: &fleetStats}
+	opts := compile.Options{Clusters: f.clusters, WithFleet: true, ReadSecret: f.readSecret, Progress: prog.fn(), Stats: &fleetStats, Done: l.done}
 	lookup := cc.lookup
 	if l.carry != nil {
 		lookup = l.carry.lookup(cc)

@@ -3,6 +3,7 @@ package lsp_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +49,21 @@ local function main()
     return { error = "diagnostics for a valid file", diagnostics = vim.diagnostic.get(buf) }
   end
 
+  -- Completion and hover at the places FLEETC_AT lists (method line col;
+  -- ...), as Neovim's own commands request them.
+  local answers = {}
+  for method, l, c in os.getenv("FLEETC_AT"):gmatch("([%w/]+) (%d+) (%d+)") do
+    local params = vim.lsp.util.make_position_params()
+    params.position = { line = tonumber(l), character = tonumber(c) }
+    local res = vim.lsp.buf_request_sync(buf, method, params, 20000)
+    local got = vim.NIL
+    for _, r in pairs(res or {}) do
+      local e = r.error or r.err
+      if e then got = { error = e.message } elseif r.result then got = r.result end
+    end
+    table.insert(answers, got)
+  end
+
   for i, line in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
     if line:match("^%s*env:") then
       vim.api.nvim_buf_set_lines(buf, i - 1, i, false, { os.getenv("FLEETC_LINE") })
@@ -60,7 +76,7 @@ local function main()
   for _, d in ipairs(vim.diagnostic.get(buf)) do
     table.insert(got, { lnum = d.lnum, col = d.col, end_col = d.end_col, message = d.message, source = d.source })
   end
-  return { diagnostics = got }
+  return { diagnostics = got, answers = answers }
 end
 
 local ok, result = pcall(main)
@@ -94,6 +110,15 @@ func TestNeovim(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(tmp, "diagnostics.json")
+	// Hover on env, completion of a label name in labels and of an env.
+	var places []string
+	for _, q := range []struct {
+		method, s string
+		off       int
+	}{{"textDocument/hover", "\tenv:", 1}, {"textDocument/completion", "region", 0}, {"textDocument/completion", `"dev"`, 1}} {
+		line, char := at(t, text, q.s)
+		places = append(places, fmt.Sprintf("%s %d %d", q.method, line, char+q.off))
+	}
 	const newLine = "\tannotations: \"fleetc.dev/note\": \"größe 🚀\", env: \"qa\""
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -106,6 +131,7 @@ func TestNeovim(t *testing.T) {
 		"FLEETC_FILE="+path,
 		"FLEETC_OUT="+out,
 		"FLEETC_LINE="+newLine,
+		"FLEETC_AT="+strings.Join(places, ";"),
 		// Neovim's state (its LSP log) stays in the test's directory.
 		"XDG_STATE_HOME="+tmp, "XDG_CACHE_HOME="+tmp, "XDG_DATA_HOME="+tmp, "XDG_CONFIG_HOME="+tmp,
 	)
@@ -122,12 +148,51 @@ func TestNeovim(t *testing.T) {
 	var raw struct {
 		Error       string           `json:"error"`
 		Diagnostics []map[string]any `json:"diagnostics"`
+		Answers     []struct {
+			Error    string `json:"error"`
+			Contents struct {
+				Kind, Value string
+			} `json:"contents"`
+			Items []struct {
+				Label         string `json:"label"`
+				Documentation struct {
+					Value string `json:"value"`
+				} `json:"documentation"`
+			} `json:"items"`
+		} `json:"answers"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		t.Fatalf("%v: %s", err, data)
 	}
 	if raw.Error != "" {
 		t.Fatalf("in nvim: %s (%s)\n%s", raw.Error, data, logOf(tmp))
+	}
+	if len(raw.Answers) != 3 {
+		t.Fatalf("answers = %s, want 3", data)
+	}
+	for i, a := range raw.Answers {
+		if a.Error != "" {
+			t.Errorf("request %d: %s", i, a.Error)
+		}
+	}
+	hover := raw.Answers[0]
+	for _, want := range []string{"env selects the environment", "Value for sandbox-dev: `\"dev\"`", "set       clusters/sandbox-dev.cue:"} {
+		if !strings.Contains(hover.Contents.Value, want) || hover.Contents.Kind != "markdown" {
+			t.Errorf("hover on env lacks %q: %+v", want, hover)
+		}
+	}
+	items := func(i int) map[string]string {
+		m := map[string]string{}
+		for _, it := range raw.Answers[i].Items {
+			m[it.Label] = it.Documentation.Value
+		}
+		return m
+	}
+	if labels := items(1); !strings.Contains(labels["team"], "the team that owns") || len(labels) != 3 {
+		t.Errorf("completion in labels = %v, want the vocabulary's three labels with their descriptions", labels)
+	}
+	if envs := items(2); len(envs) != 3 || !strings.Contains(envs[`"prod"`], `"retention":"30d"`) {
+		t.Errorf("completion of env = %v, want the three envs with their settings", envs)
 	}
 	if len(raw.Diagnostics) != 1 {
 		t.Fatalf("diagnostics = %s, want one", data)

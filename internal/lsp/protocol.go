@@ -24,6 +24,8 @@ const (
 	codeParseError     = -32700
 	codeInvalidRequest = -32600
 	codeMethodNotFound = -32601
+	codeInvalidParams  = -32602
+	codeRequestFailed  = -32803
 )
 
 // message is any JSON-RPC message the client sends: a request (ID and
@@ -124,7 +126,47 @@ type initializeResult struct {
 }
 
 type serverCapabilities struct {
-	TextDocumentSync textDocumentSyncOptions `json:"textDocumentSync"`
+	TextDocumentSync   textDocumentSyncOptions `json:"textDocumentSync"`
+	CompletionProvider *completionOptions      `json:"completionProvider,omitempty"`
+	HoverProvider      bool                    `json:"hoverProvider,omitempty"`
+}
+
+type completionOptions struct {
+	TriggerCharacters []string `json:"triggerCharacters,omitempty"`
+}
+
+type textDocumentPositionParams struct {
+	TextDocument textDocumentIdentifier `json:"textDocument"`
+	Position     position               `json:"position"`
+}
+
+type completionList struct {
+	IsIncomplete bool             `json:"isIncomplete"`
+	Items        []completionItem `json:"items"`
+}
+
+type completionItem struct {
+	Label         string         `json:"label"`
+	Kind          int            `json:"kind,omitempty"`
+	Detail        string         `json:"detail,omitempty"`
+	Documentation *markupContent `json:"documentation,omitempty"`
+	FilterText    string         `json:"filterText,omitempty"`
+	TextEdit      *textEdit      `json:"textEdit,omitempty"`
+}
+
+type textEdit struct {
+	Range   rangeLSP `json:"range"`
+	NewText string   `json:"newText"`
+}
+
+type markupContent struct {
+	Kind  string `json:"kind"`
+	Value string `json:"value"`
+}
+
+type hoverResult struct {
+	Contents markupContent `json:"contents"`
+	Range    *rangeLSP     `json:"range,omitempty"`
 }
 
 // Text document sync kinds.

@@ -1,24 +1,30 @@
 // Package lsp is fleetc's language server: it shows in an editor, as the
 // user types, every problem `fleetc vet` would report, at its file, line
-// and column, computed from the editor's unsaved buffers.
+// and column, computed from the editor's unsaved buffers; and in cluster
+// files it completes fields and names and explains a field on hover.
 //
 // It speaks the least of the Language Server Protocol that does this,
 // over one stream pair (stdio): initialize, shutdown and exit; the
-// open/change/save/close notifications of text documents (full text); and
-// textDocument/publishDiagnostics. The CUE language server keeps doing the
-// rest (syntax, navigation, formatting); this one adds what only an
-// evaluation of the platform finds.
+// open/change/save/close notifications of text documents (full text);
+// textDocument/publishDiagnostics; and, with an Assistant,
+// textDocument/completion and textDocument/hover. The CUE language
+// server keeps doing the rest (syntax, navigation, formatting); this one
+// adds what only an evaluation of the platform finds.
 //
 // After a change the server waits briefly for more (Options.Debounce), then
 // checks the platform the document belongs to. A change to cluster files
-// alone is checked in two steps: those clusters first, published as soon
-// as they are known, then the whole fleet, for the checks that span
-// clusters. Any other change is checked whole. Checks of one platform run
-// one at a time, never in parallel with each other.
+// alone is checked in two steps: those clusters alone first (no check
+// that spans clusters), published as soon as they are known, then the
+// whole fleet, for the checks that span clusters. Any other change is
+// checked whole. The check of the changed clusters never waits for one of
+// the whole fleet: a newer change cancels the check of the fleet that is
+// running (Checker's context), and the next one starts when the check of
+// the changed clusters is published and the cancelled one has returned.
 package lsp
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,20 +49,38 @@ type Request struct {
 	// Overlay holds the open CUE documents by absolute path; they replace
 	// the files on disk.
 	Overlay map[string][]byte
-	// Clusters limits the check to these clusters; empty means the whole
-	// platform.
+	// Clusters, when set, asks for the check of these clusters alone, as
+	// each is evaluated on its own: not the checks that span clusters
+	// (the check of the whole fleet that follows makes them). Empty
+	// means the whole platform, as `fleetc vet` checks it.
 	Clusters []string
+	// Changed are the files changed since the last check (absolute
+	// paths): with Clusters, the files of those clusters.
+	Changed []string
 }
 
-// Checker checks a platform as `fleetc vet` does and returns nil, a
-// diag.List of the problems found, or another error when the check could
-// not run.
-type Checker func(Request) error
+// Checker checks a platform and returns nil, a diag.List of the problems
+// found, a *LoadError when the platform could not be read, or another
+// error when the check could not run. When ctx is cancelled (a newer
+// change made the check stale), it should return soon; what it returns
+// then is not shown.
+type Checker func(ctx context.Context, req Request) error
+
+// LoadError is what a Checker returns when the platform could not be
+// read (a cluster declared in two files, a file in a subdirectory):
+// nothing was evaluated, so the server shows these problems and leaves
+// the diagnostics of every other file as they were.
+type LoadError struct{ Problems diag.List }
+
+func (e *LoadError) Error() string { return e.Problems.Error() }
 
 // Options configure the server.
 type Options struct {
 	// Check checks a platform.
 	Check Checker
+	// Assist answers completion and hover in cluster files; without it
+	// the server offers neither.
+	Assist Assistant
 	// Debounce is how long the server waits after a change for another one
 	// before checking; 0 means DefaultDebounce.
 	Debounce time.Duration
@@ -90,6 +114,7 @@ func Serve(in io.Reader, out io.Writer, opts Options) error {
 		roots:   map[string]string{},
 		wake:    make(chan wakeup),
 		results: make(chan *result),
+		replies: make(chan reply),
 		quit:    make(chan struct{}),
 	}
 	msgs := make(chan []byte)
@@ -132,13 +157,15 @@ func Serve(in io.Reader, out io.Writer, opts Options) error {
 				break // a debounce that a later change replaced
 			}
 			m.timer = nil
-			if m.running {
-				m.due = true
-			} else {
-				s.start(m, false)
-			}
+			err = s.settled(m)
 		case r := <-s.results:
 			err = s.finish(r)
+		case r := <-s.replies:
+			if r.err != nil {
+				err = s.replyError(r.id, codeRequestFailed, credentials.Scrub(r.err.Error()))
+			} else {
+				err = s.reply(r.id, r.result)
+			}
 		}
 		if err != nil {
 			return err
@@ -147,7 +174,8 @@ func Serve(in io.Reader, out io.Writer, opts Options) error {
 }
 
 // server is the state of a session. Only Serve's loop touches it; checks
-// run on their own goroutines with copies of what they need.
+// and the assistant run on their own goroutines with copies of what they
+// need.
 type server struct {
 	opts Options
 	out  io.Writer
@@ -163,6 +191,7 @@ type server struct {
 
 	wake    chan wakeup
 	results chan *result
+	replies chan reply
 	quit    chan struct{}
 	checks  sync.WaitGroup
 }
@@ -175,7 +204,9 @@ type document struct {
 	module  *module // nil outside a platform
 }
 
-// module is one platform with open documents.
+// module is one platform with open documents. It has at most one check
+// of changed clusters and one check of the whole fleet running, each on
+// its own goroutine.
 type module struct {
 	root string
 	// changed are the files changed since the last check started.
@@ -185,9 +216,20 @@ type module struct {
 	// it is recognised and ignored.
 	timer *time.Timer
 	gen   int
-	// running says a check is under way; due says the debounce ended
-	// meanwhile, so another must start when it finishes.
-	running, due bool
+	// quick says a check of changed clusters is running, and queued are
+	// the cluster files changed meanwhile, to check when it ends.
+	quick  bool
+	queued map[string]bool
+	// fleet cancels the check of the whole fleet that is running, nil
+	// if none is; fleetDue says one must start when nothing stands in
+	// its way (a change being debounced, a check of clusters, a
+	// cancelled check of the fleet still returning).
+	fleet    context.CancelFunc
+	fleetCtx context.Context
+	fleetDue bool
+	// unchecked are the files changed since the check of the whole fleet
+	// that is running, or the last one, started.
+	unchecked map[string]bool
 	// published maps each file whose diagnostics the client shows to the
 	// URI they were published under.
 	published map[string]string
@@ -207,12 +249,25 @@ type result struct {
 	// scope is the set of files the diagnostics are complete for; nil
 	// means every file.
 	scope map[string]bool
-	// partial says the check covered only the changed clusters.
-	partial bool
+	// quick says the check covered only changed clusters; ctx is that of
+	// a check of the whole fleet.
+	quick bool
+	ctx   context.Context
+	// changed are the files changed since the last check of the whole
+	// fleet, for one.
+	changed []string
 	diags   diag.List
 	err     error
 	// docs are the open documents as the check saw them.
 	docs map[string]*document
+}
+
+// reply is the answer to a request that was answered on its own
+// goroutine.
+type reply struct {
+	id     json.RawMessage
+	result any
+	err    error
 }
 
 // handle handles one message. It returns done when the session is over.
@@ -238,12 +293,14 @@ func (s *server) handle(body []byte) (done bool, err error) {
 	}
 	switch m.Method {
 	case "initialize":
-		return false, s.reply(m.ID, initializeResult{
-			Capabilities: serverCapabilities{TextDocumentSync: textDocumentSyncOptions{
-				OpenClose: true, Change: syncFull, Save: saveOptions{IncludeText: true},
-			}},
-			ServerInfo: serverInfo{Name: "fleetc", Version: s.opts.Version},
-		})
+		caps := serverCapabilities{TextDocumentSync: textDocumentSyncOptions{
+			OpenClose: true, Change: syncFull, Save: saveOptions{IncludeText: true},
+		}}
+		if s.opts.Assist != nil {
+			caps.CompletionProvider = &completionOptions{TriggerCharacters: []string{`"`, ":"}}
+			caps.HoverProvider = true
+		}
+		return false, s.reply(m.ID, initializeResult{Capabilities: caps, ServerInfo: serverInfo{Name: "fleetc", Version: s.opts.Version}})
 	case "shutdown":
 		s.shutdown = true
 		s.stopTimers()
@@ -272,6 +329,15 @@ func (s *server) handle(body []byte) (done bool, err error) {
 			return false, s.logf(messageError, "fleetc: %s: %v", m.Method, err)
 		}
 		s.close(p.TextDocument.URI)
+	case "textDocument/completion", "textDocument/hover":
+		if s.opts.Assist == nil {
+			return false, s.replyError(m.ID, codeMethodNotFound, "fleetc does not implement "+m.Method)
+		}
+		var p textDocumentPositionParams
+		if err := json.Unmarshal(m.Params, &p); err != nil {
+			return false, s.replyError(m.ID, codeInvalidParams, err.Error())
+		}
+		return false, s.assist(m.ID, m.Method, p)
 	default:
 		// Other notifications ($/cancelRequest, initialized, settings)
 		// need nothing from this server.
@@ -357,18 +423,22 @@ func (s *server) moduleOf(path string) *module {
 	}
 	m := s.modules[root]
 	if m == nil {
-		m = &module{root: root, changed: map[string]bool{}, published: map[string]string{}}
+		m = &module{root: root, changed: map[string]bool{}, queued: map[string]bool{}, unchecked: map[string]bool{}, published: map[string]string{}}
 		s.modules[root] = m
 	}
 	return m
 }
 
-// touch notes a change of path in m and (re)starts m's debounce.
+// touch notes a change of path in m, cancels the check of the whole
+// fleet that is running (it is stale now) and (re)starts m's debounce.
 func (s *server) touch(m *module, path string) {
 	if m == nil {
 		return
 	}
 	m.changed[path] = true
+	if m.fleet != nil {
+		m.fleet()
+	}
 	if m.timer != nil {
 		m.timer.Stop()
 	}
@@ -382,11 +452,8 @@ func (s *server) touch(m *module, path string) {
 	})
 }
 
-// start starts a check of m on the open documents as they are now: of the
-// changed clusters first if only cluster files changed, else (or when
-// full) of everything.
-func (s *server) start(m *module, full bool) {
-	m.running, m.due = true, false
+// snapshot copies the open documents of m and the overlay they make.
+func (s *server) snapshot(m *module) (map[string]*document, map[string][]byte) {
 	docs := map[string]*document{}
 	overlay := map[string][]byte{}
 	for path, d := range s.docs {
@@ -398,13 +465,112 @@ func (s *server) start(m *module, full bool) {
 			overlay[path] = d.text
 		}
 	}
+	return docs, overlay
+}
+
+// settled starts the checks of m's changes once the debounce has ended:
+// of the changed clusters if only cluster files changed (then the whole
+// fleet), else of the whole fleet. A changed file that does not parse is
+// shown at once, and nothing is checked: nothing could be evaluated.
+func (s *server) settled(m *module) error {
 	changed := slices.Sorted(maps.Keys(m.changed))
 	clear(m.changed)
+	for _, path := range changed {
+		m.unchecked[path] = true
+	}
+	docs, _ := s.snapshot(m)
+	var problems diag.List
+	clustersOnly := true
+	for _, path := range changed {
+		var src []byte
+		if d := docs[path]; d != nil {
+			src = d.text
+		}
+		name, ds := load.ClusterOf(m.root, path, src)
+		problems = append(problems, ds...)
+		if name == "" {
+			clustersOnly = false
+		}
+	}
+	if len(problems) > 0 {
+		// The other files were not evaluated: what they show stands.
+		r := &result{m: m, diags: problems, scope: setOf(changed), docs: docs}
+		for _, d := range problems {
+			if d.Pos.Filename != "" {
+				r.scope[filepath.Clean(d.Pos.Filename)] = true
+			}
+		}
+		m.fleetDue = false
+		return s.publish(r)
+	}
+	m.fleetDue = true
+	if clustersOnly {
+		for _, path := range changed {
+			m.queued[path] = true
+		}
+		s.startQuick(m)
+	}
+	s.startFleet(m)
+	return nil
+}
+
+// startQuick starts the check of the queued cluster files of m, unless
+// one is running.
+func (s *server) startQuick(m *module) {
+	if m.quick || len(m.queued) == 0 {
+		return
+	}
+	m.quick = true
+	docs, overlay := s.snapshot(m)
+	paths := slices.Sorted(maps.Keys(m.queued))
+	clear(m.queued)
+	var names []string
+	for _, path := range paths {
+		var src []byte
+		if d := docs[path]; d != nil {
+			src = d.text
+		}
+		if name, _ := load.ClusterOf(m.root, path, src); name != "" {
+			names = append(names, name)
+		}
+	}
+	r := &result{m: m, quick: true, scope: setOf(paths), docs: docs}
+	if len(names) < len(paths) {
+		// A file that changed again since it was queued is no cluster
+		// file now; the check of the fleet covers it.
+		names = nil
+	}
+	s.run(context.Background(), r, Request{Root: m.root, Overlay: overlay, Clusters: names, Changed: paths})
+}
+
+// startFleet starts the check of the whole fleet of m when one is due and
+// nothing stands in its way.
+func (s *server) startFleet(m *module) {
+	if !m.fleetDue || m.timer != nil || m.quick || len(m.queued) > 0 || m.fleet != nil {
+		return
+	}
+	m.fleetDue = false
+	docs, overlay := s.snapshot(m)
+	ctx, cancel := context.WithCancel(context.Background())
+	m.fleet, m.fleetCtx = cancel, ctx
+	changed := slices.Sorted(maps.Keys(m.unchecked))
+	clear(m.unchecked)
+	s.run(ctx, &result{m: m, ctx: ctx, docs: docs, changed: changed}, Request{Root: m.root, Overlay: overlay, Changed: changed})
+}
+
+// run runs the checker for r on its own goroutine and hands r to the
+// loop.
+func (s *server) run(ctx context.Context, r *result, req Request) {
+	if r.quick && len(req.Clusters) == 0 {
+		// Nothing to check alone; the result clears nothing.
+		r.scope = map[string]bool{}
+	}
 	s.checks.Add(1)
 	go func() {
 		defer s.checks.Done()
-		r := s.check(m, overlay, changed, full)
-		r.docs = docs
+		if !r.quick || len(req.Clusters) > 0 {
+			r.diags, r.err = s.check(ctx, req)
+		}
 		select {
 		case s.results <- r:
 		case <-s.quit:
@@ -412,67 +578,27 @@ func (s *server) start(m *module, full bool) {
 	}()
 }
 
-// check runs on its own goroutine. It loads the platform first to learn
-// which of the changed files are cluster files (and to report a broken
-// load without touching the diagnostics of other files), then asks the
-// checker.
-func (s *server) check(m *module, overlay map[string][]byte, changed []string, full bool) (r *result) {
-	r = &result{m: m}
+// check runs the checker, on its own goroutine.
+func (s *server) check(ctx context.Context, req Request) (diags diag.List, err error) {
 	defer func() {
 		// A panic in the evaluator must not take the editor's server
 		// down; the next change checks again.
 		if v := recover(); v != nil {
-			r = &result{m: m, err: fmt.Errorf("internal error: %v", v)}
+			diags, err = nil, fmt.Errorf("internal error: %v", v)
 		}
 	}()
-	p, err := load.Load(load.Config{Dir: m.root, Overlay: overlay})
-	if err != nil {
-		var dl diag.List
-		if !errors.As(err, &dl) {
-			r.err = err
-			return r
-		}
-		// The files that do not load say why; the others were not
-		// evaluated, so what they showed still stands.
-		r.diags, r.scope = dl, setOf(changed)
-		for _, d := range dl {
-			if d.Pos.Filename != "" {
-				r.scope[filepath.Clean(d.Pos.Filename)] = true
-			}
-		}
-		return r
-	}
-	req := Request{Root: m.root, Overlay: overlay}
-	if !full {
-		req.Clusters = clustersOf(p, changed)
-	}
-	if len(req.Clusters) > 0 {
-		r.partial, r.scope = true, setOf(changed)
-	}
-	err = s.opts.Check(req)
+	err = s.opts.Check(ctx, req)
 	var dl diag.List
+	var le *LoadError
 	switch {
 	case err == nil:
+		return nil, nil
+	case errors.As(err, &le):
+		return le.Problems, le
 	case errors.As(err, &dl):
-		r.diags = dl
-	default:
-		r.err = err
+		return dl, nil
 	}
-	return r
-}
-
-// clustersOf returns the clusters that the changed files define, or nil
-// if any of them is not a cluster file.
-func clustersOf(p *load.Platform, changed []string) []string {
-	var names []string
-	for _, path := range changed {
-		i := slices.IndexFunc(p.Clusters, func(c *load.ClusterFile) bool { return c.Path == path })
-		if i < 0 {
-			return nil
-		}
-		names = append(names, p.Clusters[i].Name)
-	}
-	return names
+	return nil, err
 }
 
 func setOf(paths []string) map[string]bool {
@@ -483,26 +609,80 @@ func setOf(paths []string) map[string]bool {
 	return set
 }
 
-// finish publishes a check's result and starts what must follow: another
-// check if the platform changed meanwhile, else the whole fleet after a
-// partial check.
+// finish publishes a check's result, unless it is a check of the fleet
+// that a change cancelled, and starts what must follow: the queued
+// clusters, the whole fleet.
 func (s *server) finish(r *result) error {
 	m := r.m
-	m.running = false
+	if r.quick {
+		m.quick = false
+	} else if r.ctx == m.fleetCtx {
+		m.fleet, m.fleetCtx = nil, nil
+	}
 	if s.shutdown {
 		return nil
 	}
-	if err := s.publish(r); err != nil {
-		return err
+	var le *LoadError
+	if errors.As(r.err, &le) {
+		// Nothing was evaluated: the files it names and the changed ones
+		// say why, the others keep what they showed.
+		r.err = nil
+		if !r.quick {
+			r.scope = setOf(r.changed)
+		}
+		for _, d := range le.Problems {
+			if d.Pos.Filename != "" {
+				r.scope[filepath.Clean(d.Pos.Filename)] = true
+			}
+		}
 	}
-	switch {
-	case m.due:
-		s.start(m, false)
-	case len(m.changed) > 0:
-		// The debounce is still running; it starts the next check.
-	case r.partial:
-		s.start(m, true)
+	var err error
+	if r.ctx == nil || r.ctx.Err() == nil {
+		err = s.publish(r)
+	} else {
+		// Cancelled: the next check of the fleet covers its changes.
+		for _, path := range r.changed {
+			m.unchecked[path] = true
+		}
 	}
+	s.startQuick(m)
+	s.startFleet(m)
+	return err
+}
+
+// assist answers a completion or hover request on its own goroutine.
+func (s *server) assist(id json.RawMessage, method string, p textDocumentPositionParams) error {
+	path, ok := pathOf(p.TextDocument.URI)
+	d := s.docs[path]
+	if !ok || d == nil || d.module == nil {
+		return s.reply(id, nil)
+	}
+	text := d.text
+	q, pl, ok := query(d.module.root, path, text, p.Position, method == "textDocument/hover")
+	if !ok {
+		return s.reply(id, nil)
+	}
+	s.checks.Add(1)
+	go func() {
+		defer s.checks.Done()
+		r := reply{id: id}
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					r.err = fmt.Errorf("internal error: %v", v)
+				}
+			}()
+			if method == "textDocument/hover" {
+				r.result, r.err = s.hover(q, pl, text, p.Position)
+			} else {
+				r.result, r.err = s.complete(q, pl, text, p.Position)
+			}
+		}()
+		select {
+		case s.replies <- r:
+		case <-s.quit:
+		}
+	}()
 	return nil
 }
 
@@ -578,6 +758,7 @@ func (s *server) publish(r *result) error {
 // cluster's name unless d is in that cluster's own file, scrubbed of
 // credentials.
 func messageOf(d diag.Diagnostic, file string) string {
+	d = d.Scrubbed()
 	msg := d.Message
 	if d.Path != "" {
 		msg = d.Path + ": " + msg
@@ -585,7 +766,7 @@ func messageOf(d diag.Diagnostic, file string) string {
 	if d.Cluster != "" && filepath.Base(file) != d.Cluster+".cue" {
 		msg = d.Cluster + ": " + msg
 	}
-	return credentials.Scrub(msg)
+	return msg
 }
 
 func (s *server) reply(id json.RawMessage, result any) error {
@@ -613,10 +794,16 @@ func (s *server) stopTimers() {
 	}
 }
 
-// stop ends the session's goroutines: pending debounces are dropped and
-// running checks are waited for, their results discarded.
+// stop ends the session's goroutines: pending debounces are dropped,
+// checks of the fleet cancelled, and running checks are waited for, their
+// results discarded.
 func (s *server) stop() {
 	s.stopTimers()
+	for _, m := range s.modules {
+		if m.fleet != nil {
+			m.fleet()
+		}
+	}
 	close(s.quit)
 	s.checks.Wait()
 }

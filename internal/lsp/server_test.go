@@ -2,6 +2,7 @@ package lsp_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"cuelang.org/go/cue/token"
 
@@ -58,7 +60,7 @@ func newFakePlatform(t *testing.T, files map[string]string) *fakePlatform {
 func (f *fakePlatform) path(name string) string { return filepath.Join(f.root, "clusters", name) }
 func (f *fakePlatform) uri(name string) string  { return fileURI(f.path(name)) }
 
-func (f *fakePlatform) check(req lsp.Request) error {
+func (f *fakePlatform) check(_ context.Context, req lsp.Request) error {
 	f.mu.Lock()
 	if len(req.Clusters) == 0 {
 		f.requests = append(f.requests, "*")
@@ -358,5 +360,174 @@ func TestNewUnsavedFile(t *testing.T) {
 	}
 	if got, want := f.requested(), []string{"c", "*"}; !slices.Equal(got, want) {
 		t.Errorf("checks = %q, want %q", got, want)
+	}
+}
+
+// TestClustersBeforeSlowFleet: the check of an edited cluster is
+// published while the check of the whole fleet is still running, a newer
+// edit cancels that stale check (whose result, returned after all, is
+// never shown), and the check of the fleet for the newest text follows.
+func TestClustersBeforeSlowFleet(t *testing.T) {
+	f := newFakePlatform(t, nil)
+	release := make(chan struct{})
+	started := make(chan struct{}, 10)
+	var mu sync.Mutex
+	canceled := 0
+	check := func(ctx context.Context, req lsp.Request) error {
+		if len(req.Clusters) > 0 {
+			return f.check(ctx, req)
+		}
+		started <- struct{}{}
+		select {
+		case <-release:
+			return f.check(ctx, req)
+		case <-ctx.Done():
+			mu.Lock()
+			canceled++
+			mu.Unlock()
+			// What a check that ran to its end anyway would say: stale,
+			// and never to be shown.
+			return diag.List{{Pos: token.Position{Filename: f.path("a.cue"), Line: 1, Column: 1}, Cluster: "a", Message: "stale"}}
+		}
+	}
+	c := startClient(t, func(in io.Reader, out io.Writer) error {
+		return lsp.Serve(in, out, lsp.Options{Check: check})
+	})
+	c.initialize()
+	a := f.uri("a.cue")
+
+	c.open(a, "package clusters\n\nclusters: a: env: BAD\n")
+	c.diagnostics(a, count(1))
+	<-started // the check of the fleet is running, and blocks
+
+	for v := 2; v <= 4; v++ {
+		text := "package clusters\n\nclusters: a: env: \"dev\"\n"
+		n := 0
+		if v%2 == 1 {
+			text, n = "package clusters\n\nclusters: a: env: BAD\n", 1
+		}
+		start := time.Now()
+		c.change(a, v, text)
+		p := c.diagnostics(a, func(p published) bool { return p.Version != nil && *p.Version == v })
+		if len(p.Diagnostics) != n {
+			t.Errorf("version %d: %d diagnostics, want %d: %+v", v, len(p.Diagnostics), n, p.Diagnostics)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("version %d: the edited file's diagnostics took %s behind a check of the fleet", v, d)
+		}
+		<-started // the stale check was cancelled; the next one runs
+	}
+	mu.Lock()
+	if canceled != 3 {
+		t.Errorf("%d checks of the fleet cancelled, want 3", canceled)
+	}
+	mu.Unlock()
+	close(release)
+	p := c.diagnostics(a, func(p published) bool { return p.Version != nil && *p.Version == 4 })
+	for _, d := range p.Diagnostics {
+		if d.Message == "stale" {
+			t.Errorf("a cancelled check was shown: %+v", d)
+		}
+	}
+	if err := c.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.pending {
+		if strings.Contains(string(m.Params), "stale") {
+			t.Errorf("a cancelled check was shown: %s", m.Params)
+		}
+	}
+	if got, want := f.requested(), []string{"a", "a", "a", "a", "*"}; !slices.Equal(got, want) {
+		t.Errorf("checks run to their end = %q, want %q", got, want)
+	}
+}
+
+// fakeAssist records the queries it is asked and answers with their
+// path.
+type fakeAssist struct {
+	mu      sync.Mutex
+	queries []lsp.Query
+}
+
+func (a *fakeAssist) Complete(_ context.Context, q lsp.Query) ([]lsp.Completion, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.queries = append(a.queries, q)
+	return []lsp.Completion{{Text: `"dev"`, Kind: lsp.Name, Detail: "platform.envs.dev", Doc: "branch development"}}, nil
+}
+
+func (a *fakeAssist) Hover(_ context.Context, q lsp.Query) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.queries = append(a.queries, q)
+	return "**" + strings.Join(q.Path, ".") + "**", nil
+}
+
+// TestAssist: with an Assistant, the server advertises completion and
+// hover, asks it about the place of the cursor in a cluster file (the
+// cluster, the path of fields, label or value), and replaces the word
+// typed before the cursor, in UTF-16 units.
+func TestAssist(t *testing.T) {
+	f := newFakePlatform(t, nil)
+	a := &fakeAssist{}
+	c := startClient(t, func(in io.Reader, out io.Writer) error {
+		return lsp.Serve(in, out, lsp.Options{Check: f.check, Assist: a})
+	})
+	r := c.call("initialize", map[string]any{"capabilities": map[string]any{}})
+	var init struct {
+		Capabilities struct {
+			CompletionProvider *struct{} `json:"completionProvider"`
+			HoverProvider      bool      `json:"hoverProvider"`
+		} `json:"capabilities"`
+	}
+	if err := json.Unmarshal(r.Result, &init); err != nil || init.Capabilities.CompletionProvider == nil || !init.Capabilities.HoverProvider {
+		t.Fatalf("initialize = %s, want completion and hover", r.Result)
+	}
+	uri := f.uri("a.cue")
+	text := "package clusters\n\n// ü\nclusters: a: {\n\tmonitoring: retention: \"7d\"\n\tenv: \"dü\n}\n"
+	c.open(uri, text)
+	at := func(line, char int) map[string]any {
+		return map[string]any{"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": line, "character": char}}
+	}
+	// After `"dü` on line 5: 3 UTF-16 units after the quote's column 6.
+	r = c.call("textDocument/completion", at(5, 9))
+	var list struct {
+		Items []struct {
+			Label         string `json:"label"`
+			Kind          int    `json:"kind"`
+			Documentation struct{ Value string }
+			TextEdit      struct {
+				Range struct {
+					Start, End struct{ Line, Character int }
+				}
+				NewText string `json:"newText"`
+			} `json:"textEdit"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(r.Result, &list); err != nil || len(list.Items) != 1 {
+		t.Fatalf("completion = %s %v", r.Result, r.Error)
+	}
+	it := list.Items[0]
+	if it.Label != `"dev"` || it.Kind != 14 || it.Documentation.Value != "branch development" || it.TextEdit.NewText != `"dev"` ||
+		it.TextEdit.Range.Start.Line != 5 || it.TextEdit.Range.Start.Character != 6 || it.TextEdit.Range.End.Character != 9 {
+		t.Errorf("completion item = %+v", it)
+	}
+	r = c.call("textDocument/hover", at(4, 15))
+	var hover struct {
+		Contents struct{ Kind, Value string }
+		Range    struct{ Start, End struct{ Character int } }
+	}
+	if err := json.Unmarshal(r.Result, &hover); err != nil || hover.Contents.Value != "**monitoring.retention**" || hover.Contents.Kind != "markdown" || hover.Range.Start.Character != 13 || hover.Range.End.Character != 22 {
+		t.Errorf("hover = %s %v", r.Result, r.Error)
+	}
+	// Outside a cluster: nothing to say, and the assistant is not asked.
+	if r = c.call("textDocument/hover", at(0, 3)); string(r.Result) != "null" {
+		t.Errorf("hover on the package clause = %s", r.Result)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.queries) != 2 || a.queries[0].Cluster != "a" || strings.Join(a.queries[0].Path, ".") != "env" || !a.queries[0].Value ||
+		strings.Join(a.queries[1].Path, ".") != "monitoring.retention" || a.queries[1].Value || a.queries[1].File != f.path("a.cue") {
+		t.Errorf("queries = %+v", a.queries)
 	}
 }
