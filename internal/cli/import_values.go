@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -122,11 +124,27 @@ func (v *valuesOptions) run(dir string) error {
 		}
 		return fmt.Errorf("%s would change: nothing written; give --force to rewrite %s", strings.Join(shown, ", "), plural(len(exist), "it", "them"))
 	}
-	for _, f := range imp.Files {
-		if err := output.WriteSource(f.Path, f.Data, v.force || f.Exists); err != nil {
-			return err
+	// Thousands of cluster files, each synced before its rename: written
+	// a few at a time, listed in order.
+	errs := make([]error, len(imp.Files))
+	var wg sync.WaitGroup
+	const writers = 8
+	for w := range writers {
+		wg.Go(func() {
+			for i := w; i < len(imp.Files); i += writers {
+				f := imp.Files[i]
+				errs[i] = output.WriteSource(f.Path, f.Data, v.force || f.Exists)
+			}
+		})
+	}
+	wg.Wait()
+	for i, f := range imp.Files {
+		if errs[i] == nil {
+			fmt.Fprintln(v.Stdout, filepath.ToSlash(displayPath(v.Cwd, f.Path)))
 		}
-		fmt.Fprintln(v.Stdout, filepath.ToSlash(displayPath(v.Cwd, f.Path)))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	if len(diffs) > 0 || len(imp.Unused) > 0 || len(imp.Ignored) > 0 {
 		return exitError{exitFailed}

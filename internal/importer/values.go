@@ -72,14 +72,13 @@ const (
 type value struct {
 	kind kind
 	// keys are the keys of a map in the file's order; vals holds their
-	// values. Slices rather than a Go map: tens of thousands of files are
-	// held at once, and a values mapping has few keys.
-	keys  []string
-	vals  []*value
-	items []*value
+	// values, or a list's items. Slices rather than a Go map, and no
+	// more fields than needed: tens of thousands of files are held at
+	// once, and a values mapping has few keys.
+	keys []string
+	vals []*value
 	// scalar is a string, int64, uint64, float64, bool or nil.
 	scalar any
-	line   int
 }
 
 // get is the value of key k of a map.
@@ -167,13 +166,20 @@ func ReadValuesTree(dir, shown string) (*ValuesTree, error) {
 }
 
 // parseValues parses one values file: a single YAML document holding a
-// mapping, or nothing (an empty mapping, as Helm reads it).
+// mapping, or nothing (an empty mapping, as Helm reads it). A credential
+// in it is an error.
 func parseValues(name string, src []byte) (*value, error) {
+	return parse(name, src, true)
+}
+
+// parse is parseValues, with the check for credentials left out for
+// bytes that fleetc rendered, which never hold one (render.YAML).
+func parse(name string, src []byte, checkCreds bool) (*value, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return &value{kind: kindMap, line: 1}, nil
+			return &value{kind: kindMap}, nil
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
@@ -184,19 +190,19 @@ func parseValues(name string, src []byte) (*value, error) {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if len(doc.Content) == 0 {
-		return &value{kind: kindMap, line: 1}, nil
+		return &value{kind: kindMap}, nil
 	}
 	top := doc.Content[0]
 	for top.Kind == yaml.AliasNode {
 		top = top.Alias
 	}
 	if top.Kind == yaml.ScalarNode && top.ShortTag() == "!!null" {
-		return &value{kind: kindMap, line: top.Line}, nil
+		return &value{kind: kindMap}, nil
 	}
 	if top.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d:%d: the document is a %s, not a mapping: a values file maps keys to values", name, top.Line, top.Column, nodeKind(top))
 	}
-	return fromNode(name, top, "", 0)
+	return fromNode(name, top, "", checkCreds, 0)
 }
 
 func nodeKind(n *yaml.Node) string {
@@ -213,14 +219,14 @@ func nodeKind(n *yaml.Node) string {
 // data. depth guards against alias cycles. A credential is an error:
 // fleetc writes none into the CUE files, which live in git, nor into
 // values files.
-func fromNode(name string, n *yaml.Node, key string, depth int) (*value, error) {
+func fromNode(name string, n *yaml.Node, key string, checkCreds bool, depth int) (*value, error) {
 	if depth > 1000 {
 		return nil, fmt.Errorf("%s:%d:%d: nested too deep (an alias that includes itself?)", name, n.Line, n.Column)
 	}
 	for n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	v := &value{line: n.Line}
+	v := &value{}
 	switch n.Kind {
 	case yaml.MappingNode:
 		v.kind = kindMap
@@ -240,7 +246,7 @@ func fromNode(name string, n *yaml.Node, key string, depth int) (*value, error) 
 			if _, dup := v.get(k.Value); dup {
 				return nil, fmt.Errorf("%s:%d:%d: key %q is there twice", name, k.Line, k.Column, k.Value)
 			}
-			c, err := fromNode(name, val, k.Value, depth+1)
+			c, err := fromNode(name, val, k.Value, checkCreds, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -249,13 +255,13 @@ func fromNode(name string, n *yaml.Node, key string, depth int) (*value, error) 
 		}
 	case yaml.SequenceNode:
 		v.kind = kindList
-		v.items = make([]*value, 0, len(n.Content))
+		v.vals = make([]*value, 0, len(n.Content))
 		for _, c := range n.Content {
-			cv, err := fromNode(name, c, key, depth+1)
+			cv, err := fromNode(name, c, key, checkCreds, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			v.items = append(v.items, cv)
+			v.vals = append(v.vals, cv)
 		}
 	case yaml.ScalarNode:
 		v.kind = kindScalar
@@ -264,7 +270,7 @@ func fromNode(name string, n *yaml.Node, key string, depth int) (*value, error) 
 			return nil, fmt.Errorf("%s:%d:%d: %v", name, n.Line, n.Column, err)
 		}
 		v.scalar = s
-		if str, ok := s.(string); ok {
+		if str, ok := s.(string); ok && checkCreds {
 			if f, bad := creds.Check(str, key); bad {
 				return nil, fmt.Errorf("%s:%d:%d: %s: fleetc never writes a credential into git; have the chart read it from a Kubernetes Secret and import the file without it", name, n.Line, n.Column, f.Reason())
 			}
@@ -341,7 +347,7 @@ func equal(a, b *value) bool {
 		}
 		return true
 	case kindList:
-		return slices.EqualFunc(a.items, b.items, equal)
+		return slices.EqualFunc(a.vals, b.vals, equal)
 	}
 	return scalarEqual(a.scalar, b.scalar)
 }
@@ -367,7 +373,7 @@ func (v *value) describe() string {
 	case kindMap:
 		return fmt.Sprintf("a mapping of %d keys", len(v.keys))
 	case kindList:
-		return fmt.Sprintf("a list of %d items", len(v.items))
+		return fmt.Sprintf("a list of %d items", len(v.vals))
 	}
 	switch s := v.scalar.(type) {
 	case nil:
@@ -405,11 +411,11 @@ func diffValues(prefix string, want, got *value) string {
 		}
 		return ""
 	case kindList:
-		if len(want.items) != len(got.items) {
-			return fmt.Sprintf("%s: want a list of %d items, got %d", prefix, len(want.items), len(got.items))
+		if len(want.vals) != len(got.vals) {
+			return fmt.Sprintf("%s: want a list of %d items, got %d", prefix, len(want.vals), len(got.vals))
 		}
-		for i := range want.items {
-			if d := diffValues(fmt.Sprintf("%s[%d]", prefix, i), want.items[i], got.items[i]); d != "" {
+		for i := range want.vals {
+			if d := diffValues(fmt.Sprintf("%s[%d]", prefix, i), want.vals[i], got.vals[i]); d != "" {
 				return d
 			}
 		}

@@ -150,9 +150,9 @@ func (g *appGen) expr(path []string, disp string, ms []member, depth int) string
 	case kindMap:
 		return g.mapping(path, disp, ms, depth)
 	case kindList:
-		n := len(ms[0].v.items)
+		n := len(ms[0].v.vals)
 		for _, m := range ms {
-			if len(m.v.items) != n {
+			if len(m.v.vals) != n {
 				return g.whole(path, disp, ms, "the list's length differs between clusters")
 			}
 		}
@@ -164,7 +164,7 @@ func (g *appGen) expr(path []string, disp string, ms []member, depth int) string
 			}
 			sub := make([]member, len(ms))
 			for j, m := range ms {
-				sub[j] = member{m.c, m.v.items[i]}
+				sub[j] = member{m.c, m.v.vals[i]}
 			}
 			b.WriteString(g.expr(append(slices.Clip(path), strconv.Itoa(i)), fmt.Sprintf("%s[%d]", disp, i), sub, depth))
 		}
@@ -664,7 +664,7 @@ func scalarish(ms []member) bool {
 		case kindScalar:
 			return true
 		case kindList:
-			return !slices.ContainsFunc(v.items, func(i *value) bool { return !ok(i) })
+			return !slices.ContainsFunc(v.vals, func(i *value) bool { return !ok(i) })
 		}
 		return false
 	}
@@ -737,7 +737,7 @@ func writeLit(b *strings.Builder, v *value, depth int) {
 		b.WriteString("}")
 	case kindList:
 		b.WriteString("[")
-		for i, it := range v.items {
+		for i, it := range v.vals {
 			if i > 0 {
 				b.WriteString(", ")
 			}

@@ -59,7 +59,7 @@ func (imp *ValuesImport) Prove(root string) ([]Difference, error) {
 				o.diffs = append(o.diffs, Difference{rel, fmt.Sprintf("render: %v", err)})
 				continue
 			}
-			got, err := parseValues(rel, data)
+			got, err := parse(rel, data, false)
 			if err != nil {
 				o.diffs = append(o.diffs, Difference{rel, fmt.Sprintf("read back: %v", err)})
 				continue
