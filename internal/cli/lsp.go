@@ -220,7 +220,7 @@ func (ls *lspSession) alone(w *warmPlatform, req lsp.Request) (err error, ok boo
 
 // Complete lists what may be written at a place of a cluster file.
 func (ls *lspSession) Complete(_ context.Context, q lsp.Query) ([]lsp.Completion, error) {
-	st, err := ls.platform(q.Root).current(q.Root, nil)
+	st, err := ls.platform(q.Root).current(q.Root, q.Overlay)
 	if err != nil {
 		return nil, err
 	}
@@ -244,11 +244,11 @@ func (ls *lspSession) Complete(_ context.Context, q lsp.Query) ([]lsp.Completion
 // Hover says what the field at a place of a cluster file is, evaluating
 // the cluster as the buffer has it.
 func (ls *lspSession) Hover(_ context.Context, q lsp.Query) (string, error) {
-	st, err := ls.platform(q.Root).current(q.Root, nil)
+	st, err := ls.platform(q.Root).current(q.Root, q.Overlay)
 	if err != nil {
 		return "", err
 	}
-	p, _, ok, err := st.p.With(map[string][]byte{q.File: q.Text}, []string{q.File})
+	p, _, ok, err := st.p.With(q.Overlay, []string{q.File})
 	var cf *load.ClusterFile
 	if ok && err == nil {
 		i := slices.IndexFunc(p.Clusters, func(c *load.ClusterFile) bool { return c.Path == q.File })

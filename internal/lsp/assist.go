@@ -26,9 +26,11 @@ type Assistant interface {
 // Query is a place in a cluster file.
 type Query struct {
 	// Root is the module root, File the file's absolute path and Text
-	// its buffer.
+	// its buffer; Overlay holds every open CUE document of the platform
+	// by path, as Request.Overlay does.
 	Root, File string
 	Text       []byte
+	Overlay    map[string][]byte
 	// Cluster is the cluster the place is in, and Path the fields from
 	// it to the place: the struct whose fields go there, or with Value
 	// the field whose value is there. For a hover, Path is the field at

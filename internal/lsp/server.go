@@ -662,6 +662,7 @@ func (s *server) assist(id json.RawMessage, method string, p textDocumentPositio
 	if !ok {
 		return s.reply(id, nil)
 	}
+	_, q.Overlay = s.snapshot(d.module)
 	s.checks.Add(1)
 	go func() {
 		defer s.checks.Done()
