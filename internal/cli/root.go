@@ -192,7 +192,7 @@ func report(io IO, cmd *cobra.Command, err error) int {
 	var dl diag.List
 	if errors.As(err, &dl) {
 		for _, d := range dl {
-			fmt.Fprintln(io.Stderr, credentials.Scrub(d.Format(io.Cwd)))
+			fmt.Fprintln(io.Stderr, d.Scrubbed().Format(io.Cwd))
 		}
 		fmt.Fprintf(io.Stderr, "fleetc: %d %s\n", len(dl), plural(len(dl), "error", "errors"))
 		return exitFailed

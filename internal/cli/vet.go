@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fleetc/fleetc/internal/credentials"
 	"github.com/fleetc/fleetc/internal/diag"
 )
 
@@ -95,12 +94,12 @@ func (o *vetOptions) run() error {
 }
 
 // asProblems turns what buildPlan failed with into diagnostics, scrubbed
-// of credentials (credentials.Scrub) as report does for text: a diag.List
+// of credentials (Diagnostic.Scrubbed) as report does for text: a diag.List
 // as it is, any other error as one diagnostic without a place.
 func asProblems(err error) diag.List {
 	ds := problems(err)
 	for i := range ds {
-		ds[i].Message, ds[i].Path = credentials.Scrub(ds[i].Message), credentials.Scrub(ds[i].Path)
+		ds[i] = ds[i].Scrubbed()
 	}
 	return ds
 }

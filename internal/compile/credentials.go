@@ -109,6 +109,12 @@ func credentialLiterals(f *ast.File) []credential {
 					walk(e, path, "")
 				}
 			}
+		case *ast.UnaryExpr:
+			// A pattern a value must (not) match is a constraint, not a
+			// value: `=~"^x"`.
+			if x.Op != token.MAT && x.Op != token.NMAT {
+				walk(x.X, path, field)
+			}
 		case *ast.ImportDecl, *ast.Package, *ast.Attribute, *ast.CommentGroup:
 		default:
 			// Lists, defaults, disjunctions, calls, comprehensions, lets:
@@ -170,8 +176,15 @@ type redactor struct{ r *strings.Replacer }
 func newRedactor(creds []credential) *redactor {
 	var values []string
 	for _, c := range creds {
-		values = append(values, literal.String.Quote(c.value), strconv.Quote(c.value), c.value)
-		values = append(values, c.parts...)
+		// Quoted, as CUE's messages show a value, always; bare only when
+		// long enough not to be a piece of every other word (a password
+		// "e" must not turn each e of a message into ***).
+		values = append(values, literal.String.Quote(c.value), strconv.Quote(c.value))
+		for _, v := range append([]string{c.value}, c.parts...) {
+			if len(v) >= minBare {
+				values = append(values, v)
+			}
+		}
 		if lines := strings.Split(c.value, "\n"); len(lines) > 1 {
 			for _, l := range lines {
 				if l = strings.TrimSpace(l); len(l) >= 8 {
@@ -191,6 +204,10 @@ func newRedactor(creds []credential) *redactor {
 	}
 	return &redactor{strings.NewReplacer(pairs...)}
 }
+
+// minBare is the shortest credential the redactor hides where it is not
+// quoted.
+const minBare = 6
 
 // redacted stands for a hidden value in a message.
 const redacted = "***"

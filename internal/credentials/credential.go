@@ -7,74 +7,116 @@
 package credentials
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 )
 
 // Suffixes end the lowercased, separator-free names of keys whose values
 // are credentials: adminPassword, api_token, clientSecret, secretAccessKey,
-// db-pwd, basicAuth, GOOGLE_APPLICATION_CREDENTIALS.
+// db-pwd, rootPass, basicAuth, GOOGLE_APPLICATION_CREDENTIALS. A name is
+// matched once trailing digits, one qualifier (tokenValue,
+// credentialsJson, password_b64) and a plural s are taken off.
 var Suffixes = []string{
-	"password", "passwd", "pwd", "passphrase",
-	"token", "secret", "apikey", "accesskey", "secretkey", "privatekey", "signingkey",
-	"encryptionkey", "masterkey", "sessionkey", "clientsecret", "secretaccesskey",
-	"credential", "credentials", "auth", "authorization", "bearer", "cookie",
+	"password", "passwd", "pwd", "pass", "pw", "passphrase",
+	"token", "secret", "apikey", "accesskey", "secretkey", "privatekey", "privkey", "signingkey",
+	"encryptionkey", "masterkey", "sessionkey", "sshkey", "clientsecret", "secretaccesskey",
+	"credential", "credentials", "auth", "authorization", "bearer", "cookie", "jwt", "kubeconfig",
 	"connectionstring", "dsn",
 }
 
 // passwordSuffixes end the names of keys whose values are credentials even
-// as numbers: a PIN or a numeric password is still one, while a number
-// under maxToken is a count.
-var passwordSuffixes = []string{"password", "passwd", "pwd", "passphrase", "pin"}
+// as numbers: a numeric password is still one, while a number under
+// maxTokens is a count. A PIN (simPin, sim_pin) is one too.
+var passwordSuffixes = []string{"password", "passwd", "pwd", "pass", "pw", "passphrase"}
+
+// qualifiers end a credential's name without changing what it holds.
+var qualifiers = []string{"value", "values", "json", "data", "string", "str", "b64", "base64", "raw", "plain", "plaintext", "content", "contents", "text"}
 
 // IsName reports whether a key names a credential. existingSecret and the
-// like name a Secret, not its content.
+// like name a Secret, not its content; bypass is no pass.
 func IsName(name string) bool {
-	return hasSuffix(name, Suffixes)
+	return named(name, Suffixes) || isPin(name)
 }
 
 // IsPasswordName reports whether a key names a password, whose value is a
 // credential even when it is a number.
 func IsPasswordName(name string) bool {
-	return hasSuffix(name, passwordSuffixes)
+	return named(name, passwordSuffixes) || isPin(name)
 }
 
-// hasSuffix reports whether name, lowercased and without the characters
-// that join words, ends with one of suffixes and does not start with
-// "existing". It allocates nothing: it runs on every key fleetc writes.
-func hasSuffix(name string, suffixes []string) bool {
-	if len(name) >= len("existing") && strings.EqualFold(name[:len("existing")], "existing") {
+// named reports whether name, reduced to its stem, ends with one of
+// suffixes, before or after one qualifier.
+func named(name string, suffixes []string) bool {
+	var buf [64]byte
+	n := stem(name, buf[:0])
+	if rest, ok := bytesCutPrefix(n, "existing"); ok && (bytesHasSuffix(rest, "secret") || bytesHasSuffix(rest, "secretname")) {
 		return false
 	}
+	if bytesHasSuffix(n, "bypass") || bytesHasSuffix(n, "compass") {
+		return false
+	}
+	if endsWith(n, suffixes) {
+		return true
+	}
+	for _, q := range qualifiers {
+		if len(n) > len(q) && bytesHasSuffix(n, q) {
+			return endsWith(n[:len(n)-len(q)], suffixes)
+		}
+	}
+	return false
+}
+
+// endsWith reports whether n ends with one of suffixes, or with its plural
+// (passwords, apiKeys, secrets).
+func endsWith(n []byte, suffixes []string) bool {
 	for _, suf := range suffixes {
-		if foldSuffix(name, suf) {
+		if bytesHasSuffix(n, suf) || len(n) > 1 && n[len(n)-1] == 's' && bytesHasSuffix(n[:len(n)-1], suf) {
 			return true
 		}
 	}
 	return false
 }
 
-// foldSuffix reports whether name ends with suf (lowercase ASCII) once
-// lowercased, skipping separators in name.
-func foldSuffix(name, suf string) bool {
-	i := len(name) - 1
-	for j := len(suf) - 1; j >= 0; j-- {
-		for i >= 0 && isSeparator(name[i]) {
-			i--
-		}
-		if i < 0 {
-			return false
-		}
+// stem appends to buf the name lowercased, without the characters that
+// join words and trailing digits. With a buffer on
+// the caller's stack it allocates nothing for names of up to 64 bytes: it
+// runs on every key fleetc writes.
+func stem(name string, buf []byte) []byte {
+	for i := 0; i < len(name); i++ {
 		c := name[i]
+		if isSeparator(c) || c == '/' || c == ':' {
+			continue
+		}
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		if c != suf[j] {
-			return false
-		}
-		i--
+		buf = append(buf, c)
 	}
-	return true
+	for len(buf) > 0 && buf[len(buf)-1] >= '0' && buf[len(buf)-1] <= '9' {
+		buf = buf[:len(buf)-1]
+	}
+	return buf
+}
+
+// isPin reports whether name is a PIN: pin, simPin, sim_pin (not spin).
+func isPin(name string) bool {
+	l := len(name)
+	if l < 3 || !strings.EqualFold(name[l-3:], "pin") {
+		return false
+	}
+	return l == 3 || isSeparator(name[l-4]) || name[l-3] == 'P'
+}
+
+func bytesHasSuffix(b []byte, suf string) bool {
+	return len(b) >= len(suf) && string(b[len(b)-len(suf):]) == suf
+}
+
+func bytesCutPrefix(b []byte, prefix string) ([]byte, bool) {
+	if len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix {
+		return b[len(prefix):], true
+	}
+	return b, false
 }
 
 func isSeparator(c byte) bool { return c == '-' || c == '_' || c == '.' || c == ' ' }
@@ -90,10 +132,12 @@ func Normalize(s string) string {
 }
 
 // reference matches a value that only refers to a credential kept
-// elsewhere: Go template actions (the "{{ .token }}" of an ExternalSecret
-// template), or a variable as shells and Kubernetes expand them
-// (${DB_PASSWORD}, $(DB_PASSWORD)).
-var reference = regexp.MustCompile(`^\s*((\{\{[^{}]*\}\}|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$\([A-Za-z_][A-Za-z0-9_]*\))\s*)+$`)
+// elsewhere: Go template actions that read a field or variable and pipe
+// it through functions, with no literal text (the "{{ .token }}" of an
+// ExternalSecret template), or a variable as shells and Kubernetes expand
+// them (${DB_PASSWORD}, $(DB_PASSWORD)). "{{ "hunter2" }}" holds a literal,
+// and a comment could hide one.
+var reference = regexp.MustCompile(`^\s*((\{\{-?\s*[.$][A-Za-z0-9_.]*(\s*\|\s*[A-Za-z_][A-Za-z0-9_]*)*\s*-?\}\}|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$\([A-Za-z_][A-Za-z0-9_]*\))\s*)+$`)
 
 // IsReference reports whether s only refers to a credential kept
 // elsewhere, so that it may stand under a key that names one.
@@ -136,6 +180,12 @@ var shapes = []struct {
 	{[]string{"xox", "hooks.slack.com"}, regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}`), "a Slack token or webhook"},
 	{[]string{"AIza"}, regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35}\b`), "a Google API key"},
 	{[]string{"k_live_"}, regexp.MustCompile(`\b[rs]k_live_[0-9A-Za-z]{16,}`), "a Stripe key"},
+	{[]string{"hvs.", "hvb.", "hvr."}, regexp.MustCompile(`\bhv[sbr]\.[A-Za-z0-9_-]{20,}`), "a Vault token"},
+	{[]string{"sha256~"}, regexp.MustCompile(`\bsha256~[A-Za-z0-9_-]{40,}`), "an OpenShift bearer token"},
+	{[]string{"npm_"}, regexp.MustCompile(`\bnpm_[A-Za-z0-9]{36}\b`), "an npm token"},
+	{[]string{"dckr_pat_"}, regexp.MustCompile(`\bdckr_pat_[A-Za-z0-9_-]{20,}`), "a Docker Hub token"},
+	{[]string{"sk-"}, regexp.MustCompile(`\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}`), "an API secret key"},
+	{[]string{"-----BEGIN OPENSSH", "PuTTY-User-Key"}, regexp.MustCompile(`-----BEGIN OPENSSH PRIVATE KEY-----|PuTTY-User-Key-File`), "an SSH private key"},
 }
 
 // urlUserinfo matches the userinfo of a URL (scheme://userinfo@); its
@@ -174,15 +224,107 @@ func find(s string, depth int) (Finding, bool) {
 	if f, ok := urlPassword(s); ok {
 		return f, true
 	}
+	if f, ok := assignment(s); ok {
+		return f, true
+	}
+	if f, ok := basicAuth(s); ok {
+		return f, true
+	}
 	if depth == 0 || !hasBase64Run(s) {
 		return Finding{}, false
 	}
 	for _, run := range base64Runs(s) {
-		if inner, ok := find(decodeBase64(run.text), depth-1); ok {
-			return Finding{What: "a base64-encoded " + withoutArticle(inner.What), Parts: run.parts}, true
+		// Text before the base64 in the same run (x + base64) shifts
+		// where its groups of four start: each start is tried.
+		for k := range min(4, len(run.text)-minBase64+1) {
+			if inner, ok := find(decodeBase64(run.text[k:]), depth-1); ok {
+				return Finding{What: "a base64-encoded " + withoutArticle(inner.What), Parts: run.parts}, true
+			}
 		}
 	}
 	return Finding{}, false
+}
+
+// assigned matches a credential assigned in text: a command-line flag
+// (--password=x), YAML, JSON or INI inside a string (password: x,
+// "token":"x", secret = x), a connection string (Password=x;).
+var assigned = regexp.MustCompile(`(?i)(?:^|[^a-z0-9])(pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|client[_-]?secret|access[_-]?key|private[_-]?key)["']?[ \t]*[:=][ \t]*["']?([^\s"',;&}\]]{3,})`)
+
+// assignment finds a credential assigned to a key named like one inside
+// s, unless what is assigned refers to one kept elsewhere.
+func assignment(s string) (Finding, bool) {
+	if !containsFold(s, "pass", "pwd", "secret", "token", "key") {
+		return Finding{}, false
+	}
+	var parts []string
+	for _, m := range assigned.FindAllStringSubmatch(s, -1) {
+		v := m[2]
+		if IsReference(v) || strings.HasPrefix(v, "$") || strings.HasPrefix(v, "{{") || placeholder(v) {
+			continue
+		}
+		parts = append(parts, v)
+	}
+	if len(parts) == 0 {
+		return Finding{}, false
+	}
+	return Finding{What: "a credential assigned in text (password=…)", Parts: parts}, true
+}
+
+// basicHeader matches the value of an HTTP Basic authorization.
+var basicHeader = regexp.MustCompile(`(?i)\bbasic\s+([A-Za-z0-9+/]{8,}={0,2})`)
+
+// basicAuth finds "Basic <base64 of user:password>".
+func basicAuth(s string) (Finding, bool) {
+	if !containsFold(s, "basic") {
+		return Finding{}, false
+	}
+	for _, m := range basicHeader.FindAllStringSubmatch(s, -1) {
+		d := decodeBase64(m[1])
+		if u, p, ok := strings.Cut(d, ":"); ok && u != "" && p != "" && printable(d) {
+			return Finding{What: "an HTTP basic authorization (user:password in base64)", Parts: []string{m[1]}}, true
+		}
+	}
+	return Finding{}, false
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// containsFold reports whether s holds one of subs (lowercase), in any
+// case.
+func containsFold(s string, subs ...string) bool {
+	for _, sub := range subs {
+		for i := 0; i+len(sub) <= len(s); i++ {
+			if strings.EqualFold(s[i:i+len(sub)], sub) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// placeholder reports whether v is a word that says no credential is set
+// (none, false, disabled, changeme is not one) rather than being one.
+func placeholder(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "none", "null", "nil", "true", "false", "yes", "no", "on", "off", "enabled", "disabled", "required", "optional":
+		return true
+	}
+	return false
+}
+
+// authMethods name ways to authenticate, which a key such as auth or
+// authType holds rather than a credential.
+var authMethods = map[string]bool{
+	"basic": true, "bearer": true, "token": true, "oauth": true, "oauth2": true, "oidc": true, "jwt": true,
+	"kubernetes": true, "approle": true, "ldap": true, "tls": true, "mtls": true, "iam": true, "aws": true,
+	"gcp": true, "azure": true, "cert": true, "userpass": true, "anonymous": true, "serviceaccount": true, "sasl": true,
 }
 
 // withoutArticle drops the leading "a " or "an " of a description.
@@ -213,18 +355,31 @@ func containsAny(s string, subs []string) bool {
 // token (https://<token>@github.com). scp-like addresses
 // (git@host:path) and ssh://git@host name a user, not a secret.
 func urlPassword(s string) (Finding, bool) {
-	if !strings.Contains(s, "://") {
+	if !strings.Contains(s, "@") {
 		return Finding{}, false
 	}
+	// JSON escapes slashes: https:\/\/user:pw@host.
+	s = strings.ReplaceAll(s, `\/`, "/")
 	var parts []string
 	for _, m := range urlUserinfo.FindAllStringSubmatch(s, -1) {
 		scheme, info := strings.ToLower(m[1]), m[2]
-		user, pass, hasPass := strings.Cut(info, ":")
+		plain, err := url.PathUnescape(info)
+		if err != nil {
+			plain = info
+		}
+		user, pass, hasPass := strings.Cut(plain, ":")
 		switch {
-		case hasPass && pass != "":
+		case hasPass && pass != "" && !documented(user, pass):
 			parts = append(parts, info)
 		case (strings.HasSuffix(scheme, "http") || strings.HasSuffix(scheme, "https")) && len(user) >= 20:
 			parts = append(parts, info)
+		}
+	}
+	// Without a scheme: //user:pw@host, user:pw@tcp(db:3306)/app.
+	for _, m := range bareUserinfo.FindAllStringSubmatch(s, -1) {
+		user, pass, _ := strings.Cut(m[1], ":")
+		if !digest.MatchString(m[2]) && !documented(user, pass) {
+			parts = append(parts, m[1])
 		}
 	}
 	if len(parts) == 0 {
@@ -232,6 +387,20 @@ func urlPassword(s string) (Finding, bool) {
 	}
 	return Finding{What: "a URL with a password (user:password@)", Parts: parts}, true
 }
+
+// documented reports whether user:pass is how documentation spells the
+// form (user:password@), not a credential: fleetc's own messages say so.
+func documented(user, pass string) bool {
+	return user == "user" && (pass == "password" || pass == "pass")
+}
+
+// bareUserinfo matches user:password@ without a scheme, at the start of a
+// word; its second group is what follows the @.
+var bareUserinfo = regexp.MustCompile(`(?:^|[\s"'=(,;])(?://)?([\w.%+~-]+:[^\s@/"'<>\\:]+)@(\S{0,8})`)
+
+// digest matches what follows the @ of an image reference with a tag and
+// a digest (nginx:1.25@sha256:…), which is no password.
+var digest = regexp.MustCompile(`^(sha256|sha384|sha512):`)
 
 // minBase64 is the shortest run of base64 worth decoding: the base64 of
 // the shortest credential with a shape (an AWS access key) is longer.
@@ -336,7 +505,8 @@ func Check(value, key string) (Finding, bool) {
 	if f, ok := Find(value); ok {
 		return f, true
 	}
-	if key != "" && IsName(key) && strings.TrimSpace(value) != "" && !IsReference(value) {
+	if key != "" && IsName(key) && !placeholder(value) && !IsReference(value) &&
+		!(authMethods[strings.ToLower(strings.TrimSpace(value))] && named(key, []string{"auth", "authorization", "authtype", "authmethod"})) {
 		return Finding{What: "a field named " + key + " holds a literal string", Parts: []string{value}, Named: true}, true
 	}
 	return Finding{}, false

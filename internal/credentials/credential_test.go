@@ -13,6 +13,12 @@ func TestIsName(t *testing.T) {
 		"auth": true, "basicAuth": true, "credentials": true, "GOOGLE_APPLICATION_CREDENTIALS": true,
 		"apiKey": true, "api-key": true, "privateKey": true, "client_secret": true, "Authorization": true,
 		"accessKey": true, "connectionString": true, "sessionCookie": true, "signing key": true,
+		"passwords": true, "secrets": true, "tokens": true, "apiKeys": true, "pass": true, "pw": true,
+		"adminPass": true, "rootPass": true, "privKey": true, "sshKey": true, "ssh_key": true, "jwt": true,
+		"kubeconfig": true, "tokenValue": true, "secretValue": true, "credentialsJson": true, "passWord1": true,
+		"password:": true, "password/": true, "existingPassword": true, "existing_secret_password": true,
+		"pin": true, "simPin": true, "sim_pin": true, "spin": false, "bypass": false, "existingSecretName": false,
+		"passwordFile": false, "tokenTTL": false, "maxTokens": true, "existingSecretPasswordKey": false,
 		"existingSecret": false, "tokenProperty": false, "secretStore": false, "secretName": false,
 		"name": false, "replicas": false, "key": false, "author": false, "caData": false,
 	} {
@@ -68,6 +74,29 @@ func TestFind(t *testing.T) {
 		{"url in text", "clone from https://u:p4ss@host/x first", "a URL with a password"},
 		{"slack webhook", "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXX", "a Slack token or webhook"},
 
+		{"base64 after text", "x" + b64(jwt), "a base64-encoded JSON Web Token"},
+		{"base64 after two", "to" + b64(jwt), "a base64-encoded JSON Web Token"},
+		{"basic auth", "Basic " + b64("robot:s3cr3t-pw"), "an HTTP basic authorization"},
+		{"dockerconfigjson", b64(`{"auths":{"r.io":{"username":"u","password":"hunter22"}}}`), "a base64-encoded credential assigned"},
+		{"flag", "--password=hunter22", "a credential assigned"},
+		{"yaml in a string", "smtp_auth_password: hunter22", "a credential assigned"},
+		{"ini", "password = hunter22", "a credential assigned"},
+		{"json", `{"password":"hunter22"}`, "a credential assigned"},
+		{"connection string", "Server=db;User Id=sa;Password=hunter22;", "a credential assigned"},
+		{"percent-encoded colon", "https://a%3Apw12345@h.local/", "a URL with a password"},
+		{"scheme-less", "//admin:pw12345@h.local/", "a URL with a password"},
+		{"mysql dsn", "admin:pw12345@tcp(db:3306)/app", "a URL with a password"},
+		{"json-escaped url", `https:\/\/admin:pw12345@h.local\/`, "a URL with a password"},
+		{"vault token", "hvs.CAESIJplantedplantedplantedplanted", "a Vault token"},
+		{"openshift token", "sha256~" + strings.Repeat("a1B2", 11), "an OpenShift bearer token"},
+		{"npm token", "npm_" + strings.Repeat("a1B2", 9), "an npm token"},
+		{"docker token", "dckr_pat_" + strings.Repeat("a1B2", 6), "a Docker Hub token"},
+		{"api secret key", "sk-proj-" + strings.Repeat("a1B2", 9), "an API secret key"},
+
+		{"image digest", "nginx:1.25@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", ""},
+		{"flag reference", "--password=$(DB_PASSWORD)", ""},
+		{"secret name in text", "secretName: ingress-tls", ""},
+		{"basic in prose", "basic authentication is off", ""},
 		{"scp-like git", "git@git.corp.local:platformteam/service-value-repo", ""},
 		{"ssh user", "ssh://git@git.corp.local/repo.git", ""},
 		{"https with port", "https://sandbox-dev.k8s.corp.local:6443", ""},
@@ -111,8 +140,9 @@ func TestScrubKeepsText(t *testing.T) {
 
 func TestIsReference(t *testing.T) {
 	for s, want := range map[string]bool{
-		"{{ .token }}": true, "{{ .token | toJson }}{{ .ca }}": true, "${DB_PASSWORD}": true, "$(PASSWORD)": true,
+		"{{ .token }}": true, "{{ .token | toJson }}{{ .ca }}": true, "{{- .ca -}}": true, "${DB_PASSWORD}": true, "$(PASSWORD)": true,
 		"hunter2": false, "x{{ .token }}": false, "${A}b": false, "": false,
+		`{{ "hunter2" }}`: false, "{{- /* hunter2 */ -}}": false, "{{ .token | toJson }}": true,
 	} {
 		if got := IsReference(s); got != want {
 			t.Errorf("IsReference(%q) = %v, want %v", s, got, want)
@@ -155,4 +185,19 @@ func FuzzScrub(f *testing.F) {
 			t.Fatalf("Scrub(%q) = %q still holds %q", s, got, secret)
 		}
 	})
+}
+
+func TestCheckPlaceholders(t *testing.T) {
+	for _, tc := range []struct {
+		value, key string
+		want       bool
+	}{
+		{"none", "auth", false}, {"false", "basicAuth", false}, {"kubernetes", "auth", false},
+		{"basic", "authType", false}, {"hunter2", "auth", true}, {"kubernetes", "password", true},
+		{"disabled", "token", false}, {"changeme", "password", true},
+	} {
+		if _, got := Check(tc.value, tc.key); got != tc.want {
+			t.Errorf("Check(%q, %q) = %v, want %v", tc.value, tc.key, got, tc.want)
+		}
+	}
 }

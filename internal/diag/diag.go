@@ -7,11 +7,15 @@ import (
 	"cmp"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
+
+	"github.com/fleetc/fleetc/internal/credentials"
 )
 
 // Diagnostic is one problem in the platform.
@@ -50,6 +54,34 @@ func (d Diagnostic) Format(cwd string) string {
 	b.WriteString(d.Message)
 	return b.String()
 }
+
+// Scrubbed is d as fleetc may show it: anything shaped like a credential
+// hidden in its path and message (credentials.Scrub). Every printer of
+// diagnostics shows them through it.
+func (d Diagnostic) Scrubbed() Diagnostic {
+	d.Path, d.Message = credentials.Scrub(d.Path), credentials.Scrub(d.Message)
+	return d
+}
+
+// hideUnder hides every quoted value in msg, CUE's message about the value
+// at path, when the path ends at a key named like a credential: CUE quotes
+// the value it finds wrong (invalid value "…"), however it was composed.
+func hideUnder(path []string, msg string) string {
+	if len(path) == 0 {
+		return msg
+	}
+	last := path[len(path)-1]
+	if u, err := strconv.Unquote(last); err == nil {
+		last = u
+	}
+	if !credentials.IsName(last) {
+		return msg
+	}
+	return quoted.ReplaceAllString(msg, credentials.Mask)
+}
+
+// quoted matches a double-quoted string as CUE and Go print one.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
 func relPath(cwd, name string) string {
 	if cwd == "" || !filepath.IsAbs(name) {
@@ -151,7 +183,7 @@ func FromCUEIn(err error, cluster string, preferFor func(path []string) []string
 				n++
 			}
 			if msg, ok := summarizeDisjunction(group[:n]); ok {
-				d.Message = msg
+				d.Message = hideUnder(e.Path(), msg)
 				if n > 0 {
 					d.Pos = place(group[0], prefer, fallback)
 				}
@@ -162,7 +194,7 @@ func FromCUEIn(err error, cluster string, preferFor func(path []string) []string
 			// Not the usual shape: show the alternatives, not the summary.
 			continue
 		}
-		d.Message = strings.TrimSuffix(message(e, format, args), ":")
+		d.Message = hideUnder(e.Path(), strings.TrimSuffix(message(e, format, args), ":"))
 		out = append(out, d)
 	}
 	if len(out) == 0 {

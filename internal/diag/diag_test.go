@@ -66,3 +66,23 @@ func TestFromCUENeverEmpty(t *testing.T) {
 		t.Fatalf("got %+v, want the error itself", ds)
 	}
 }
+
+func TestHideUnder(t *testing.T) {
+	for _, tc := range []struct {
+		path      []string
+		msg, want string
+	}{
+		{[]string{"annotations", `"corp/password"`}, `invalid value "PlantedVal12345" (out of bound =~"^x")`, `invalid value *** (out of bound =~***)`},
+		{[]string{"values", "db", "adminPwd"}, `conflicting values "a" and "b"`, `conflicting values *** and ***`},
+		{[]string{"values", "env", "0"}, `invalid value "x"`, `invalid value "x"`},
+		{[]string{"env"}, `conflicting values "dev" and "prod"`, `conflicting values "dev" and "prod"`},
+	} {
+		if got := hideUnder(tc.path, tc.msg); got != tc.want {
+			t.Errorf("%v: %s\ngot  %s\nwant %s", tc.path, tc.msg, got, tc.want)
+		}
+	}
+	jwt := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJlLXBsYW50ZWQ"
+	if got := (Diagnostic{Path: "labels.team", Message: `invalid value "` + jwt + `"`}).Scrubbed().Message; got != `invalid value "***"` {
+		t.Errorf("Scrubbed: %s", got)
+	}
+}

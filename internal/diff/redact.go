@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fleetc/fleetc/internal/credentials"
 	"github.com/fleetc/fleetc/internal/render"
 )
 
@@ -64,19 +65,19 @@ func NewRedactor(sides ...Side) *Redactor {
 	return &Redactor{r: strings.NewReplacer(pairs...)}
 }
 
-// Redact returns s with every known secret value replaced by Mask.
+// Redact returns s with every known secret value replaced by Mask, and
+// anything else shaped like a credential (credentials.Scrub): a token
+// pasted into the output on disk is no secret value of a Secret, but a
+// pull-request comment must not show it either.
 func (r *Redactor) Redact(s string) string {
-	if r == nil || r.r == nil {
-		return s
+	if r != nil && r.r != nil {
+		s = r.r.Replace(s)
 	}
-	return r.r.Replace(s)
+	return credentials.Scrub(s)
 }
 
 // Redact replaces known secret values in the lines of r's hunks.
 func (r *Report) Redact(red *Redactor) {
-	if red == nil || red.r == nil {
-		return
-	}
 	redact := func(hs []Hunk) {
 		for i := range hs {
 			for j, l := range hs[i].Lines {

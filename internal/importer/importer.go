@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/fleetc/fleetc/internal/argocd"
+	"github.com/fleetc/fleetc/internal/credentials"
 )
 
 // Vocabulary is what a cluster file may say, read from the platform.
@@ -120,6 +121,46 @@ type object struct {
 	// problems are what the reader left out, reported should the
 	// selector match the object.
 	problems []string
+	// dropped say which labels and annotations dropCredentials left out.
+	dropped []string
+}
+
+// dropCredentials takes out of o every label and annotation that holds
+// something shaped like a credential (credentials.Check), or whose key
+// is one, saying so without showing it: a cluster file lives in git, and
+// what is left out is also named in its comment. A name or server that
+// holds one makes the object not importable; the returned reason says so.
+func (o *object) dropCredentials() string {
+	if f, ok := credentials.Find(o.server); ok {
+		return fmt.Sprintf("its server holds a credential (%s), which a cluster file in git must not: remove it from the server (Argo CD reads the cluster's credentials from its config)", f.Reason())
+	}
+	if f, ok := credentials.Find(o.name); ok {
+		return fmt.Sprintf("its name holds a credential (%s)", f.Reason())
+	}
+	drop := func(kind string, m map[string]string) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if f, ok := credentials.Find(k); ok {
+				delete(m, k)
+				o.dropped = append(o.dropped, fmt.Sprintf("%s whose key holds a credential (%s): left out, and shown nowhere", kind, f.Reason()))
+				continue
+			}
+			if f, ok := credentials.Check(m[k], k); ok {
+				delete(m, k)
+				o.dropped = append(o.dropped, fmt.Sprintf("%s %s: its value holds a credential (%s): left out, and shown nowhere; have what reads it take it from a Secret", kind, k, f.Reason()))
+			}
+		}
+	}
+	drop("label", o.labels)
+	drop("annotation", o.annotations)
+	if _, ok := credentials.Check(o.argocd.Project, "project"); ok {
+		o.argocd.Project = ""
+		o.dropped = append(o.dropped, "data project: it holds a credential: left out")
+	}
+	o.argocd.Namespaces = slices.DeleteFunc(o.argocd.Namespaces, func(ns string) bool {
+		_, ok := credentials.Find(ns)
+		return ok
+	})
+	return ""
 }
 
 // build turns the objects that sel matches into clusters, classifying
@@ -141,6 +182,13 @@ func build(kind string, objs []object, sel labels.Selector, voc Vocabulary, rena
 		if o.skip != "" {
 			skip("%s", o.skip)
 			continue
+		}
+		if why := o.dropCredentials(); why != "" {
+			skip("%s", why)
+			continue
+		}
+		for _, p := range o.dropped {
+			res.Problems = append(res.Problems, Problem{Source: o.source, Message: p})
 		}
 		if to, ok := renames[o.name]; ok {
 			if msgs := validation.IsDNS1123Label(to); len(msgs) > 0 {

@@ -363,3 +363,49 @@ func TestArgoCDNamesAndNamespaces(t *testing.T) {
 		}
 	}
 }
+
+// TestArgoCDCredentialsLeftOut: labels and annotations that hold
+// credentials, or whose keys are one, are left out of the cluster file
+// and every message; a server with a password makes the Secret not
+// importable. What `argocd cluster add` Secrets carry must not become a
+// file in git.
+func TestArgoCDCredentialsLeftOut(t *testing.T) {
+	const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJlLXBsYW50ZWQ"
+	lbls := map[string]string{"argocd.argoproj.io/secret-type": "cluster", "env": "prod", "core-basic": "enabled", "security-basic": "enabled",
+		"team": "ghp_abcdefghijklmnopqrstuvwxyz0123456789"}
+	data := list(
+		secretJSON("one", map[string]string{"name": "one", "server": "https://one.example.com"}, lbls,
+			map[string]string{"corp/note": jwt, "corp/db-password": "PlantedPw99", jwt: "x", "corp/owner": "team-a"}),
+		secretJSON("two", map[string]string{"name": "two", "server": "https://admin:PlantedPw99@two.example.com"}, lbls, nil),
+	)
+	res, err := ArgoCDSecrets(data, labels.Everything(), voc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for _, p := range res.Problems {
+		text.WriteString(p.Source + ": " + p.Message + "\n")
+	}
+	if len(res.Clusters) != 1 || res.Clusters[0].Name != "one" {
+		t.Fatalf("clusters %+v, want one only\n%s", res.Clusters, &text)
+	}
+	c := res.Clusters[0]
+	src, err := File(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text.Write(src)
+	for _, planted := range []string{"c2lnbmF0dXJl", "PlantedPw99", "ghp_abcdefghij"} {
+		if strings.Contains(text.String(), planted) {
+			t.Errorf("%q shown:\n%s", planted, &text)
+		}
+	}
+	if c.Annotations["corp/owner"] != "team-a" {
+		t.Errorf("an innocent annotation was dropped: %v", c.Annotations)
+	}
+	for _, want := range []string{"annotation corp/db-password: its value holds a credential", "annotation whose key holds a credential", "label team: its value holds a credential", "its server holds a credential"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("no %q in:\n%s", want, &text)
+		}
+	}
+}
