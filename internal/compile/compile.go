@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -500,23 +501,40 @@ func (ev *evaluator) sharedClusters(p *load.Platform) diag.List {
 	var out diag.List
 	for iter.Next() {
 		name := iter.Selector().Unquoted()
-		pos := clusterDecl(p.Shared.Files, name)
+		pos, f := clusterDecl(p.Shared.Files, name)
 		if !pos.IsValid() {
 			pos = iter.Value().Pos() // made by a comprehension, say
 		}
-		out = append(out, diag.Errorf(pos, name, "cluster %q is defined outside a cluster file, so fleetc would never compile it: a cluster file holds the data of one cluster, imports nothing and is named after it (%s/%s.cue)", name, load.ClustersDir, name))
+		want := load.ClustersDir + "/" + name + ".cue"
+		if f == nil {
+			out = append(out, diag.Errorf(pos, name, "cluster %q is defined outside a cluster file, so fleetc would never compile it: a cluster file holds the data of one cluster, imports nothing and is named after it (%s)", name, want))
+			continue
+		}
+		// Say what makes the file a shared one, and what to do, rather
+		// than name the file it is in as where it should be.
+		var imports []string
+		for spec := range f.ImportSpecs() {
+			imports = append(imports, spec.Path.Value)
+		}
+		move := "and keep the cluster in " + want
+		if filepath.Base(f.Filename) != name+".cue" {
+			move = "and move the cluster to " + want
+		}
+		out = append(out, diag.Errorf(pos, name, "cluster %q is in a file that imports %s, so it is a shared file, not a cluster file, and fleetc would never compile the cluster: a cluster file imports nothing; remove the import, writing out what it computed, %s",
+			name, strings.Join(imports, ", "), move))
 	}
 	return out
 }
 
-// clusterDecl finds `clusters: <name>:` among the declarations of files.
-func clusterDecl(files []*ast.File, name string) token.Pos {
+// clusterDecl finds `clusters: <name>:` among the declarations of files,
+// and the file that has it.
+func clusterDecl(files []*ast.File, name string) (token.Pos, *ast.File) {
 	for _, f := range files {
 		if fd := load.Field(f.Decls, load.ClustersField, name); fd != nil {
-			return fd.Label.Pos()
+			return fd.Label.Pos(), f
 		}
 	}
-	return token.NoPos
+	return token.NoPos, nil
 }
 
 // ownField finds where the cluster file f sets the field at path within

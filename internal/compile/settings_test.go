@@ -25,6 +25,8 @@ func tinyPlatform(t *testing.T, extra string) *load.Platform {
 		"cue.mod/module.cue": "module: \"example.com/tiny@v0\"\nlanguage: version: \"v0.17.0\"\n",
 		"clusters/platform.cue": `package clusters
 
+import "strings"
+
 platform: {
 	output: "out"
 	argocd: namespace: "argocd"
@@ -37,7 +39,7 @@ bundles: core: {}
 clusters: [Name=string]: {
 	name:   Name
 	env:    "dev"
-	server: =~"^https://"
+	server: strings.HasPrefix("https://")
 	bundles: core: true
 	credentials: key: "clusters/\(Name)"
 }
@@ -80,9 +82,9 @@ func TestReadSettingsAPIVersion(t *testing.T) {
 		{extra: "", want: argocd.ExternalSecretsV1},
 		{extra: `secretStore: apiVersion: "external-secrets.io/v1"`, want: argocd.ExternalSecretsV1},
 		{extra: `secretStore: apiVersion: "external-secrets.io/v1beta1"`, want: argocd.ExternalSecretsV1beta1},
-		{extra: `secretStore: apiVersion: "external-secrets.io/v1alpha1"`, wantErr: `clusters/platform.cue:9:14: platform.secretStore.apiVersion: "external-secrets.io/v1alpha1" is not an ExternalSecret API version fleetc writes: want "external-secrets.io/v1" (External Secrets Operator 0.16 and later) or "external-secrets.io/v1beta1" (before 0.17)`},
-		{extra: `secretStore: apiVersion: ""`, wantErr: `clusters/platform.cue:9:14: platform.secretStore.apiVersion: "" is not an ExternalSecret API version`},
-		{extra: `secretStore: apiVersion: "v1"`, wantErr: `clusters/platform.cue:9:14: platform.secretStore.apiVersion: "v1" is not`},
+		{extra: `secretStore: apiVersion: "external-secrets.io/v1alpha1"`, wantErr: `clusters/platform.cue:11:14: platform.secretStore.apiVersion: "external-secrets.io/v1alpha1" is not an ExternalSecret API version fleetc writes: want "external-secrets.io/v1" (External Secrets Operator 0.16 and later) or "external-secrets.io/v1beta1" (before 0.17)`},
+		{extra: `secretStore: apiVersion: ""`, wantErr: `clusters/platform.cue:11:14: platform.secretStore.apiVersion: "" is not an ExternalSecret API version`},
+		{extra: `secretStore: apiVersion: "v1"`, wantErr: `clusters/platform.cue:11:14: platform.secretStore.apiVersion: "v1" is not`},
 	} {
 		p := tinyPlatform(t, tt.extra)
 		s, err := ReadSettings(p)
@@ -114,10 +116,10 @@ func TestReadCatalogRevisions(t *testing.T) {
 		{extra: "", want: Revisions{Catalog: "development", Values: "development"}},
 		{extra: `envs: dev: revisions: values: "main"`, want: Revisions{Catalog: "development", Values: "main"}},
 		{extra: `envs: dev: revisions: {catalog: "", values: "v1.2.0"}`, want: Revisions{Catalog: "", Values: "v1.2.0"}},
-		{extra: `envs: dev: revisions: catalog: "a..b"`, wantErr: `clusters/platform.cue:9:23: platform.envs.dev.revisions.catalog: "a..b" is not a git branch, tag or commit: it holds ..`},
-		{extra: `envs: qa: branch: "qa branch"`, wantErr: `clusters/platform.cue:9:11: platform.envs.qa.branch: "qa branch" is not a git branch, tag or commit: it holds a space, a control character or one of ~^:?*[\`},
+		{extra: `envs: dev: revisions: catalog: "a..b"`, wantErr: `clusters/platform.cue:11:23: platform.envs.dev.revisions.catalog: "a..b" is not a git branch, tag or commit: it holds ..`},
+		{extra: `envs: qa: branch: "qa branch"`, wantErr: `clusters/platform.cue:11:11: platform.envs.qa.branch: "qa branch" is not a git branch, tag or commit: it holds a space, a control character or one of ~^:?*[\`},
 		{extra: `envs: qa: {branch: "qa branch", revisions: {catalog: "qa", values: "main"}}`, want: Revisions{Catalog: "qa", Values: "main"}},
-		{extra: `envs: dev: revisions: values: "{{.name}}"`, wantErr: `clusters/platform.cue:9:23: platform.envs.dev.revisions.values: "{{.name}}" holds {{, which the ApplicationSet's template would read as an action`},
+		{extra: `envs: dev: revisions: values: "{{.name}}"`, wantErr: `clusters/platform.cue:11:23: platform.envs.dev.revisions.values: "{{.name}}" holds {{, which the ApplicationSet's template would read as an action`},
 	} {
 		p := tinyPlatform(t, tt.extra)
 		cat, err := ReadCatalog(p)

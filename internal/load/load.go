@@ -151,7 +151,7 @@ func Load(cfg Config) (*Platform, error) {
 	byName := map[string]*ClusterFile{}
 	var names []string
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !e.IsDir() && !linkedDir(dir, e) {
 			names = append(names, e.Name())
 		}
 	}
@@ -162,9 +162,15 @@ func Load(cfg Config) (*Platform, error) {
 		}
 	}
 	slices.Sort(names)
-	names = slices.DeleteFunc(names, func(name string) bool {
-		return !strings.HasSuffix(name, ".cue") || cueSkips(name)
-	})
+	// A CUE file that the clusters package leaves out (a name starting
+	// with "_" or ".", an extension in other case than .cue) is an error:
+	// its cluster would silently lose its registration and values.
+	for _, name := range names {
+		if isCUE(name) && !compiled(name) {
+			diags = append(diags, leftOut(dir, filepath.Join(dir, name), cfg.Overlay))
+		}
+	}
+	names = slices.DeleteFunc(names, func(name string) bool { return !compiled(name) })
 	// Reading and parsing thousands of files is worth every core; what
 	// they hold is then looked at in name order.
 	type parsed struct {
@@ -269,45 +275,46 @@ func Load(cfg Config) (*Platform, error) {
 }
 
 // nestedFiles reports every CUE file in a subdirectory of the clusters
-// directory dir, at any depth, and in the editor's overlay: the clusters
-// package is the files of dir alone, so fleetc would never compile such
-// a file, and a cluster file moved into a subdirectory would silently
-// lose its registration and values. Other files may stay. As `cue vet
-// ./...` does, it skips files and directories whose names start with "."
-// or "_", testdata directories and other modules (a directory with
-// cue.mod), so that is where to keep CUE that is not meant to be
-// compiled.
+// directory dir, at any depth, on disk or in the editor's overlay: the
+// clusters package is the files of dir alone, so fleetc would never
+// compile such a file, and a cluster file moved into a subdirectory would
+// silently lose its registration and values. No subdirectory is left out,
+// whatever its name ("_old", ".old", testdata, another module), and a
+// symbolic link to a directory is followed (each directory once), so
+// that every CUE file under dir is accounted for. Other files may stay.
 func nestedFiles(dir string, overlay map[string][]byte) (diag.List, error) {
 	var paths []string
-	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+	seen := map[string]bool{RealPath(dir): true}
+	var walk func(d string, top bool) error
+	walk = func(d string, top bool) error {
+		entries, err := os.ReadDir(d)
 		if err != nil {
-			return err
+			return fmt.Errorf("read %s: %w", d, err)
 		}
-		if path == dir {
-			return nil
-		}
-		if e.IsDir() {
-			if cueSkips(e.Name()) || e.Name() == "testdata" {
-				return filepath.SkipDir
+		for _, e := range entries {
+			path := filepath.Join(d, e.Name())
+			if e.IsDir() || linkedDir(d, e) {
+				if real := RealPath(path); !seen[real] {
+					seen[real] = true
+					if err := walk(path, false); err != nil {
+						return err
+					}
+				}
+				continue
 			}
-			if _, err := os.Stat(filepath.Join(path, "cue.mod")); err == nil {
-				return filepath.SkipDir
+			if !top && isCUE(e.Name()) {
+				paths = append(paths, path)
 			}
-			return nil
-		}
-		if filepath.Dir(path) != dir && strings.HasSuffix(e.Name(), ".cue") && !cueSkips(e.Name()) {
-			paths = append(paths, path)
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	if err := walk(dir, true); err != nil {
+		return nil, err
 	}
 	for path := range overlay {
 		rel, err := filepath.Rel(dir, path)
-		if err != nil || !strings.Contains(filepath.ToSlash(rel), "/") || strings.HasPrefix(rel, "..") ||
-			!strings.HasSuffix(path, ".cue") || slices.Contains(paths, path) ||
-			slices.ContainsFunc(strings.Split(filepath.ToSlash(rel), "/"), func(elem string) bool { return cueSkips(elem) || elem == "testdata" }) {
+		if err != nil || !strings.Contains(filepath.ToSlash(rel), "/") || !filepath.IsLocal(rel) ||
+			!isCUE(path) || slices.Contains(paths, path) {
 			continue
 		}
 		paths = append(paths, path)
@@ -315,22 +322,65 @@ func nestedFiles(dir string, overlay map[string][]byte) (diag.List, error) {
 	slices.Sort(paths)
 	var ds diag.List
 	for _, path := range paths {
-		d := diag.Diagnostic{Pos: token.Position{Filename: path, Line: 1, Column: 1}}
-		src, ok := overlay[path]
-		if !ok {
-			src, _ = os.ReadFile(path) // only to name the cluster
-		}
-		if f, err := parser.ParseFile(path, src); err == nil {
-			if name, pos := declaredCluster(f.Decls); name != "" {
-				d.Cluster, d.Pos = name, pos.Position()
-			}
-		}
-		rel, _ := filepath.Rel(dir, path)
-		d.Message = fmt.Sprintf("%s/%s is in a subdirectory of %s/, so it is not part of the clusters package and fleetc would never compile it: move it to %s/ (a cluster file is %s/<name>.cue), or, if it is not meant to be compiled, into a directory whose name starts with \"_\" or \".\", which fleetc and the cue tool skip",
-			ClustersDir, filepath.ToSlash(rel), ClustersDir, ClustersDir, ClustersDir)
-		ds = append(ds, d)
+		ds = append(ds, leftOut(dir, path, overlay))
 	}
 	return ds, nil
+}
+
+// linkedDir reports whether the entry e of directory dir is a symbolic
+// link to a directory.
+func linkedDir(dir string, e fs.DirEntry) bool {
+	if e.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(dir, e.Name()))
+	return err == nil && fi.IsDir()
+}
+
+// isCUE reports whether a file of this name is CUE, in any case of its
+// extension (x.CUE is one the cue tool skips).
+func isCUE(name string) bool {
+	return strings.HasSuffix(strings.ToLower(name), ".cue")
+}
+
+// compiled reports whether a file of this name in the clusters directory
+// is part of the clusters package: the cue tool and fleetc read files
+// ending in .cue (lower case) whose names do not start with "." or "_".
+func compiled(name string) bool {
+	return strings.HasSuffix(name, ".cue") && !cueSkips(name)
+}
+
+// leftOut is the error for the CUE file at path under the clusters
+// directory dir that is not part of the clusters package: it names the
+// file, says why fleetc does not compile it and what to do, at the
+// cluster it declares when it parses far enough to show one.
+func leftOut(dir, path string, overlay map[string][]byte) diag.Diagnostic {
+	d := diag.Diagnostic{Pos: token.Position{Filename: path, Line: 1, Column: 1}}
+	src, ok := overlay[path]
+	if !ok {
+		src, _ = os.ReadFile(path) // only to name the cluster
+	}
+	want := "<cluster>"
+	if f, err := parser.ParseFile(path, src); err == nil {
+		if name, pos := declaredCluster(f.Decls); name != "" {
+			d.Cluster, d.Pos, want = name, pos.Position(), name
+		}
+	}
+	rel, _ := filepath.Rel(dir, path)
+	rel = ClustersDir + "/" + filepath.ToSlash(rel)
+	base := filepath.Base(path)
+	var why string
+	switch {
+	case filepath.Dir(path) != dir:
+		why = fmt.Sprintf("is in a subdirectory of %s/, outside the clusters package", ClustersDir)
+	case cueSkips(base):
+		why = fmt.Sprintf("has a name starting with %q, which the cue tool and fleetc leave out of the clusters package", base[:1])
+	default:
+		why = fmt.Sprintf("ends in %q, not \".cue\", which the cue tool and fleetc leave out of the clusters package", filepath.Ext(base))
+	}
+	d.Message = fmt.Sprintf("%s %s, so fleetc would never compile it: a cluster file is %s/%s.cue; move it out of %s/ if it is not meant to be compiled",
+		rel, why, ClustersDir, want, ClustersDir)
+	return d
 }
 
 // cueSkips reports whether the cue tool leaves out a file or directory
@@ -572,15 +622,15 @@ func importCauses(err error) cueerrors.Error {
 }
 
 // parseClusterFile parses one file of the clusters package and tells
-// whether it is a cluster file. A file that imports nothing and names a
-// cluster under `clusters` (`clusters: "x": ...`, or `"x"?:` and `"x"!:`,
-// which are mistakes) is a cluster file, and then it must say nothing but
+// whether it is a cluster file. A file that imports nothing is a cluster
+// file: data, the values of one cluster. It must say nothing but
 // `clusters: "<name>": {...}`: anything else in it (a second cluster, an
 // optional or required cluster, a pattern, a stray field, let or
-// embedding) is an error at that place, naming the cluster, since fleetc
-// would otherwise silently ignore it or apply it to the whole fleet. Any
-// other file (definitions, patterns that apply to every cluster, the
-// schema glue) is shared.
+// embedding), and a file that declares no cluster at all, is an error at
+// that place, naming the cluster if there is one, since fleetc would
+// otherwise silently ignore it or apply it to the whole fleet. A shared
+// file (what applies the platform to every cluster) imports the
+// platform's packages.
 func parseClusterFile(path string, src []byte) (*ClusterFile, bool, diag.List) {
 	if !utf8.Valid(src) {
 		line, col := firstInvalidUTF8(src)
@@ -604,7 +654,7 @@ func parseClusterFile(path string, src []byte) (*ClusterFile, bool, diag.List) {
 	}
 	name, pos := declaredCluster(f.Decls)
 	if name == "" {
-		return nil, false, nil
+		return nil, false, noCluster(f, src)
 	}
 	cf := &ClusterFile{Path: path, Syntax: f, Digest: sha256.Sum256(src), Name: name, Pos: pos}
 	var ds diag.List
@@ -625,6 +675,54 @@ func parseClusterFile(path string, src []byte) (*ClusterFile, bool, diag.List) {
 		return nil, false, ds
 	}
 	return cf, true, nil
+}
+
+// noCluster reports what the file f, which imports nothing and so is a
+// cluster file, says instead of a cluster: each declaration at its place,
+// or the file as a whole if it declares nothing.
+func noCluster(f *ast.File, src []byte) diag.List {
+	want := strings.TrimSuffix(filepath.Base(f.Filename), ".cue")
+	hint := fmt.Sprintf("a file of %s/ that imports nothing is a cluster file, which says only `%s: %q: {...}`; what applies to several clusters goes in a shared file, which imports the platform's packages", ClustersDir, ClustersField, want)
+	var ds diag.List
+	for _, decl := range f.Decls {
+		switch d := decl.(type) {
+		case *ast.Package, *ast.CommentGroup, *ast.Attribute:
+			continue
+		case *ast.Field:
+			if s, ok := clustersStruct(d); ok {
+				for _, e := range s.Elts {
+					switch e := e.(type) {
+					case *ast.CommentGroup, *ast.Attribute:
+					case *ast.Field:
+						if _, isPattern := e.Label.(*ast.ListLit); isPattern {
+							ds = append(ds, diag.Errorf(e.Label.Pos(), "", "pattern %s applies to every cluster it matches, and this file declares no cluster: %s", nodeText(e.Label, src), hint))
+						} else {
+							ds = append(ds, diag.Errorf(e.Label.Pos(), "", "%s under %s is not a cluster name: %s", nodeText(e.Label, src), ClustersField, hint))
+						}
+					default:
+						ds = append(ds, diag.Errorf(e.Pos(), "", "%s under %s is outside any cluster: %s", describeDecl(e, src), ClustersField, hint))
+					}
+				}
+				if len(s.Elts) == 0 {
+					ds = append(ds, diag.Errorf(d.Pos(), "", "%s declares no cluster: %s", ClustersField, hint))
+				}
+				continue
+			}
+		}
+		ds = append(ds, diag.Errorf(decl.Pos(), "", "%s is outside any cluster: %s", describeDecl(decl, src), hint))
+	}
+	if len(ds) == 0 {
+		pos := f.Pos()
+		if pkg := f.PackageName(); pkg != "" {
+			for _, d := range f.Decls {
+				if p, ok := d.(*ast.Package); ok {
+					pos = p.Pos()
+				}
+			}
+		}
+		ds = append(ds, diag.Errorf(pos, "", "this file declares no cluster: %s", hint))
+	}
+	return ds
 }
 
 // clustersStruct returns the struct of a top-level `clusters: {...}`

@@ -8,9 +8,11 @@ import (
 )
 
 // TestNestedFiles: every CUE file under a subdirectory of clusters/, on
-// disk or only in the editor's overlay, is reported, and what the cue
-// tool skips is skipped: names starting with "_" or ".", testdata and
-// other modules.
+// disk or only in the editor's overlay, is reported, whatever the names
+// of its directories (what the cue tool skips too: names starting with
+// "_" or ".", testdata and other modules) or of the file (x.CUE), also
+// through a symbolic link to a directory (each directory once, so a
+// link to an ancestor ends); files that are not CUE are not.
 func TestNestedFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), ClustersDir)
 	files := map[string]string{
@@ -27,6 +29,8 @@ func TestNestedFiles(t *testing.T) {
 		"top.cue":                  "package clusters\n",
 		"a/broken.cue":             "package clusters\n\nclusters: {",
 		"a/b/unparsed-cluster.cue": "package clusters\n\nclusters: \"u\": {env: \"dev\"}\nfoo: ",
+		"a/UPPER.CUE":              "package clusters\n",
+		"top.CUE":                  "package clusters\n",
 	}
 	for name, src := range files {
 		path := filepath.Join(dir, name)
@@ -34,6 +38,18 @@ func TestNestedFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elsewhere := filepath.Join(filepath.Dir(dir), "elsewhere")
+	if err := os.MkdirAll(elsewhere, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(elsewhere, "linked.cue"), []byte("package clusters\n\nclusters: \"l\": {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{"linked": elsewhere, "a/up": dir} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,12 +69,12 @@ func TestNestedFiles(t *testing.T) {
 		got = append(got, filepath.ToSlash(rel))
 		clusters[filepath.ToSlash(rel)] = d.Cluster
 	}
-	want := []string{"a/b/c/deep.cue", "a/b/unparsed-cluster.cue", "a/broken.cue", "a/x.cue", "new/unsaved.cue"}
+	want := []string{".git/x.cue", "_archive/old.cue", "_new/skipped.cue", "a/.hidden.cue", "a/UPPER.CUE", "a/_draft.cue", "a/b/c/deep.cue", "a/b/unparsed-cluster.cue", "a/broken.cue", "a/testdata/case.cue", "a/x.cue", "linked/linked.cue", "mod/cue.mod/module.cue", "mod/m.cue", "new/unsaved.cue"}
 	if !slices.Equal(got, want) {
 		t.Errorf("reported %q, want %q", got, want)
 	}
 	// The cluster a file declares is named, when it parses.
-	for file, cluster := range map[string]string{"a/x.cue": "x", "new/unsaved.cue": "n", "a/b/c/deep.cue": ""} {
+	for file, cluster := range map[string]string{"a/x.cue": "x", "new/unsaved.cue": "n", "a/b/c/deep.cue": "", "linked/linked.cue": "l"} {
 		if clusters[file] != cluster {
 			t.Errorf("%s: cluster %q, want %q", file, clusters[file], cluster)
 		}

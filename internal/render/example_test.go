@@ -27,6 +27,8 @@ language: version: "v0.17.0"
 `)
 	write("clusters/platform.cue", `package clusters
 
+import "strings"
+
 platform: {
 	output: "out"
 	argocd: namespace: "argocd"
@@ -35,7 +37,7 @@ platform: {
 clusters: [Name=string]: {
 	name:   Name
 	env:    "dev" | "prod"
-	server: =~"^https://"
+	server: strings.HasPrefix("https://")
 	bundles: core: true
 	credentials: key: "clusters/\(Name)"
 }
