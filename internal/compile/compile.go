@@ -750,7 +750,10 @@ func notAllowed(f *load.ClusterFile, own, schema cue.Value, vocabulary []string,
 				}
 			}
 			msg := "field not allowed"
-			if near, ok := diag.Suggest(sel.Unquoted(), allowed); ok {
+			if near, ok := caseOf(sel.Unquoted(), schema); ok {
+				// Set as well, so not among allowed: a case typo all the same.
+				msg += fmt.Sprintf(": did you mean %s?", near)
+			} else if near, ok := diag.Suggest(sel.Unquoted(), allowed); ok {
 				msg += fmt.Sprintf(": did you mean %s?", near)
 			}
 			out = append(out, diag.Diagnostic{
@@ -783,6 +786,21 @@ func allowedFields(own, schema cue.Value) []string {
 		}
 	}
 	return names
+}
+
+// caseOf returns the field of schema that name spells in another case
+// (Env for env), if there is one, whether or not the cluster sets it too.
+func caseOf(name string, schema cue.Value) (string, bool) {
+	iter, err := schema.Fields(cue.Optional(true))
+	if err != nil {
+		return "", false
+	}
+	for iter.Next() {
+		if field := iter.Selector().Unquoted(); field != name && strings.EqualFold(field, name) {
+			return field, true
+		}
+	}
+	return "", false
 }
 
 // fieldSchema returns the schema of the field sel of schema, whether it is

@@ -6,7 +6,8 @@ import "strings"
 // "did you mean" hint, and whether one is near enough to be worth saying.
 // Nearness is the optimal string alignment distance (insertions,
 // deletions, substitutions and swaps of two neighbouring letters each
-// count one) between the names in lower case. A candidate is near enough
+// count one) between the names in lower case, so a difference of case
+// alone is distance 0, the nearest there is. A candidate is near enough
 // when that distance is at most 1 plus one for every six letters of name,
 // and smaller than the candidate's own length, so that a short name is
 // never "corrected" into an unrelated one. Among candidates equally near,

@@ -35,6 +35,10 @@ func TestSuggest(t *testing.T) {
 		{"bundle", cluster, "bundles"},
 		{"bundels", cluster, "bundles"},
 		{"Server", cluster, "server"}, // case alone
+		{"ENV", cluster, "env"},
+		{"SeRvEr", cluster, "server"},
+		{"Env", []string{"end", "env"}, "env"}, // case alone is nearer than a letter
+		{"X", []string{"x"}, "x"},              // however short
 		{"regsitry", cluster, "registry"},
 		{"node-type", cluster, "nodetype"},
 		{"envs", cluster, "env"},
