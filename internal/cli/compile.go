@@ -43,7 +43,7 @@ type platformFlags struct {
 func (f *platformFlags) bind(c *cobra.Command) {
 	c.Flags().StringVar(&f.root, "root", "", "directory inside the platform's CUE module (default: the working directory)")
 	c.Flags().StringVar(&f.out, "out", "", "output directory (default: platform.output of the platform, relative to the module root)")
-	c.Flags().StringArrayVar(&f.clusters, "cluster", nil, "compile only this cluster (repeatable)")
+	nameListVar(c.Flags(), &f.clusters, "cluster", "cluster", "compile only these clusters (repeatable, or a comma-separated list)")
 }
 
 type compileOptions struct {
@@ -373,6 +373,22 @@ func (l *loaded) checkOut(out string) error {
 	return nil
 }
 
+// checkClusters makes --cluster names that the platform does not have a
+// usage error that names the nearest one, before anything is compiled.
+func (l *loaded) checkClusters(names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	known := make([]string, 0, len(l.p.Clusters))
+	for _, c := range l.p.Clusters {
+		known = append(known, c.Name)
+	}
+	if msgs := unknownNames("--cluster", "cluster", names, known); len(msgs) > 0 {
+		return usageError{errors.New(strings.Join(msgs, "\n"))}
+	}
+	return nil
+}
+
 // buildPlan runs the pipeline up to the bytes: load, compile, render.
 func buildPlan(io IO, f platformFlags) (*plan, error) {
 	l, err := loadPlatform(io, f)
@@ -385,6 +401,9 @@ func buildPlan(io IO, f platformFlags) (*plan, error) {
 // plan compiles and renders the loaded platform.
 func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
 	p, settings, cc := l.p, l.settings, l.cc
+	if err := l.checkClusters(f.clusters); err != nil {
+		return nil, err
+	}
 	prog := newProgress(io, "compiling clusters")
 	var fleetStats compile.Stats
 	// With --cluster, the other clusters are compiled too (from the cache

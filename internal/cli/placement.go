@@ -63,8 +63,8 @@ agree.`,
 		RunE: func(*cobra.Command, []string) error { return o.run() },
 	}
 	c.Flags().StringVar(&o.root, "root", "", "directory inside the platform's CUE module (default: the working directory)")
-	c.Flags().StringSliceVar(&o.clusters, "cluster", nil, "show only these clusters (repeatable, or a comma-separated list)")
-	c.Flags().StringSliceVar(&o.apps, "app", nil, "show only these ApplicationSets: apps of the catalog or hand-written sets (repeatable, or a comma-separated list)")
+	nameListVar(c.Flags(), &o.clusters, "cluster", "cluster", "show only these clusters (repeatable, or a comma-separated list)")
+	nameListVar(c.Flags(), &o.apps, "app", "ApplicationSet", "show only these ApplicationSets: apps of the catalog or hand-written sets (repeatable, or a comma-separated list)")
 	c.Flags().StringVar(&o.format, "format", "text", "output `format`: text, markdown or json")
 	_ = c.RegisterFlagCompletionFunc("format", oneOf(keysOf(placementFormats)...))
 	return c

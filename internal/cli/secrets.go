@@ -52,7 +52,7 @@ func (f *secretsFlags) dir(cwd, start string, check bool) (string, error) {
 		return "", usageError{errors.New("--secrets-out is only for --cluster-secrets=inline")}
 	case f.mode == secretsExternal:
 		return "", nil
-	case f.out == "":
+	case strings.TrimSpace(f.out) == "":
 		return "", usageError{errors.New("--cluster-secrets=inline needs --secrets-out DIR, a directory outside the git work tree")}
 	case check:
 		return "", usageError{errors.New("--check writes nothing: it takes no --cluster-secrets=inline")}
@@ -94,14 +94,16 @@ func refuseSecretsDir(dir, out string) error {
 	return nil
 }
 
+// refusal and unownable are usage errors, exit 2 as for a bad --out:
+// the flag names a directory fleetc will not write into.
 func refusal(dir, where string) error {
-	return fmt.Errorf("refusing to write cluster Secrets into %s: it is %s, and credentials must never be committed; choose a directory outside it (in CI, the runner's temporary directory)", dir, where)
+	return usageError{fmt.Errorf("refusing to write cluster Secrets into %s: it is %s, and credentials must never be committed; choose a directory outside it (in CI, the runner's temporary directory)", dir, where)}
 }
 
 // unownable refuses a secrets directory that fleetc cannot own: it keeps
 // a ledger at its root and prunes the Secrets it wrote there.
 func unownable(dir, what string) error {
-	return fmt.Errorf("refusing to write cluster Secrets into %s: it is %s, which fleetc cannot own; choose a directory of its own (in CI, one in the runner's temporary directory)", dir, what)
+	return usageError{fmt.Errorf("refusing to write cluster Secrets into %s: it is %s, which fleetc cannot own; choose a directory of its own (in CI, one in the runner's temporary directory)", dir, what)}
 }
 
 // within reports whether p is dir or below it.

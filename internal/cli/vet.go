@@ -49,7 +49,7 @@ nothing else. Exit status: 0 valid, 1 invalid (or no platform), 2 usage.`,
 		RunE: func(*cobra.Command, []string) error { return o.run() },
 	}
 	c.Flags().StringVar(&o.root, "root", "", "directory inside the platform's CUE module (default: the working directory)")
-	c.Flags().StringArrayVar(&o.clusters, "cluster", nil, "validate only this cluster (repeatable)")
+	nameListVar(c.Flags(), &o.clusters, "cluster", "cluster", "validate only these clusters (repeatable, or a comma-separated list)")
 	c.Flags().StringVar(&o.format, "format", "text", "output `format`: text, github (GitHub Actions annotations) or json")
 	_ = c.RegisterFlagCompletionFunc("format", oneOf("text", "github", "json"))
 	return c
