@@ -510,6 +510,12 @@ func (g *appGen) newName(path []string, prefix string) string {
 	var name string
 	for s := start; s >= 0; s-- {
 		name = composeName(path[s:], prefix)
+		// fleetc refuses a literal string under a name like a
+		// credential's (credentials.IsName); a path whose last key is
+		// none (existingSecret) must not make one (credentialsExistingSecret).
+		if credentialName(name) {
+			name += "Setting"
+		}
 		if !g.names[name] {
 			g.names[name] = true
 			return name
@@ -552,14 +558,14 @@ func composeName(path []string, prefix string) string {
 	if reserved[name] {
 		name += "Value"
 	}
-	// fleetc refuses a literal string under a name like a credential's;
-	// a name made of a path must not look like one where its last key
-	// (existingSecret) does not: it starts with that key instead.
-	if len(words) > 1 && creds.IsName(name) && !creds.IsName(words[len(words)-1]) {
-		last := words[len(words)-1]
-		name = strings.ToLower(last[:1]) + last[1:] + strings.ToUpper(name[:1]) + name[1:len(name)-len(last)]
-	}
 	return name
+}
+
+// credentialName reports whether fleetc would take a setting of this name
+// for a credential: a string under it is refused, and so is a number if
+// it names a password.
+func credentialName(name string) bool {
+	return creds.IsName(name) || creds.IsPasswordName(name)
 }
 
 // shape is the schema of an optional setting that holds the members'

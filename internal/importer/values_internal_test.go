@@ -3,6 +3,8 @@ package importer
 import (
 	"strings"
 	"testing"
+
+	creds "github.com/fleetc/fleetc/internal/credentials"
 )
 
 // TestParseValues: a values file that is not one mapping is an error at
@@ -76,7 +78,8 @@ func TestSettingNames(t *testing.T) {
 		{[]string{"velero", "schedules", "daily", "template", "ttl"}, "", "templateTtl"},
 		{[]string{"velero", "schedules", "weekly", "template", "ttl"}, "", "weeklyTemplateTtl"},
 		{[]string{"velero", "backup", "weekly", "template", "ttl"}, "", "backupWeeklyTemplateTtl"},
-		{[]string{"velero", "credentials", "existingSecret"}, "", "existingSecretCredentials"},
+		{[]string{"velero", "credentials", "existingSecret"}, "", "credentialsExistingSecretSetting"},
+		{[]string{"velero", "existingSecret"}, "", "existingSecret"},
 		{[]string{"velero", "env", "1", "value"}, "", "env1Value"},
 		{[]string{"velero", "tolerations", "0", "matchExpressions", "0", "values", "0"}, "", "matchExpressions0Values0"},
 		{[]string{"velero", "string"}, "", "stringValue"},
@@ -86,8 +89,12 @@ func TestSettingNames(t *testing.T) {
 		{[]string{"velero", "podAnnotations"}, "has", "hasPodAnnotations"},
 		{[]string{"velero"}, "", "value"},
 	} {
-		if got := g.newName(tc.path, tc.prefix); got != tc.want {
+		got := g.newName(tc.path, tc.prefix)
+		if got != tc.want {
 			t.Errorf("newName(%q, %q) = %s, want %s", tc.path, tc.prefix, got, tc.want)
+		}
+		if _, bad := creds.Check("velero-credentials", got); bad {
+			t.Errorf("newName(%q, %q) = %s, which fleetc takes for a credential's name", tc.path, tc.prefix, got)
 		}
 	}
 }
