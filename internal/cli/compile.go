@@ -85,7 +85,7 @@ that the @secret attributes of the cluster schema name, into
   fleetc compile --cluster-secrets=inline --secrets-out "$RUNNER_TEMP/secrets"`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if c.Flags().Changed("out") && o.out == "" {
+			if c.Flags().Changed("out") && strings.TrimSpace(o.out) == "" {
 				return usageError{errors.New("--out is empty: want the directory to write into")}
 			}
 			return o.run()

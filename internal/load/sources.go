@@ -55,7 +55,8 @@ func (p *Platform) sources(handwritten string) []source {
 // module root, a directory of the platform's sources (the module's
 // cue.mod, the clusters package, every package of the module the shared
 // files import, the hand-written ApplicationSets) or hold one, nor be
-// inside cue.mod, the hand-written ApplicationSets or a .git directory.
+// inside one of them (but for a package at the module root) or a .git
+// directory.
 // Symlinks are resolved first, so that a link cannot hide where dir is;
 // the message then says where it leads.
 func (p *Platform) OutputProblem(dir, handwritten string) string {
@@ -85,6 +86,12 @@ func (p *Platform) OutputProblem(dir, handwritten string) string {
 			return why(fmt.Sprintf("the output directory cannot hold %s, which holds the platform's sources", s.name))
 		case s.inside != "" && within(real, s.dir):
 			return why(fmt.Sprintf("the output directory cannot be inside %s, %s", s.name, s.inside))
+		case s.dir != root && within(real, s.dir):
+			// Inside a package directory, fleetc's output would sit
+			// among the package's sources (a clusters/x of values
+			// files is the CUE files of clusters/ to account for, a
+			// defs/x is a directory of the package's tree).
+			return why(fmt.Sprintf("the output directory cannot be inside %s, which holds the platform's sources", s.name))
 		}
 	}
 	return ""
@@ -124,6 +131,8 @@ func (p *Platform) SettingProblem(out, handwritten string) string {
 	switch {
 	case out == "":
 		return `the output directory is empty: want a directory relative to the module root, such as "deploy"`
+	case strings.TrimSpace(out) == "":
+		return fmt.Sprintf(`the output directory %q is only white space: want a directory relative to the module root, such as "deploy"`, out)
 	case path.IsAbs(out) || filepath.IsAbs(out):
 		return fmt.Sprintf("the output directory %q is absolute: want a directory relative to the module root", out)
 	case path.Clean(out) != "." && !filepath.IsLocal(filepath.FromSlash(out)):
