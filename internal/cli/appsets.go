@@ -66,7 +66,14 @@ func addApplicationSets(pl *plan, l *loaded, partial, matrix bool) error {
 		ValuesDir:  s.Output,
 		Tracking:   argocd.TrackingMethod(s.ArgoCD.ResourceTrackingMethod),
 	})
-	if diags = append(diags, more...); len(diags) > 0 {
+	// With --cluster, what is wrong with a context cluster alone (its
+	// labels, its Applications' names, its values files no set reads, its
+	// project) is left out, as compile leaves out its other errors; what
+	// involves the selected clusters or the whole fleet (Application names
+	// that collide, the sets themselves) still fails. Then the fleet has
+	// not passed, and the cache is not told it did.
+	diags, hidden := ownErrors(append(diags, more...), pl, partial)
+	if len(diags) > 0 {
 		return diags.Sorted()
 	}
 	// The hubs' AppProjects follow from the placement, and their checks
@@ -75,15 +82,38 @@ func addApplicationSets(pl *plan, l *loaded, partial, matrix bool) error {
 	if err != nil {
 		return err
 	}
+	more, hiddenHub := ownErrors(more, pl, partial)
 	if len(more) > 0 {
 		return more
 	}
 	pl.placement = m
-	if passed != (cache.Key{}) {
+	if passed != (cache.Key{}) && !hidden && !hiddenHub {
 		pl.cc.cache.Put("checks", passed, encodeFiles(hub))
 	}
 	pl.addGenerated(generated, hub, partial)
 	return nil
+}
+
+// ownErrors is ds without the errors of context clusters, those a
+// --cluster compile (partial) did not select but compiled for the
+// fleet-wide checks: an error that names such a cluster is about it
+// alone. hidden tells whether any was left out.
+func ownErrors(ds diag.List, pl *plan, partial bool) (kept diag.List, hidden bool) {
+	if !partial || len(ds) == 0 {
+		return ds, false
+	}
+	selected := make(map[string]bool, len(pl.outputs))
+	for _, o := range pl.outputs {
+		selected[o.Cluster] = true
+	}
+	for _, d := range ds {
+		if d.Cluster != "" && !selected[d.Cluster] {
+			hidden = true
+			continue
+		}
+		kept = append(kept, d)
+	}
+	return kept, hidden
 }
 
 // addGenerated plans the generated ApplicationSets and the other objects
