@@ -246,12 +246,12 @@ func TestFleetWide(t *testing.T) {
 }
 
 // TestSharedFileChecksAll: a change to a file that is not a cluster file
-// is checked for the whole fleet at once.
+// (a shared file, which imports) is checked for the whole fleet at once.
 func TestSharedFileChecksAll(t *testing.T) {
 	f := newFakePlatform(t, nil)
 	c := f.start(t)
 	shared := f.uri("platform.cue")
-	c.open(shared, "package clusters\n\nclusters: [string]: {env: string, x?: int}\n")
+	c.open(shared, "package clusters\n\nimport \"strings\"\n\nclusters: [string]: {env: string, x?: int, y?: strings.MinRunes(1)}\n")
 	c.diagnostics(shared, count(0))
 	if err := c.stop(); err != nil {
 		t.Fatal(err)
