@@ -516,12 +516,16 @@ func (ev *evaluator) sharedClusters(p *load.Platform) diag.List {
 		for spec := range f.ImportSpecs() {
 			imports = append(imports, spec.Path.Value)
 		}
+		the, it := "the import", "it"
+		if len(imports) > 1 {
+			the, it = "the imports", "they"
+		}
 		move := "and keep the cluster in " + want
 		if filepath.Base(f.Filename) != name+".cue" {
 			move = "and move the cluster to " + want
 		}
-		out = append(out, diag.Errorf(pos, name, "cluster %q is in a file that imports %s, so it is a shared file, not a cluster file, and fleetc would never compile the cluster: a cluster file imports nothing; remove the import, writing out what it computed, %s",
-			name, strings.Join(imports, ", "), move))
+		out = append(out, diag.Errorf(pos, name, "cluster %q is in a file that imports %s, so it is a shared file, not a cluster file, and fleetc would never compile the cluster: a cluster file imports nothing; remove %s, writing out what %s computed, %s",
+			name, strings.Join(imports, ", "), the, it, move))
 	}
 	return out
 }

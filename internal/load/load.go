@@ -824,6 +824,9 @@ func plainName(l ast.Label) (string, token.Pos, bool) {
 func describeDecl(d ast.Decl, src []byte) string {
 	switch d := d.(type) {
 	case *ast.Field:
+		if _, isPattern := d.Label.(*ast.ListLit); isPattern {
+			return "pattern " + nodeText(d.Label, src)
+		}
 		return "field " + nodeText(d.Label, src)
 	case *ast.LetClause:
 		return "let " + d.Ident.Name
