@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/gobwas/glob"
 )
@@ -112,11 +113,51 @@ func globMatch(pattern, val string, allowNegation bool, separators ...rune) bool
 // match is Argo CD's util/glob.Match: the gobwas/glob syntax Argo CD
 // compiles its patterns with.
 func match(pattern, val string, separators ...rune) bool {
+	g := compiled(pattern, separators)
+	return g != nil && g.Match(val)
+}
+
+// globs holds every pattern compiled so far, by its separators and text:
+// a fleet checks each project's few patterns against thousands of
+// Applications, and compiling is what costs.
+var globs sync.Map // string -> glob.Glob (nil for a pattern that does not compile)
+
+func compiled(pattern string, separators []rune) glob.Glob {
+	key := string(separators) + "\x00" + pattern
+	if g, ok := globs.Load(key); ok {
+		g, _ := g.(glob.Glob)
+		return g
+	}
 	g, err := glob.Compile(pattern, separators...)
 	if err != nil {
-		return false
+		g = nil
 	}
-	return g.Match(val)
+	globs.Store(key, g)
+	return g
+}
+
+// exactGlob returns the text a glob pattern matches when it matches exactly
+// one string (no wildcard, class or alternative; escapes resolved).
+func exactGlob(pattern string) (string, bool) {
+	if isDeny(pattern) || !strings.ContainsAny(pattern, "*?[]{}\\") {
+		return pattern, !isDeny(pattern)
+	}
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '\\':
+			if i+1 == len(pattern) {
+				return "", false
+			}
+			i++
+			b.WriteByte(pattern[i])
+		case '*', '?', '[', ']', '{', '}':
+			return "", false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
 }
 
 // QuoteGlob escapes what Argo CD's glob patterns would read as syntax, so
@@ -183,21 +224,88 @@ func (p AppProjectSpec) DestinationPermitted(project, server, name, namespace, c
 // how its conditions group: a denied name refuses whatever the namespace,
 // a denied server only where the namespace matches.
 func (p AppProjectSpec) destinationMatched(server, name, namespace string) bool {
-	any := false
+	matched, denied := p.destinations(server, name, namespace)
+	return matched && !denied
+}
+
+// destinations says whether some destination matches and whether one
+// denies; Argo CD's loop returns false at the first denial, so the order
+// of the two does not matter.
+func (p AppProjectSpec) destinations(server, name, namespace string) (matched, denied bool) {
 	for _, d := range p.Destinations {
 		nameOK := name != "" && globMatch(d.Name, name, true)
 		serverOK := server != "" && globMatch(d.Server, server, true)
 		nsOK := globMatch(d.Namespace, namespace, true)
 		switch {
 		case (serverOK || nameOK) && nsOK:
-			any = true
+			matched = true
 		case (!nameOK && isDeny(d.Name)) || (!serverOK && isDeny(d.Server) && nsOK):
-			return false
+			return matched, true
 		case !nsOK && isDeny(d.Namespace) && serverOK:
-			return false
+			return matched, true
 		}
 	}
-	return any
+	return matched, false
+}
+
+// A ProjectMatcher answers AppProjectSpec's questions for many
+// Applications at once: destinations that name one server (or cluster
+// name) and one namespace exactly are looked up, the rest matched as
+// globs, so that checking every Application of a fleet against a
+// project that lists every cluster costs a lookup each, not a scan of the
+// list.
+type ProjectMatcher struct {
+	spec AppProjectSpec
+	// byServer and byName are the exact destinations; other the rest, in
+	// order.
+	byServer, byName map[[2]string]bool
+	other            []ProjectDestination
+}
+
+// Matcher indexes p's destinations for DestinationPermitted.
+func (p AppProjectSpec) Matcher() *ProjectMatcher {
+	m := &ProjectMatcher{spec: p, byServer: map[[2]string]bool{}, byName: map[[2]string]bool{}}
+	for _, d := range p.Destinations {
+		ns, nsExact := exactGlob(d.Namespace)
+		server, serverExact := exactGlob(d.Server)
+		name, nameExact := exactGlob(d.Name)
+		if !nsExact || !serverExact || !nameExact {
+			m.other = append(m.other, d)
+			continue
+		}
+		// Exact patterns never deny; each matches its own string only.
+		if server != "" {
+			m.byServer[[2]string{server, ns}] = true
+		}
+		if name != "" {
+			m.byName[[2]string{name, ns}] = true
+		}
+	}
+	return m
+}
+
+// DestinationPermitted is AppProjectSpec.DestinationPermitted.
+func (m *ProjectMatcher) DestinationPermitted(project, server, name, namespace, clusterProject string) bool {
+	if !m.destinationMatched(server, name, namespace) {
+		return false
+	}
+	if m.spec.PermitOnlyProjectScopedClusters {
+		return clusterProject == project
+	}
+	return true
+}
+
+// destinationMatched is AppProjectSpec.destinationMatched: whether any
+// destination matches and none denies, which does not depend on their
+// order, over the index and the rest.
+func (m *ProjectMatcher) destinationMatched(server, name, namespace string) bool {
+	any := server != "" && m.byServer[[2]string{server, namespace}] || name != "" && m.byName[[2]string{name, namespace}]
+	rest := AppProjectSpec{Destinations: m.other}
+	if len(m.other) == 0 {
+		return any
+	}
+	matched, denied := rest.destinations(server, name, namespace)
+	return (any || matched) && !denied
 }
 
 // ClusterKindPermitted reports whether the project lets an Application

@@ -1,6 +1,9 @@
 package argocd
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // The cases follow Argo CD's AppProject (pkg/apis/application/v1alpha1:
 // IsSourcePermitted, isDestinationMatched, IsGroupKindNamePermitted) and
@@ -99,6 +102,15 @@ func TestDestinationPermitted(t *testing.T) {
 			if got := p.DestinationPermitted("payments", server, name, c.namespace, clusterProject); got != c.want {
 				t.Errorf("destinations %+v, namespace %s: permitted %v, want %v", c.dests, c.namespace, got, c.want)
 			}
+			// The index over exact destinations answers the same, with
+			// the destinations in either order and an exact one added.
+			for _, dests := range [][]ProjectDestination{c.dests, reversed(c.dests), append(slices.Clone(c.dests), d(QuoteGlob("https://[fd00::1]:6443"), "", "core"))} {
+				q := p
+				q.Destinations = dests
+				if got := q.Matcher().DestinationPermitted("payments", server, name, c.namespace, clusterProject); got != c.want {
+					t.Errorf("Matcher of destinations %+v, namespace %s: permitted %v, want %v", dests, c.namespace, got, c.want)
+				}
+			}
 		})
 	}
 }
@@ -155,5 +167,26 @@ func TestQuoteGlob(t *testing.T) {
 	}
 	if got := QuoteGlob("https://a.k8s.corp.local:6443/path"); got != "https://a.k8s.corp.local:6443/path" {
 		t.Errorf("QuoteGlob changed a server without glob syntax: %s", got)
+	}
+}
+
+func reversed[T any](s []T) []T {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}
+
+func TestExactGlob(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"core": "core", QuoteGlob("https://[fd00::1]:6443"): "https://[fd00::1]:6443", "": "",
+	} {
+		if got, ok := exactGlob(pattern); !ok || got != want {
+			t.Errorf("exactGlob(%q) = %q, %v; want %q", pattern, got, ok, want)
+		}
+	}
+	for _, pattern := range []string{"*", "payments-*", "!core", "a?c", "[ab]", "{a,b}", `trailing\`} {
+		if _, ok := exactGlob(pattern); ok {
+			t.Errorf("exactGlob(%q) is exact", pattern)
+		}
 	}
 }

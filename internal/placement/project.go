@@ -202,11 +202,18 @@ func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
 	}
 
 	r := refusals{}
+	// Each project's destinations indexed once: a project lists every
+	// cluster of it, and each of their Applications is checked.
+	matchers := make(map[[2]string]*argocd.ProjectMatcher, len(specs))
+	for k, spec := range specs {
+		matchers[k] = spec.Matcher()
+	}
 	for _, a := range apps {
 		spec, ok := specs[[2]string{a.cl.Hub, a.project}]
 		if !ok {
 			continue
 		}
+		dests := matchers[[2]string{a.cl.Hub, a.project}]
 		stated := s.Projects[a.project]
 		for _, repo := range a.repos {
 			if !spec.SourcePermitted(repo.s) {
@@ -214,10 +221,10 @@ func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
 					fmt.Sprintf("project %s does not permit the source %s (sourceRepos)", a.project, repo.s))
 			}
 		}
-		if a.destOK && !spec.DestinationPermitted(a.project, a.server, a.name, a.namespace, a.cl.Project) {
+		if a.destOK && !dests.DestinationPermitted(a.project, a.server, a.name, a.namespace, a.cl.Project) {
 			pos := a.handwrittenPos(func(sp SpecPos) token.Position { return sp.Destination }, stated.Pos["destinations"])
 			why := fmt.Sprintf("project %s does not permit the destination %s, namespace %s (destinations)", a.project, a.server, a.namespace)
-			if spec.DestinationPermitted(a.project, a.server, a.name, a.namespace, a.project) {
+			if dests.DestinationPermitted(a.project, a.server, a.name, a.namespace, a.project) {
 				// Only the cluster's scope is in the way.
 				pos = cmp.Or(a.cl.ProjectPos, a.cl.Pos)
 				if a.set.Handwritten() {
