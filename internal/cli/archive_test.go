@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/testplatform"
 )
 
@@ -77,5 +78,66 @@ func writeFile(t *testing.T, path, data string) {
 	}
 	if err := os.WriteFile(path, []byte(data), fs.FileMode(0o644)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUnchangedSince: diff --base knows without compiling that nothing
+// changed only when every input is as at the ref; the output may differ.
+func TestUnchangedSince(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("needs git")
+	}
+	top := t.TempDir()
+	if err := testplatform.Copy(top); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(top, "deploy", "cluster", "x", "values.yaml"), "x: 1\n")
+	cmd := exec.Command("sh", "-c", "git init -q && git add -A && git -c user.name=t -c user.email=t@t -c commit.gpgsign=false commit -q -m base")
+	cmd.Dir = top
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	env := map[string]string{"FLEETC_CACHE": filepath.Join(t.TempDir(), "cache")}
+	var stderr bytes.Buffer
+	io := IO{Stdout: &stderr, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Cwd: top}
+	o := &diffOptions{IO: io, base: "HEAD"}
+	check := func(what string, want bool) {
+		t.Helper()
+		if _, got := o.unchangedSince(top); got != want {
+			t.Errorf("%s: unchanged %v, want %v", what, got, want)
+		}
+	}
+	// Nothing says these inputs compile until a compile of the fleet did.
+	check("never compiled", false)
+	if code := Run([]string{"compile"}, io); code != 0 {
+		t.Fatalf("compile: exit %d\n%s", code, &stderr)
+	}
+	check("as committed", true)
+	writeFile(t, filepath.Join(top, "deploy", "cluster", "x", "values.yaml"), "x: 2\n")
+	check("the output changed", true)
+
+	// Each change keeps the platform valid, so that only the comparison
+	// can tell.
+	for _, c := range []struct{ what, path, data string }{
+		{"a cluster file changed", "clusters/edge-minimal.cue", "// changed\n"},
+		{"a new cluster file, not added to git", "clusters/new-dev.cue", "package clusters\n\nclusters: \"new-dev\": {\n\tenv:    \"dev\"\n\tserver: \"https://new-dev.k8s.corp.local:6443\"\n}\n"},
+		{"a default changed", "defs/platform.cue", "// changed\n"},
+		{"the module file changed", "cue.mod/module.cue", "// changed\n"},
+		{"a hand-written ApplicationSet changed", "argocd/handwritten/tanzu-storage-classes.yaml", "# changed\n"},
+	} {
+		path := filepath.Join(top, c.path)
+		old, err := os.ReadFile(path)
+		existed := err == nil
+		writeFile(t, path, string(old)+c.data)
+		if _, err := load.Load(load.Config{Dir: top}); err != nil {
+			t.Fatalf("%s: the platform no longer loads: %v", c.what, err)
+		}
+		check(c.what, false)
+		if existed {
+			writeFile(t, path, string(old))
+		} else if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		check(c.what+", then undone", true)
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/diff"
@@ -214,6 +216,11 @@ func (o *diffOptions) outputDirs() []string {
 // compile of the working tree; the two run at once.
 func (o *diffOptions) againstBase() (before, after diff.Side, v diffView, err error) {
 	dir := o.dir(o.Cwd)
+	if commit, ok := o.unchangedSince(dir); ok {
+		// The same fleetc compiles the same inputs on both sides.
+		v.before, v.after, v.baseCommit = o.base, "the working tree", commit
+		return before, after, v, nil
+	}
 	// Both sides compile every cluster, so that --cluster can name one
 	// that only one side has; the report is cut down afterwards.
 	flags := o.platformFlags
@@ -377,6 +384,127 @@ func relReal(top, dir string) (string, error) {
 		return "", fmt.Errorf("%s is not inside the git repository %s", dir, top)
 	}
 	return rel, nil
+}
+
+// unchangedSince reports whether the working tree's inputs are those of
+// the last compile of the whole fleet that succeeded (the build cache's
+// record of the output directory says so), and every file that compiling
+// the platform in dir reads is, byte for byte, what it is at the base ref:
+// the CUE files of the module, its cue.mod and the hand-written
+// ApplicationSets, compared as git compares them (blob hashes), never the
+// output. Then the same fleetc compiles the same valid inputs on both
+// sides, and the diff is empty by construction: nothing need be extracted
+// or compiled. Any doubt (no cache or record, no repository, a platform
+// that does not load, a file that cannot be read) answers false, and the
+// diff runs in full, which also reports a platform that does not compile.
+func (o *diffOptions) unchangedSince(dir string) (commit string, ok bool) {
+	f := o.platformFlags
+	f.clusters = nil
+	l, err := loadPlatform(o.IO, f)
+	if err != nil || l.cc.cache == nil {
+		return "", false
+	}
+	var last outputEntry
+	data, ok := l.cc.cache.Get("output", cache.PathKey(l.outDir))
+	if !ok {
+		return "", false
+	}
+	if _, err := last.decodeHead(data); err != nil || last.Key == (cache.Key{}) {
+		return "", false
+	}
+	if hw, ok := l.handwrittenKey(); !ok || l.cc.fleetKey(l.p, l.outDir, hw) != last.Key {
+		return "", false
+	}
+	p, s := l.p, l.settings
+	top, err := git(dir, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return "", false
+	}
+	if commit, err = git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", o.base+"^{commit}"); err != nil {
+		return "", false
+	}
+	realTop, err := filepath.EvalSymlinks(top)
+	if err != nil {
+		return "", false
+	}
+	rel := func(path string) (string, bool) {
+		r, err := filepath.Rel(realTop, path)
+		return filepath.ToSlash(r), err == nil && filepath.IsLocal(r)
+	}
+	module, ok1 := rel(p.Root)
+	out, ok2 := rel(filepath.Join(p.Root, s.Output))
+	hw, ok3 := rel(filepath.Join(p.Root, s.ApplicationSets.Handwritten))
+	if !ok1 || !ok2 || !ok3 {
+		return "", false
+	}
+	under := func(path, dir string) bool { return dir == "." || path == dir || strings.HasPrefix(path, dir+"/") }
+	reads := func(path string) bool {
+		return under(path, module) && !under(path, out) &&
+			(strings.HasSuffix(path, ".cue") || under(path, pathJoin(module, "cue.mod")) || under(path, hw))
+	}
+	// At the ref: path -> blob hash.
+	list, err := git(top, "ls-tree", "-r", "-z", "--full-tree", commit)
+	if err != nil {
+		return "", false
+	}
+	atRef := map[string]string{}
+	for _, entry := range strings.Split(list, "\x00") {
+		meta, path, found := strings.Cut(entry, "\t")
+		if fields := strings.Fields(meta); found && len(fields) == 3 && reads(path) {
+			atRef[path] = fields[2]
+		}
+	}
+	// In the working tree, the same.
+	same := true
+	seen := 0
+	walkErr := filepath.WalkDir(p.Root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		r, ok := rel(path)
+		if !ok && path != p.Root {
+			return errors.New("outside the repository")
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" || r == out {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !reads(r) {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		seen++
+		if atRef[r] != blobHash(data) {
+			same = false
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if walkErr != nil || !same || seen != len(atRef) {
+		return "", false
+	}
+	return commit, true
+}
+
+// pathJoin joins slash-separated relative paths, "." being the top.
+func pathJoin(dir, name string) string {
+	if dir == "." {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// blobHash is the name git gives a file's bytes.
+func blobHash(data []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(data))
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Pathspecs (relative to the top of the repository) of what any platform
