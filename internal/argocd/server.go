@@ -32,5 +32,7 @@ func ServerKey(s string) string {
 	if port := u.Port(); port != "" && port != "443" {
 		host += ":" + port
 	}
-	return "https://" + host + strings.TrimRight(u.Path, "/")
+	// The path as written (escaped), as Argo CD compares it: a decoded
+	// %00 would be no server at all.
+	return "https://" + host + strings.TrimRight(u.EscapedPath(), "/")
 }
