@@ -122,10 +122,6 @@ func serverProblem(s string) string {
 	return ""
 }
 
-// serverKey is the API server that the valid server s names: what two
-// servers must not share (argocd.ServerKey, which diff uses too).
-func serverKey(s string) string { return argocd.ServerKey(s) }
-
 // fleetServer is a cluster's server, for the checks of the whole fleet.
 type fleetServer struct {
 	file   *load.ClusterFile
@@ -133,8 +129,8 @@ type fleetServer struct {
 }
 
 // duplicateServers reports clusters that register the same API server
-// (serverKey) and clusters whose registrations get the same Secret name
-// (argocd.SecretName, a hash of the server as written): Argo CD keys
+// (argocd.ServerKey, which diff uses too) and clusters whose
+// registrations get the same Secret name (argocd.SecretName, a hash of the server as written): Argo CD keys
 // clusters by server URL and a Secret by its name, so the second would
 // replace the first or register one API server twice. The cluster met
 // later in servers is the one reported, naming the one that already has
@@ -152,7 +148,7 @@ func duplicateServers(root string, servers []fleetServer) diag.List {
 		if s == "" {
 			continue
 		}
-		key := serverKey(s)
+		key := argocd.ServerKey(s)
 		if o, ok := byKey[key]; ok {
 			where := fieldAt(root, servers[o.at].file)
 			msg := fmt.Sprintf("%s is also the server of cluster %q (%s): Argo CD keys clusters by server URL", s, servers[o.at].file.Name, where)

@@ -11,6 +11,7 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/parser"
 
+	"github.com/fleetc/fleetc/internal/argocd"
 	"github.com/fleetc/fleetc/internal/testplatform"
 )
 
@@ -107,10 +108,10 @@ func TestServerKey(t *testing.T) {
 	}
 	var keys []string
 	for _, group := range same {
-		k := serverKey(group[0])
+		k := argocd.ServerKey(group[0])
 		for _, s := range group[1:] {
-			if got := serverKey(s); got != k {
-				t.Errorf("serverKey(%q) = %q, want %q as for %q", s, got, k, group[0])
+			if got := argocd.ServerKey(s); got != k {
+				t.Errorf("argocd.ServerKey(%q) = %q, want %q as for %q", s, got, k, group[0])
 			}
 		}
 		keys = append(keys, k)
@@ -118,10 +119,10 @@ func TestServerKey(t *testing.T) {
 	// Different API servers stay apart: another port, another path, a
 	// path's case.
 	for _, s := range []string{"https://api.corp.local:6443/", "https://api.corp.local:8443", "https://gw.corp.local/k8s/C1", "https://gw.corp.local/k8s"} {
-		k := serverKey(s)
+		k := argocd.ServerKey(s)
 		for i, other := range keys {
 			if k == other && !(i == 1 && s == "https://api.corp.local:6443/") {
-				t.Errorf("serverKey(%q) = %q, the key of %q", s, k, same[i][0])
+				t.Errorf("argocd.ServerKey(%q) = %q, the key of %q", s, k, same[i][0])
 			}
 		}
 	}
@@ -199,9 +200,9 @@ func FuzzServer(f *testing.F) {
 			if !defsAccept(def, s) {
 				t.Fatalf("#Server rejects %q, which fleetc accepts", s)
 			}
-			k := serverKey(s)
-			if p := serverProblem(k); p != "" || serverKey(k) != k {
-				t.Fatalf("serverKey(%q) = %q: %s; its key %q", s, k, p, serverKey(k))
+			k := argocd.ServerKey(s)
+			if p := serverProblem(k); p != "" || argocd.ServerKey(k) != k {
+				t.Fatalf("argocd.ServerKey(%q) = %q: %s; its key %q", s, k, p, argocd.ServerKey(k))
 			}
 			return
 		}
