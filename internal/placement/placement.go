@@ -164,10 +164,6 @@ type Input struct {
 	// template's value file $<ref>/<ValuesDir>/<path>, where <ref> names a
 	// source of ValuesRepo, is <path> of the output tree.
 	ValuesRepo, ValuesDir string
-	// Partial says Clusters are only part of the fleet, as with
-	// `compile --cluster`: the check that a hand-written generator matches
-	// some cluster needs all of them and is skipped.
-	Partial bool
 	// Tracking is how the hub's Argo CD tracks resources
 	// (platform.argocd.resourceTrackingMethod), which bounds the length of
 	// every Application name.
@@ -398,7 +394,7 @@ func (c *checker) match(s *Set) map[string]int {
 			}
 		}
 		// A label outside the vocabulary already explains an empty match.
-		if matched == 0 && known && s.Handwritten() && !c.in.Partial {
+		if matched == 0 && known && s.Handwritten() {
 			c.errorf(s.generatorPos(i), "", "ApplicationSet %q: generator %d selects no cluster (%s)", name, i+1, selectorText(sel))
 		}
 	}

@@ -212,12 +212,6 @@ func TestChecks(t *testing.T) {
 		mutate: func(in Input) Input { return in },
 		want:   []string{`argocd/handwritten/team-tools.yaml:10:7: ApplicationSet "team-tools": generator 1 selects no cluster (team=payments)`},
 	}, {
-		name: "part of the fleet: an empty match is not an error",
-		mutate: func(in Input) Input {
-			in.Partial = true
-			return in
-		},
-	}, {
 		name: "bundle no ApplicationSet selects",
 		mutate: func(in Input) Input {
 			in = withTeam(in)
