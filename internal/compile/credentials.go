@@ -1,12 +1,12 @@
 package compile
 
 import (
-	"cuelang.org/go/cue"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
+	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/literal"
@@ -23,11 +23,13 @@ import (
 // credentials, wherever they are: in cluster files, in the shared files of
 // the clusters package and in the packages they import (defs). And since
 // a credential can be composed (concatenated, interpolated, defaulted)
-// from pieces that each look harmless, it also checks every concrete
-// value that a cluster would write (evaluatedCredentials). It never shows
-// what it rejects: the redactor hides it in every message.
+// from pieces that each look harmless, the step that turns a cluster into
+// bytes (render) refuses one in whatever it writes (LeakError), and the
+// platform settings are checked as evaluated (settingsCredentials). It
+// never shows what it rejects: the redactor hides it in every message.
 
-// credential is a string literal that looks like a credential.
+// credential is a value that looks like a credential: a literal of a
+// file, or (evaluated) one that a cluster would write.
 type credential struct {
 	pos   token.Pos
 	path  []string // labels from the top of the file
@@ -136,13 +138,7 @@ func credentialLiterals(f *ast.File) []credential {
 // if none), is a credential (credentials.Check).
 func findCredential(s, field string) (credential, bool) {
 	f, ok := credentials.Check(s, field)
-	if !ok {
-		return credential{}, false
-	}
-	if f.Named {
-		return credential{value: s, what: f.Reason()}, true
-	}
-	return credential{value: s, parts: f.Parts, what: f.Reason()}, true
+	return credential{value: s, parts: f.Parts, what: f.Reason()}, ok
 }
 
 // labelName shows a field's label as a path element.

@@ -121,16 +121,6 @@ func bytesCutPrefix(b []byte, prefix string) ([]byte, bool) {
 
 func isSeparator(c byte) bool { return c == '-' || c == '_' || c == '.' || c == ' ' }
 
-// Normalize lowercases a key and drops the characters that join its words.
-func Normalize(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x80 && isSeparator(byte(r)) {
-			return -1
-		}
-		return r
-	}, strings.ToLower(s))
-}
-
 // reference matches a value that only refers to a credential kept
 // elsewhere: Go template actions that read a field or variable and pipe
 // it through functions, with no literal text (the "{{ .token }}" of an
