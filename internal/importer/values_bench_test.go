@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/fleetc/fleetc/internal/importer"
-	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/valuesgen"
 )
 
@@ -33,14 +32,7 @@ func BenchmarkImportValues(b *testing.B) {
 	runtime.GC()
 	var files int
 	for b.Loop() {
-		tree, err := importer.ReadValuesTree(m.old, "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		p, err := load.Load(load.Config{Dir: m.platform})
-		if err != nil {
-			b.Fatal(err)
-		}
+		tree, p := m.inputs(b, m.old, "")
 		imp, err := importer.Values(p, tree, opts)
 		if err != nil {
 			b.Fatal(err)

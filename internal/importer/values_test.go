@@ -73,10 +73,11 @@ func newMigration(t testing.TB, n int, seed uint64, opts valuesgen.Options) migr
 	return m
 }
 
-// importValues runs import values on m and writes its files.
-func (m migration) importValues(t testing.TB, opts importer.ValuesOptions) (*importer.ValuesImport, []importer.Difference) {
+// inputs reads what import values starts from: the values tree at dir
+// (named as shown) and the platform as it is now.
+func (m migration) inputs(t testing.TB, dir, shown string) (*importer.ValuesTree, *load.Platform) {
 	t.Helper()
-	tree, err := importer.ReadValuesTree(m.old, "")
+	tree, err := importer.ReadValuesTree(dir, shown)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,17 +85,19 @@ func (m migration) importValues(t testing.TB, opts importer.ValuesOptions) (*imp
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tree, p
+}
+
+// importValues runs import values on m and writes its files.
+func (m migration) importValues(t testing.TB, opts importer.ValuesOptions) (*importer.ValuesImport, []importer.Difference) {
+	t.Helper()
+	tree, p := m.inputs(t, m.old, "")
 	imp, err := importer.Values(p, tree, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	diffs, err := imp.Prove(m.platform)
 	if err != nil {
-		for _, f := range imp.Files {
-			if os.Getenv("DUMP") != "" {
-				os.WriteFile(filepath.Join("/tmp/dump17", filepath.Base(f.Path)), f.Data, 0o644)
-			}
-		}
 		t.Fatal(err)
 	}
 	for _, f := range imp.Files {
@@ -144,14 +147,7 @@ func TestValuesRoundTrip(t *testing.T) {
 // the path and both values named.
 func TestValuesProofFails(t *testing.T) {
 	m := newMigration(t, 6, 3, valuesgen.Options{})
-	tree, err := importer.ReadValuesTree(m.old, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := load.Load(load.Config{Dir: m.platform})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tree, p := m.inputs(t, m.old, "")
 	imp, err := importer.Values(p, tree, importer.ValuesOptions{Bundles: map[string]string{valuesgen.NewApp: valuesgen.NewBundle}})
 	if err != nil {
 		t.Fatal(err)
@@ -187,15 +183,8 @@ func TestValuesProofFails(t *testing.T) {
 // whose bundle cannot be told is an error that says how to tell it.
 func TestValuesUnusedAndBundles(t *testing.T) {
 	m := newMigration(t, 12, 5, valuesgen.Options{Unused: true})
-	tree, err := importer.ReadValuesTree(filepath.Join(m.old, importer.ValuesDir), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := load.Load(load.Config{Dir: m.platform})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = importer.Values(p, tree, importer.ValuesOptions{})
+	tree, p := m.inputs(t, filepath.Join(m.old, importer.ValuesDir), "")
+	_, err := importer.Values(p, tree, importer.ValuesOptions{})
 	if err == nil || !strings.Contains(err.Error(), "app stakater-reloader is not in the catalog and its bundle cannot be told") ||
 		!strings.Contains(err.Error(), "give --bundle stakater-reloader=<bundle>") {
 		t.Fatalf("error %v", err)
@@ -302,14 +291,7 @@ items:
 // gives a cluster's env and bundles, and its file says them afterwards.
 func TestValuesClusters(t *testing.T) {
 	m := newMigration(t, 4, 11, valuesgen.Options{})
-	tree, err := importer.ReadValuesTree(m.old, "old")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := load.Load(load.Config{Dir: m.platform})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tree, p := m.inputs(t, m.old, "old")
 	first := tree.Files[0].Cluster
 	labels := map[string]string{"env": "prod", "core-basic": "enabled", "security-basic": "enabled"}
 	for _, in := range tree.Files {
