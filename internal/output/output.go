@@ -843,19 +843,27 @@ func (w *writer) readLedger(early earlyLedger) (Ledger, []byte, error) {
 // ledgerBytes returns the bytes of the ledger under the root, and false
 // if there is none. The ledger itself: a symlink in its place is an error.
 func (w *writer) ledgerBytes() ([]byte, bool, error) {
-	fi, err := w.r.Lstat(LedgerName)
+	return w.bookkeeping(LedgerName, errors.New("not a regular file"))
+}
+
+// bookkeeping returns the bytes of fleetc's own file name at the root (the
+// ledger, the record of temporaries), and false if there is none. Only the
+// file itself is read: anything else in its place (a symlink, a
+// directory) is the error notRegular.
+func (w *writer) bookkeeping(name string, notRegular error) ([]byte, bool, error) {
+	fi, err := w.r.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, w.fail("read", LedgerName, err)
+		return nil, false, w.fail("read", name, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, false, w.fail("read", LedgerName, errors.New("not a regular file"))
+		return nil, false, w.fail("read", name, notRegular)
 	}
-	data, err := w.r.ReadFile(LedgerName)
+	data, err := w.r.ReadFile(name)
 	if err != nil {
-		return nil, false, w.fail("read", LedgerName, err)
+		return nil, false, w.fail("read", name, err)
 	}
 	return data, true, nil
 }

@@ -142,19 +142,9 @@ func (w *writer) tempName() string {
 // readRecord reads the record a Write left at the root: nil if there is
 // none, an error if the file there is not one fleetc wrote.
 func (w *writer) readRecord() (*record, error) {
-	fi, err := w.r.Lstat(recordName)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, w.fail("read", recordName, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, w.fail("read", recordName, errNotRecord)
-	}
-	data, err := w.r.ReadFile(recordName)
-	if err != nil {
-		return nil, w.fail("read", recordName, err)
+	data, ok, err := w.bookkeeping(recordName, errNotRecord)
+	if !ok || err != nil {
+		return nil, err
 	}
 	r, err := parseRecord(data)
 	if err != nil {
