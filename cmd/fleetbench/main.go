@@ -164,13 +164,15 @@ func measureFleet(cfg config, dir string, n int) ([]measurement, []pair, error) 
 	// commits it, so that diff --base meets tens of thousands of committed
 	// files at the ref.
 	cache := dir + "-cache"
-	env := append(os.Environ(), "FLEETC_CACHE="+cache)
-	step := func(name string, args ...string) error {
-		m, err := measure(dir, 0, env, fleetc, args...)
+	// stepWith measures fleetc with its cache at cacheDir; step with the
+	// warm one.
+	stepWith := func(cacheDir, name string, args ...string) error {
+		m, err := measure(dir, 0, append(os.Environ(), "FLEETC_CACHE="+cacheDir), fleetc, args...)
 		m.size, m.step = n, name
 		out = append(out, m)
 		return err
 	}
+	step := func(name string, args ...string) error { return stepWith(cache, name, args...) }
 	if err := step(coldStep, "compile"); err != nil {
 		return out, pairs, err
 	}
@@ -211,10 +213,7 @@ func measureFleet(cfg config, dir string, n int) ([]measurement, []pair, error) 
 	if err := os.RemoveAll(fresh); err != nil {
 		return out, pairs, err
 	}
-	m, err := measure(dir, 0, append(os.Environ(), "FLEETC_CACHE="+fresh), fleetc, "compile")
-	m.size, m.step = n, "fleetc compile, empty cache, output in place"
-	out = append(out, m)
-	if err != nil {
+	if err := stepWith(fresh, "fleetc compile, empty cache, output in place", "compile"); err != nil {
 		return out, pairs, err
 	}
 
@@ -224,10 +223,7 @@ func measureFleet(cfg config, dir string, n int) ([]measurement, []pair, error) 
 	if err := aside(filepath.Join(dir, "deploy")); err != nil {
 		return out, pairs, err
 	}
-	m, err = measure(dir, 0, append(os.Environ(), "FLEETC_CACHE="+fresh), fleetc, "compile")
-	m.size, m.step = n, floorStep
-	out = append(out, m)
-	return out, pairs, err
+	return out, pairs, stepWith(fresh, floorStep, "compile")
 }
 
 // coldPairs runs cfg.rounds pairs of a cold fleetc compile (an empty cache
