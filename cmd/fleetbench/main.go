@@ -284,7 +284,11 @@ func measure(dir string, limit time.Duration, env []string, name string, args ..
 	start := time.Now()
 	err := cmd.Run()
 	m := measurement{wall: time.Since(start)}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && cmd.ProcessState != nil {
+	// ProcessState is nil when the command did not start (no such binary).
+	if cmd.ProcessState == nil {
+		return m, fmt.Errorf("%s: %v", name, err)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		m.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		m.peakRSS = ru.Maxrss * 1024
 	}
