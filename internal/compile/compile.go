@@ -296,17 +296,11 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 						return
 					}
 					c.Context = i >= selected
-					v, err := step(c)
+					v, ds, leaked := runStep(files[i], c, step)
 					stepNanos.Add(time.Since(t2).Nanoseconds())
-					var leak *LeakError
-					if errors.As(err, &leak) {
-						cr := leak.credential(files[i])
-						fileCreds[i] = append(fileCreds[i], cr)
-						diags[i] = diag.List{cr.diagnostic(c.Name, trimmer(c.Name)(cr.path))}
-						return
-					}
-					if err != nil {
-						diags[i] = diag.List{{Pos: files[i].Pos.Position(), Cluster: c.Name, Message: err.Error()}}
+					fileCreds[i] = append(fileCreds[i], leaked...)
+					if len(ds) > 0 {
+						diags[i] = ds
 						return
 					}
 					results[i] = Result[T]{Cluster: c.Name, Server: c.Server, Value: v, Context: c.Context}
@@ -379,6 +373,23 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	}
 	// Context clusters that do not compile have no result.
 	return slices.DeleteFunc(results, func(r Result[T]) bool { return r.Cluster == "" }), nil
+}
+
+// runStep passes the valid cluster c of file f to step, as Fleet and
+// Warm.Alone do: what step returned, or the problem it raised, at the
+// credential it would have written out (leaked, which the caller redacts)
+// or at the cluster's declaration.
+func runStep[T any](f *load.ClusterFile, c *Cluster, step func(*Cluster) (T, error)) (v T, ds diag.List, leaked []credential) {
+	v, err := step(c)
+	var leak *LeakError
+	if errors.As(err, &leak) {
+		cr := leak.credential(f)
+		return v, diag.List{cr.diagnostic(c.Name, trimmer(c.Name)(cr.path))}, []credential{cr}
+	}
+	if err != nil {
+		return v, diag.List{{Pos: f.Pos.Position(), Cluster: c.Name, Message: err.Error()}}, nil
+	}
+	return v, nil, nil
 }
 
 func selectClusters(p *load.Platform, names []string) ([]*load.ClusterFile, error) {

@@ -1,7 +1,6 @@
 package compile
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -150,16 +149,8 @@ func (w *Warm) one(ev *evaluator, f *load.ClusterFile, step func(*Cluster) error
 		// reports them).
 		return ds, creds
 	}
-	err := step(c)
-	var leak *LeakError
-	if errors.As(err, &leak) {
-		cr := leak.credential(f)
-		return diag.List{cr.diagnostic(c.Name, trimmer(c.Name)(cr.path))}, append(creds, cr)
-	}
-	if err != nil {
-		return diag.List{{Pos: f.Pos.Position(), Cluster: c.Name, Message: err.Error()}}, creds
-	}
-	return nil, creds
+	_, ds, leaked := runStep(f, c, func(c *Cluster) (struct{}, error) { return struct{}{}, step(c) })
+	return ds, append(creds, leaked...)
 }
 
 // Shared is the warm evaluator's view of the platform, for tools that

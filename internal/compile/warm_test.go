@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"cuelang.org/go/cue"
+
 	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/fleetgen"
 	"github.com/fleetc/fleetc/internal/load"
@@ -93,5 +95,28 @@ func TestWarmAlone(t *testing.T) {
 	q, _, _, _ := p.With(map[string][]byte{good.Path: []byte(strings.Replace(src, `"https://sandbox-dev.k8s.corp.local:6443"`, `"https://10.20.30.40:6443"`, 1))}, []string{good.Path})
 	if _, err := Fleet(q, Options{}, func(*Cluster) (bool, error) { return true, nil }); err == nil || !strings.Contains(err.Error(), "also the server") {
 		t.Errorf("Fleet = %v, want the duplicate server", err)
+	}
+}
+
+// TestWarmAloneStepErrors: what a step returns for a valid cluster, a
+// credential it would write out or another error, becomes the same
+// problem whether the cluster is checked alone with a
+// warm evaluator or as one of the fleet.
+func TestWarmAloneStepErrors(t *testing.T) {
+	p := reference(t)
+	i := slices.IndexFunc(p.Clusters, func(cf *load.ClusterFile) bool { return cf.Name == "sandbox-dev" })
+	for _, stepErr := range []error{
+		errors.New("render: no template for bundle web"),
+		&LeakError{Path: cue.ParsePath("bundles.web.token"), Value: "s3cr3t-value-0123456789"},
+	} {
+		alone := NewWarm(p).Alone([]*load.ClusterFile{p.Clusters[i]}, func(*Cluster) error { return stepErr })
+		_, fleet := Fleet(p, Options{Clusters: []string{"sandbox-dev"}}, func(*Cluster) (bool, error) { return false, stepErr })
+		var dl diag.List
+		if !errors.As(alone, &dl) || len(dl) != 1 {
+			t.Fatalf("%v: Alone = %v, want one problem", stepErr, alone)
+		}
+		if fleet == nil || alone.Error() != fleet.Error() {
+			t.Errorf("%v: Alone = %v\nFleet = %v", stepErr, alone, fleet)
+		}
 	}
 }
