@@ -245,6 +245,9 @@ func Values(p *load.Platform, tree *ValuesTree, opts ValuesOptions) (*ValuesImpo
 		imported[a.Name] = true
 	}
 	out := map[string][]byte{}
+	// onDisk is what the files read here hold, so that telling which
+	// outputs change does not read them again.
+	onDisk := maps.Clone(catalogFiles)
 	for path, src := range catalogFiles {
 		edited, changed, err := removeApps(path, src, imported)
 		if err != nil {
@@ -277,6 +280,7 @@ func Values(p *load.Platform, tree *ValuesTree, opts ValuesOptions) (*ValuesImpo
 		if err != nil {
 			return nil, err
 		}
+		onDisk[ci.file.Path] = src
 		data, err := clusterValues(ci, src, as, imported)
 		if err != nil {
 			return nil, err
@@ -286,8 +290,12 @@ func Values(p *load.Platform, tree *ValuesTree, opts ValuesOptions) (*ValuesImpo
 		}
 	}
 	for _, path := range slices.Sorted(maps.Keys(out)) {
-		old, err := os.ReadFile(path)
-		exists := err == nil
+		old, exists := onDisk[path]
+		if !exists {
+			var err error
+			old, err = os.ReadFile(path)
+			exists = err == nil
+		}
 		if exists && string(old) == string(out[path]) {
 			continue
 		}
