@@ -48,7 +48,7 @@ func (imp *ValuesImport) Prove(root string) ([]Difference, error) {
 			rel := render.ValuesPath(c.Name, app.Category, app.Name)
 			want, ok := imp.byFile[rel]
 			if !ok {
-				if imp.clusterInTree(c.Name) {
+				if imp.inTree[c.Name] {
 					o.diffs = append(o.diffs, Difference{rel, fmt.Sprintf("compiled, but not in the input: the cluster enables bundle %s, which deploys %s", app.Bundle, app.Name)})
 				}
 				continue
@@ -93,11 +93,6 @@ func (imp *ValuesImport) Prove(root string) ([]Difference, error) {
 // Reproduce is how many values files the import reproduces: those of
 // the tree but the unused ones.
 func (imp *ValuesImport) Reproduce() int { return len(imp.byFile) }
-
-// clusterInTree reports whether the tree has values files of cluster.
-func (imp *ValuesImport) clusterInTree(cluster string) bool {
-	return imp.inTree[cluster]
-}
 
 // Summary says what the import made of the values, in one line.
 func (imp *ValuesImport) Summary() string {
