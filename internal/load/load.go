@@ -193,20 +193,16 @@ func Load(cfg Config) (*Platform, error) {
 		wg.Go(func() {
 			for i := g; i < len(names); i += n {
 				path := filepath.Join(dir, names[i])
-				src, ok := cfg.Overlay[path]
-				if !ok {
-					var err error
-					if src, err = os.ReadFile(path); err != nil {
-						all[i].err = fmt.Errorf("read %s: %w", path, err)
-						continue
-					}
+				src, err := readSource(path, cfg.Overlay)
+				if err != nil {
+					all[i].err = fmt.Errorf("read %s: %w", path, err)
+					continue
 				}
 				if prev := reuse[path]; prev != nil && prev.Digest == sha256.Sum256(src) {
 					// The syntax tree is shared. Evaluating it writes
 					// only what parsing resolved already; the caller
 					// keeps two evaluations of it from overlapping.
 					cf := *prev
-					cf.Problems = nil // derived again below
 					all[i].cf, all[i].isCluster = &cf, true
 					continue
 				}
@@ -248,9 +244,7 @@ func Load(cfg Config) (*Platform, error) {
 		p.Clusters = append(p.Clusters, cf)
 	}
 	for _, cf := range p.Clusters {
-		if want := strings.TrimSuffix(filepath.Base(cf.Path), ".cue"); want != cf.Name {
-			cf.Problems = append(cf.Problems, diag.Errorf(cf.Pos, cf.Name, "cluster %q is defined in %s: a cluster file is named after its cluster (%s.cue)", cf.Name, filepath.Base(cf.Path), cf.Name))
-		}
+		cf.Problems = fileProblems(cf)
 	}
 	if len(p.Clusters) == 0 && len(diags) == 0 && !cfg.AllowEmpty {
 		return nil, fmt.Errorf("%s defines no cluster: add one file per cluster, such as clusters/<name>.cue with `clusters: \"<name>\": {...}`", dir)
@@ -350,16 +344,37 @@ func compiled(name string) bool {
 	return strings.HasSuffix(name, ".cue") && !cueSkips(name)
 }
 
+// readSource is what the file at path holds for fleetc: the editor's buffer
+// in overlay if there is one, else the file on disk.
+func readSource(path string, overlay map[string][]byte) ([]byte, error) {
+	if src, ok := overlay[path]; ok {
+		return src, nil
+	}
+	return os.ReadFile(path)
+}
+
+// inClusters reports whether path is a file of the clusters package of
+// the module at root.
+func inClusters(root, path string) bool {
+	return filepath.Dir(path) == filepath.Join(root, ClustersDir) && compiled(filepath.Base(path))
+}
+
+// fileProblems are what is wrong with cf that does not keep it from
+// being read (ClusterFile.Problems): a file not named after its cluster.
+func fileProblems(cf *ClusterFile) diag.List {
+	if strings.TrimSuffix(filepath.Base(cf.Path), ".cue") == cf.Name {
+		return nil
+	}
+	return diag.List{diag.Errorf(cf.Pos, cf.Name, "cluster %q is defined in %s: a cluster file is named after its cluster (%s.cue)", cf.Name, filepath.Base(cf.Path), cf.Name)}
+}
+
 // leftOut is the error for the CUE file at path under the clusters
 // directory dir that is not part of the clusters package: it names the
 // file, says why fleetc does not compile it and what to do, at the
 // cluster it declares when it parses far enough to show one.
 func leftOut(dir, path string, overlay map[string][]byte) diag.Diagnostic {
 	d := diag.Diagnostic{Pos: token.Position{Filename: path, Line: 1, Column: 1}}
-	src, ok := overlay[path]
-	if !ok {
-		src, _ = os.ReadFile(path) // only to name the cluster
-	}
+	src, _ := readSource(path, overlay) // only to name the cluster
 	want := "<cluster>"
 	if f, err := parser.ParseFile(path, src); err == nil {
 		if name, pos := declaredCluster(f.Decls); name != "" {
@@ -537,12 +552,9 @@ func loadShared(root string, files []string, overlay map[string][]byte) (*build.
 func moduleVersionPos(root string, overlay map[string][]byte) token.Position {
 	name := filepath.Join(root, "cue.mod", "module.cue")
 	at := token.Position{Filename: name, Line: 1, Column: 1}
-	src, ok := overlay[name]
-	if !ok {
-		var err error
-		if src, err = os.ReadFile(name); err != nil {
-			return at
-		}
+	src, err := readSource(name, overlay)
+	if err != nil {
+		return at
 	}
 	f, err := parser.ParseFile(name, src)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 )
 
 // ClusterNames lists the clusters of the platform that contains dir, sorted
@@ -31,7 +30,7 @@ func ClusterNames(dir string) ([]string, error) {
 	var names []string
 	for _, e := range entries {
 		n := e.Name()
-		if e.IsDir() || !strings.HasSuffix(n, ".cue") || cueSkips(n) {
+		if e.IsDir() || !compiled(n) {
 			continue
 		}
 		path := filepath.Join(cdir, n)

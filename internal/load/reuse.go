@@ -22,7 +22,6 @@ import (
 // or gone), or its cluster is in another file too. What is wrong with a
 // file itself (syntax, layout) comes back as a diag.List.
 func (p *Platform) With(overlay map[string][]byte, paths []string) (q *Platform, names []string, ok bool, err error) {
-	dir := filepath.Join(p.Root, ClustersDir)
 	byPath := map[string]int{}
 	for i, cf := range p.Clusters {
 		byPath[cf.Path] = i
@@ -30,17 +29,14 @@ func (p *Platform) With(overlay map[string][]byte, paths []string) (q *Platform,
 	q = &Platform{Root: p.Root, Shared: p.Shared, Clusters: slices.Clone(p.Clusters), sharedFiles: p.sharedFiles, overlay: p.overlay, inputs: p.inputs, dirs: p.dirs}
 	var ds diag.List
 	for _, path := range paths {
-		if filepath.Dir(path) != dir || !strings.HasSuffix(path, ".cue") || cueSkips(filepath.Base(path)) {
+		if !inClusters(p.Root, path) {
 			return nil, nil, false, nil
 		}
-		src, found := overlay[path]
-		if !found {
-			var err error
-			if src, err = os.ReadFile(path); errors.Is(err, fs.ErrNotExist) {
-				return nil, nil, false, nil
-			} else if err != nil {
-				return nil, nil, false, fmt.Errorf("read %s: %w", path, err)
-			}
+		src, err := readSource(path, overlay)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, false, nil
+		} else if err != nil {
+			return nil, nil, false, fmt.Errorf("read %s: %w", path, err)
 		}
 		cf, isCluster, fds := parseClusterFile(path, src)
 		if len(fds) > 0 {
@@ -50,9 +46,7 @@ func (p *Platform) With(overlay map[string][]byte, paths []string) (q *Platform,
 		if !isCluster {
 			return nil, nil, false, nil
 		}
-		if want := strings.TrimSuffix(filepath.Base(cf.Path), ".cue"); want != cf.Name {
-			cf.Problems = append(cf.Problems, diag.Errorf(cf.Pos, cf.Name, "cluster %q is defined in %s: a cluster file is named after its cluster (%s.cue)", cf.Name, filepath.Base(cf.Path), cf.Name))
-		}
+		cf.Problems = fileProblems(cf)
 		if i, ok := byPath[path]; ok {
 			q.Clusters[i] = cf
 		} else {
@@ -83,12 +77,9 @@ func (p *Platform) With(overlay map[string][]byte, paths []string) (q *Platform,
 // finds them.
 func (p *Platform) SharedChanged(overlay map[string][]byte) bool {
 	for _, name := range p.inputs {
-		src, ok := overlay[name]
-		if !ok {
-			var err error
-			if src, err = os.ReadFile(name); err != nil {
-				return true
-			}
+		src, err := readSource(name, overlay)
+		if err != nil {
+			return true
 		}
 		if !bytes.Equal(src, p.overlay[name]) {
 			return true
@@ -113,7 +104,7 @@ func (p *Platform) SharedChanged(overlay map[string][]byte) bool {
 // what is wrong with it, such as its syntax. It reads src, or the file
 // on disk when src is nil.
 func ClusterOf(root, path string, src []byte) (string, diag.List) {
-	if filepath.Dir(path) != filepath.Join(root, ClustersDir) || !strings.HasSuffix(path, ".cue") || cueSkips(filepath.Base(path)) {
+	if !inClusters(root, path) {
 		return "", nil
 	}
 	if src == nil {
