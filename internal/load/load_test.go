@@ -8,22 +8,13 @@ import (
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
-
-	"github.com/fleetc/fleetc/internal/testplatform"
 )
 
 // TestSharedFilesPinned: a shared file saved while fleetc runs (after Load)
 // changes neither what a worker loads later nor the digest the cache keys
 // on, so the two always describe the same bytes.
 func TestSharedFilesPinned(t *testing.T) {
-	root := t.TempDir()
-	if err := testplatform.Copy(root); err != nil {
-		t.Fatal(err)
-	}
-	p, err := Load(Config{Dir: root})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, p := loadCopy(t)
 	before, err := p.SharedDigest()
 	if err != nil {
 		t.Fatal(err)

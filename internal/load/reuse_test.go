@@ -14,14 +14,7 @@ import (
 // TestReuse: a load that reuses the last one parses again only the
 // cluster files whose bytes changed, and derives their problems again.
 func TestReuse(t *testing.T) {
-	root := t.TempDir()
-	if err := testplatform.Copy(root); err != nil {
-		t.Fatal(err)
-	}
-	p, err := Load(Config{Dir: root})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, p := loadCopy(t)
 	edited := filepath.Join(root, ClustersDir, "sandbox-dev.cue")
 	src, _ := os.ReadFile(edited)
 	renamed := strings.Replace(string(src), `"sandbox-dev"`, `"sandbox-qa"`, 1)
@@ -56,14 +49,7 @@ func TestReuse(t *testing.T) {
 // TestWith: an edited cluster file read alone into a copy of the
 // platform; what needs a whole load says so.
 func TestWith(t *testing.T) {
-	root := t.TempDir()
-	if err := testplatform.Copy(root); err != nil {
-		t.Fatal(err)
-	}
-	p, err := Load(Config{Dir: root})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, p := loadCopy(t)
 	dir := filepath.Join(root, ClustersDir)
 	edited := filepath.Join(dir, "sandbox-dev.cue")
 	src, _ := os.ReadFile(edited)
@@ -98,14 +84,7 @@ func TestWith(t *testing.T) {
 // TestSharedChanged: a shared file that changes, in an editor's buffer
 // or on disk, is noticed; a cluster file is not a shared one.
 func TestSharedChanged(t *testing.T) {
-	root := t.TempDir()
-	if err := testplatform.Copy(root); err != nil {
-		t.Fatal(err)
-	}
-	p, err := Load(Config{Dir: root})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, p := loadCopy(t)
 	defs := filepath.Join(root, "defs", "cluster.cue")
 	src, _ := os.ReadFile(defs)
 	if p.SharedChanged(map[string][]byte{filepath.Join(root, ClustersDir, "sandbox-dev.cue"): []byte("x")}) {
@@ -123,4 +102,20 @@ func TestSharedChanged(t *testing.T) {
 	if !p.SharedChanged(nil) {
 		t.Error("defs/cluster.cue saved is not a change")
 	}
+}
+
+// loadCopy loads a copy of the reference platform in a temporary
+// directory, for a test that changes its files: the module root and the
+// platform.
+func loadCopy(t *testing.T) (string, *Platform) {
+	t.Helper()
+	root := t.TempDir()
+	if err := testplatform.Copy(root); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(Config{Dir: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, p
 }
