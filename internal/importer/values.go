@@ -387,21 +387,22 @@ func (v *value) describe() string {
 }
 
 // diffValues says where got differs from want first, as a path below
-// prefix and what each holds, or "" when they are equal.
+// prefix and what each holds, or "" when they are equal. Equal subtrees
+// are passed over with equal, so that a path is only spelled out along
+// the first difference: the proof compares every values file.
 func diffValues(prefix string, want, got *value) string {
 	if want.kind != got.kind {
 		return fmt.Sprintf("%s: want %s, got %s", prefix, want.describe(), got.describe())
 	}
 	switch want.kind {
 	case kindMap:
-		for _, k := range want.keys {
+		for i, k := range want.keys {
 			g, ok := got.get(k)
 			if !ok {
 				return fmt.Sprintf("%s: missing", joinPath(prefix, k))
 			}
-			w, _ := want.get(k)
-			if d := diffValues(joinPath(prefix, k), w, g); d != "" {
-				return d
+			if w := want.vals[i]; !equal(w, g) {
+				return diffValues(joinPath(prefix, k), w, g)
 			}
 		}
 		for _, k := range got.keys {
@@ -414,9 +415,9 @@ func diffValues(prefix string, want, got *value) string {
 		if len(want.vals) != len(got.vals) {
 			return fmt.Sprintf("%s: want a list of %d items, got %d", prefix, len(want.vals), len(got.vals))
 		}
-		for i := range want.vals {
-			if d := diffValues(fmt.Sprintf("%s[%d]", prefix, i), want.vals[i], got.vals[i]); d != "" {
-				return d
+		for i, w := range want.vals {
+			if !equal(w, got.vals[i]) {
+				return diffValues(fmt.Sprintf("%s[%d]", prefix, i), w, got.vals[i])
 			}
 		}
 		return ""
