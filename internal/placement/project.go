@@ -208,6 +208,10 @@ func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
 	for k, spec := range specs {
 		matchers[k] = spec.Matcher()
 	}
+	// Each repository asked once of each project: the Applications of a
+	// set on many clusters read the same few, and normalising the URL and
+	// every pattern is what costs.
+	sourceOK := map[[3]string]bool{}
 	for _, a := range apps {
 		spec, ok := specs[[2]string{a.cl.Hub, a.project}]
 		if !ok {
@@ -216,7 +220,13 @@ func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
 		dests := matchers[[2]string{a.cl.Hub, a.project}]
 		stated := s.Projects[a.project]
 		for _, repo := range a.repos {
-			if !spec.SourcePermitted(repo.s) {
+			key := [3]string{a.cl.Hub, a.project, repo.s}
+			permitted, asked := sourceOK[key]
+			if !asked {
+				permitted = spec.SourcePermitted(repo.s)
+				sourceOK[key] = permitted
+			}
+			if !permitted {
 				r.add(a, a.handwrittenPos(func(sp SpecPos) token.Position { return at(sp.Repos, repo.i) }, stated.Pos["sourceRepos"]),
 					fmt.Sprintf("project %s does not permit the source %s (sourceRepos)", a.project, repo.s))
 			}

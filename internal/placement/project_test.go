@@ -115,3 +115,30 @@ func TestProjectsStated(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkProjects checks 19 generated ApplicationSets on 3000 clusters
+// of two hubs against their projects.
+func BenchmarkProjects(b *testing.B) {
+	in := projectFleet()
+	gen := in.Sets[0]
+	in.Sets, in.Clusters = nil, nil
+	in.Matrix = &Matrix{}
+	var names []string
+	for i := range 3000 {
+		name := fmt.Sprintf("c%05d", i)
+		names = append(names, name)
+		in.Clusters = append(in.Clusters, HubCluster{Name: name, Server: "https://" + name + ".example", Hub: in.Settings.Hubs[i%2].Name})
+	}
+	for i := range 19 {
+		s := gen
+		s.Object.Metadata.Name = fmt.Sprintf("app-%d", i)
+		in.Sets = append(in.Sets, s)
+		in.Matrix.Sets = append(in.Matrix.Sets, Row{Name: s.Object.Metadata.Name, Clusters: names})
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, ds := Projects(in); len(ds) > 0 {
+			b.Fatal(ds[:1])
+		}
+	}
+}
