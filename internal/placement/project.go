@@ -343,12 +343,20 @@ func (a projectApp) handwrittenPos(part func(SpecPos) token.Position, setting to
 // parameters of a template string, and fails where something else is
 // left to substitute.
 func resolveParams(tmpl string, cl *HubCluster, goTemplate bool) (string, bool) {
-	params := map[string]string{"{{name}}": cl.Name, "{{ name }}": cl.Name, "{{server}}": cl.Server, "{{ server }}": cl.Server}
-	if goTemplate {
-		params = map[string]string{argocd.ClusterNameParam: cl.Name, "{{ .name }}": cl.Name, argocd.ClusterServerParam: cl.Server, "{{ .server }}": cl.Server}
+	if !strings.Contains(tmpl, "{{") {
+		return tmpl, true
 	}
-	for _, p := range slices.Sorted(maps.Keys(params)) {
-		tmpl = strings.ReplaceAll(tmpl, p, params[p])
+	// Name and server alternate, spaced forms first.
+	params := [...]string{"{{ name }}", "{{ server }}", "{{name}}", "{{server}}"}
+	if goTemplate {
+		params = [...]string{"{{ .name }}", "{{ .server }}", argocd.ClusterNameParam, argocd.ClusterServerParam}
+	}
+	for i, p := range params {
+		val := cl.Name
+		if i%2 == 1 {
+			val = cl.Server
+		}
+		tmpl = strings.ReplaceAll(tmpl, p, val)
 	}
 	return tmpl, !strings.Contains(tmpl, "{{")
 }
