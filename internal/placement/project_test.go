@@ -142,3 +142,27 @@ func BenchmarkProjects(b *testing.B) {
 		}
 	}
 }
+
+// TestResolveParams: every spelling of the name and server parameters
+// is substituted in its template syntax, and anything else is left
+// unresolved.
+func TestResolveParams(t *testing.T) {
+	cl := &HubCluster{Name: "a", Server: "https://a.example"}
+	for _, c := range []struct {
+		tmpl string
+		gt   bool
+		want string
+		ok   bool
+	}{
+		{"plain", false, "plain", true},
+		{"{{name}}-{{ name }}@{{server}}|{{ server }}", false, "a-a@https://a.example|https://a.example", true},
+		{"{{.name}}-{{ .name }}@{{.server}}|{{ .server }}", true, "a-a@https://a.example|https://a.example", true},
+		{"{{.name}}", false, "{{.name}}", false},
+		{"{{name}}", true, "{{name}}", false},
+		{"{{name}}-{{metadata.labels.env}}", false, "a-{{metadata.labels.env}}", false},
+	} {
+		if got, ok := resolveParams(c.tmpl, cl, c.gt); got != c.want || ok != c.ok {
+			t.Errorf("resolveParams(%q, goTemplate %v) = %q, %v; want %q, %v", c.tmpl, c.gt, got, ok, c.want, c.ok)
+		}
+	}
+}
