@@ -45,8 +45,12 @@ func TestArchiveSources(t *testing.T) {
 	run("commit", "-q", "-m", "base")
 
 	got := t.TempDir()
-	if err := archiveSources(top, "HEAD", "platform", got); err != nil {
+	l, err := archiveSources(IO{}, top, "HEAD", "platform", got)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if l == nil {
+		t.Error("the platform loaded from the CUE files is not handed on to the compile")
 	}
 	for _, want := range []string{"platform/cue.mod/module.cue", "platform/defs/platform.cue", "platform/clusters/platform.cue", "platform/argocd/handwritten", "platform/notes/embedded.json", "README.md"} {
 		if _, err := os.Stat(filepath.Join(got, want)); err != nil {
@@ -62,8 +66,8 @@ func TestArchiveSources(t *testing.T) {
 	run("add", "-A")
 	run("commit", "-q", "-m", "broken")
 	whole := t.TempDir()
-	if err := archiveSources(top, "HEAD", "platform", whole); err != nil {
-		t.Fatal(err)
+	if l, err := archiveSources(IO{}, top, "HEAD", "platform", whole); err != nil || l != nil {
+		t.Fatalf("a ref whose settings do not load: %v, loaded %v", err, l != nil)
 	}
 	data, err := os.ReadFile(filepath.Join(whole, "platform", "deploy", ".fleetc-ledger"))
 	if err != nil || !bytes.Equal(data, []byte("ledger\n")) {
@@ -103,7 +107,15 @@ func TestUnchangedSince(t *testing.T) {
 	o := &diffOptions{IO: io, base: "HEAD"}
 	check := func(what string, want bool) {
 		t.Helper()
-		if _, got := o.unchangedSince(top); got != want {
+		ref, err := o.resolveBase(top)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := loadPlatform(io, o.platformFlags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := o.unchangedSince(l, ref); got != want {
 			t.Errorf("%s: unchanged %v, want %v", what, got, want)
 		}
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fleetc/fleetc/internal/cache"
-	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/diff"
 	"github.com/fleetc/fleetc/internal/load"
@@ -215,23 +214,34 @@ func (o *diffOptions) outputDirs() []string {
 // againstBase compares a compile of the platform at the base ref with a
 // compile of the working tree; the two run at once.
 func (o *diffOptions) againstBase() (before, after diff.Side, v diffView, err error) {
-	dir := o.dir(o.Cwd)
-	if commit, ok := o.unchangedSince(dir); ok {
-		// The same fleetc compiles the same inputs on both sides.
-		v.before, v.after, v.baseCommit = o.base, "the working tree", commit
-		return before, after, v, nil
-	}
 	// Both sides compile every cluster, so that --cluster can name one
 	// that only one side has; the report is cut down afterwards.
 	flags := o.platformFlags
 	flags.clusters = nil
+	ref, refErr := o.resolveBase(o.dir(o.Cwd))
+	l, loadErr := loadPlatform(o.IO, flags)
+	if refErr == nil && loadErr == nil && o.unchangedSince(l, ref) {
+		// The same fleetc compiles the same inputs on both sides.
+		v.before, v.after, v.baseCommit = o.base, "the working tree", ref.commit
+		return before, after, v, nil
+	}
 	var work, base *plan
 	var workErr, baseErr error
 	var commit string
 	var wg sync.WaitGroup
 	var crash crashed
-	wg.Go(func() { defer crash.catch(); work, workErr = buildPlan(o.IO, flags) })
-	wg.Go(func() { defer crash.catch(); base, commit, baseErr = o.compileAt(dir) })
+	wg.Go(func() {
+		defer crash.catch()
+		if workErr = loadErr; loadErr == nil {
+			work, workErr = l.plan(o.IO, flags)
+		}
+	})
+	wg.Go(func() {
+		defer crash.catch()
+		if baseErr = refErr; refErr == nil {
+			base, commit, baseErr = o.compileAt(ref)
+		}
+	})
 	wg.Wait()
 	crash.raise()
 	names := o.clusters
@@ -302,19 +312,7 @@ func (e *baseError) Unwrap() error { return e.err }
 // afterwards, through the same cluster cache as the working tree (keys
 // hold no absolute path), so that what did not change is not evaluated
 // again. The user's checkout is never touched.
-func (o *diffOptions) compileAt(dir string) (*plan, string, error) {
-	top, err := git(dir, "rev-parse", "--show-toplevel")
-	if err != nil {
-		return nil, "", fmt.Errorf("--base needs a git repository: %w", err)
-	}
-	commit, err := git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", o.base+"^{commit}")
-	if err != nil {
-		return nil, "", fmt.Errorf("--base %s: no such commit in %s", o.base, displayPath(o.Cwd, top))
-	}
-	rel, err := relReal(top, dir)
-	if err != nil {
-		return nil, "", err
-	}
+func (o *diffOptions) compileAt(ref baseRef) (*plan, string, error) {
 	tmp, err := os.MkdirTemp("", "fleetc-base-")
 	if err != nil {
 		return nil, "", err
@@ -324,14 +322,45 @@ func (o *diffOptions) compileAt(dir string) (*plan, string, error) {
 	if real, err := filepath.EvalSymlinks(tmp); err == nil {
 		tmp = real
 	}
-	if err := archiveSources(top, commit, rel, tmp); err != nil {
+	root := platformFlags{root: filepath.Join(tmp, ref.rel)}
+	l, err := archiveSources(o.IO, ref.top, ref.commit, ref.rel, tmp)
+	if err != nil {
 		return nil, "", fmt.Errorf("read %s from git: %w", o.base, err)
 	}
-	p, err := buildPlan(o.IO, platformFlags{root: filepath.Join(tmp, rel)})
-	if err != nil {
-		return nil, commit, relabel(err, tmp, o.base)
+	var p *plan
+	if l != nil {
+		p, err = l.plan(o.IO, root)
+	} else {
+		p, err = buildPlan(o.IO, root)
 	}
-	return p, commit, nil
+	if err != nil {
+		return nil, ref.commit, relabel(err, tmp, o.base)
+	}
+	return p, ref.commit, nil
+}
+
+// baseRef is the commit --base names and where the platform is in it.
+type baseRef struct {
+	top    string // the top of the git repository
+	commit string
+	rel    string // the platform's directory, relative to top
+}
+
+// resolveBase finds the commit of --base in the repository of dir.
+func (o *diffOptions) resolveBase(dir string) (baseRef, error) {
+	top, err := git(dir, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return baseRef{}, fmt.Errorf("--base needs a git repository: %w", err)
+	}
+	commit, err := git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", o.base+"^{commit}")
+	if err != nil {
+		return baseRef{}, fmt.Errorf("--base %s: no such commit in %s", o.base, displayPath(o.Cwd, top))
+	}
+	rel, err := relReal(top, dir)
+	if err != nil {
+		return baseRef{}, err
+	}
+	return baseRef{top: top, commit: commit, rel: rel}, nil
 }
 
 // relabel turns paths inside the temporary tree of ref into ref:path, as
@@ -397,35 +426,25 @@ func relReal(top, dir string) (string, error) {
 // or compiled. Any doubt (no cache or record, no repository, a platform
 // that does not load, a file that cannot be read) answers false, and the
 // diff runs in full, which also reports a platform that does not compile.
-func (o *diffOptions) unchangedSince(dir string) (commit string, ok bool) {
-	f := o.platformFlags
-	f.clusters = nil
-	l, err := loadPlatform(o.IO, f)
-	if err != nil || l.cc.cache == nil {
-		return "", false
+func (o *diffOptions) unchangedSince(l *loaded, ref baseRef) bool {
+	if l.cc.cache == nil {
+		return false
 	}
 	var last outputEntry
 	data, ok := l.cc.cache.Get("output", cache.PathKey(l.outDir))
 	if !ok {
-		return "", false
+		return false
 	}
 	if _, err := last.decodeHead(data); err != nil || last.Key == (cache.Key{}) {
-		return "", false
+		return false
 	}
 	if hw, ok := l.handwrittenKey(); !ok || l.cc.fleetKey(l.p, l.outDir, hw) != last.Key {
-		return "", false
+		return false
 	}
-	p, s := l.p, l.settings
-	top, err := git(dir, "rev-parse", "--show-toplevel")
-	if err != nil {
-		return "", false
-	}
-	if commit, err = git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", o.base+"^{commit}"); err != nil {
-		return "", false
-	}
+	p, s, top, commit := l.p, l.settings, ref.top, ref.commit
 	realTop, err := filepath.EvalSymlinks(top)
 	if err != nil {
-		return "", false
+		return false
 	}
 	rel := func(path string) (string, bool) {
 		r, err := filepath.Rel(realTop, path)
@@ -435,7 +454,7 @@ func (o *diffOptions) unchangedSince(dir string) (commit string, ok bool) {
 	out, ok2 := rel(filepath.Join(p.Root, s.Output))
 	hw, ok3 := rel(filepath.Join(p.Root, s.ApplicationSets.Handwritten))
 	if !ok1 || !ok2 || !ok3 {
-		return "", false
+		return false
 	}
 	under := func(path, dir string) bool { return dir == "." || path == dir || strings.HasPrefix(path, dir+"/") }
 	reads := func(path string) bool {
@@ -445,7 +464,7 @@ func (o *diffOptions) unchangedSince(dir string) (commit string, ok bool) {
 	// At the ref: path -> blob hash.
 	list, err := git(top, "ls-tree", "-r", "-z", "--full-tree", commit)
 	if err != nil {
-		return "", false
+		return false
 	}
 	atRef := map[string]string{}
 	for _, entry := range strings.Split(list, "\x00") {
@@ -486,9 +505,9 @@ func (o *diffOptions) unchangedSince(dir string) (commit string, ok bool) {
 		return nil
 	})
 	if walkErr != nil || !same || seen != len(atRef) {
-		return "", false
+		return false
 	}
-	return commit, true
+	return true
 }
 
 // pathJoin joins slash-separated relative paths, "." being the top.
@@ -516,40 +535,28 @@ var cueSpecs = []string{":(glob)**/*.cue", ":(glob)**/cue.mod/**"}
 // large fleet's files and none of its inputs: first the CUE files, from
 // which the settings at commit say where the output is, then every other
 // file but that directory (hand-written ApplicationSets, files that CUE
-// embeds). If the settings cannot be read there, the rest comes whole, so
-// that the compile reports what is wrong at commit.
-func archiveSources(top, commit, rel, dir string) error {
+// embeds). It returns the platform as loaded from the CUE files, for the
+// compile to go on from (nil if it does not load: then the rest comes
+// whole, so that the compile reports what is wrong at commit).
+func archiveSources(io IO, top, commit, rel, dir string) (*loaded, error) {
 	if err := archive(top, commit, dir, cueSpecs...); err != nil {
 		// No CUE file at commit: the compile will say what is missing.
-		return archive(top, commit, dir)
+		return nil, archive(top, commit, dir)
 	}
 	rest := []string{"."}
 	for _, s := range cueSpecs {
 		rest = append(rest, ":(exclude,"+strings.TrimPrefix(s, ":("))
 	}
-	if out, ok := outputAt(filepath.Join(dir, rel), dir); ok {
-		rest = append(rest, ":(exclude,literal)"+out)
+	l, err := loadPlatform(io, platformFlags{root: filepath.Join(dir, rel)})
+	if err == nil {
+		out, err := filepath.Rel(dir, filepath.Join(l.p.Root, l.settings.Output))
+		if err == nil && filepath.IsLocal(out) {
+			rest = append(rest, ":(exclude,literal)"+filepath.ToSlash(out))
+		}
+	} else {
+		l = nil
 	}
-	return archive(top, commit, dir, rest...)
-}
-
-// outputAt is the output directory of the platform at root, relative to
-// top with slashes, as its settings say, if they can be read and it lies
-// inside top.
-func outputAt(root, top string) (string, bool) {
-	p, err := load.Load(load.Config{Dir: root})
-	if err != nil {
-		return "", false
-	}
-	s, err := compile.ReadSettings(p)
-	if err != nil {
-		return "", false
-	}
-	out, err := filepath.Rel(top, filepath.Join(p.Root, s.Output))
-	if err != nil || !filepath.IsLocal(out) {
-		return "", false
-	}
-	return filepath.ToSlash(out), true
+	return l, archive(top, commit, dir, rest...)
 }
 
 // archive writes the files of commit in the repository top that the
