@@ -49,7 +49,8 @@ compared with its input as data; nothing is written unless all are equal, or
 that exist and would change are only rewritten with --force.
 
 Exit status: 0 when every values file is reproduced and written; 1 when a
-file differs, anything is reported, or on error; 2 on a usage error.`,
+file differs or is left out (unused, or not a values file), or on error; 2
+on a usage error.`,
 		Example: `  fleetc import argocd secrets.json
   fleetc import values --force --bundle stakater-reloader=core-basic ../old-values`,
 		Args: usageArgs(cobra.ExactArgs(1)),
