@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"maps"
 	"os"
 	"path/filepath"
@@ -573,6 +574,21 @@ func moduleVersionPos(root string, overlay map[string][]byte) token.Position {
 // and their one-field shorthands (`a: b: c`): the first that spells the
 // whole path out, or nil.
 func Field(decls []ast.Decl, path ...string) *ast.Field {
+	for fd := range Fields(decls, path...) {
+		return fd
+	}
+	return nil
+}
+
+// Fields yields every field at path among decls, in the order Field
+// meets them: CUE lets a file spell one path out more than once
+// (`a: b: 1` and `a: {b: 1}`), and an edit of the field must see each.
+func Fields(decls []ast.Decl, path ...string) iter.Seq[*ast.Field] {
+	return func(yield func(*ast.Field) bool) { fields(decls, path, yield) }
+}
+
+// fields walks decls for Fields; false means yield asked to stop.
+func fields(decls []ast.Decl, path []string, yield func(*ast.Field) bool) bool {
 	for _, d := range decls {
 		fd, ok := d.(*ast.Field)
 		if !ok {
@@ -582,15 +598,16 @@ func Field(decls []ast.Decl, path ...string) *ast.Field {
 			continue
 		}
 		if len(path) == 1 {
-			return fd
-		}
-		if s, ok := fd.Value.(*ast.StructLit); ok {
-			if inner := Field(s.Elts, path[1:]...); inner != nil {
-				return inner
+			if !yield(fd) {
+				return false
 			}
+			continue
+		}
+		if s, ok := fd.Value.(*ast.StructLit); ok && !fields(s.Elts, path[1:], yield) {
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // instanceErr collects the errors of inst and everything it imports.
