@@ -99,15 +99,7 @@ func completeApps(io IO) cobra.CompletionFunc {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		var names []string
-		for _, a := range cat.Apps {
-			names = append(names, a.Name)
-		}
-		for _, s := range hw {
-			names = append(names, s.Object.Metadata.Name)
-		}
-		slices.Sort(names)
-		return remaining(c, "app", slices.Compact(names), toComplete), cobra.ShellCompDirectiveNoFileComp
+		return remaining(c, "app", slices.Compact(setNames(cat, hw)), toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/placement"
 )
@@ -102,19 +103,26 @@ func (o *placementOptions) checkNames(l *loaded) error {
 	}
 	msgs := unknownNames("--cluster", "cluster", o.clusters, clusters)
 	if cat, hw, _, err := l.catalog(); err == nil && len(o.apps) > 0 {
-		var sets []string
-		for _, a := range cat.Apps {
-			sets = append(sets, a.Name)
-		}
-		for _, s := range hw {
-			sets = append(sets, s.Object.Metadata.Name)
-		}
-		msgs = append(msgs, unknownNames("--app", "ApplicationSet", o.apps, sets)...)
+		msgs = append(msgs, unknownNames("--app", "ApplicationSet", o.apps, setNames(cat, hw))...)
 	}
 	if len(msgs) > 0 {
 		return usageError{errors.New(strings.Join(msgs, "\n"))}
 	}
 	return nil
+}
+
+// setNames is the names of the platform's ApplicationSets, those of the
+// catalog's apps and the hand-written ones, sorted: what --app takes.
+func setNames(cat *compile.Catalog, handwritten []placement.Set) []string {
+	var names []string
+	for _, a := range cat.Apps {
+		names = append(names, a.Name)
+	}
+	for _, s := range handwritten {
+		names = append(names, s.Object.Metadata.Name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // maxListed is how many names a message about unknown names lists; for
