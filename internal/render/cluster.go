@@ -170,40 +170,38 @@ func Leak(c *compile.Cluster) error {
 // the cluster's strings that its registration carries: server, labels,
 // annotations (keys and values), project, namespaces and store key.
 func registrationLeak(c *compile.Cluster) error {
-	leak := func(value, key string, path ...string) error {
-		if f, ok := creds.Check(value, key); ok {
-			sels := make([]cue.Selector, len(path))
-			for i, p := range path {
-				sels[i] = cue.Str(p)
-			}
-			v := c.Value.LookupPath(cue.MakePath(sels...))
-			return &compile.LeakError{Pos: v.Pos(), Path: v.Path(), Value: value, Finding: f}
-		}
-		return nil
+	// Each string, the key it is under (for credentials.Check) and its
+	// path in the cluster; keys stand under no key.
+	type str struct {
+		value, key string
+		isKey      bool
+		path       []string
 	}
-	keyLeak := func(key string, path ...string) error {
-		if err := leak(key, "", path...); err != nil {
-			err.(*compile.LeakError).Key = true
-			return err
-		}
-		return nil
-	}
-	errs := []error{leak(c.Server, "server", "server"), leak(c.CredentialsKey, "", "credentials", "key"), leak(c.ArgoCD.Project, "", "argocd", "project")}
+	strs := []str{{value: c.Server, path: []string{"server"}}, {value: c.CredentialsKey, path: []string{"credentials", "key"}},
+		{value: c.ArgoCD.Project, path: []string{"argocd", "project"}}}
 	for _, ns := range c.ArgoCD.Namespaces {
-		errs = append(errs, leak(ns, "", "argocd", "namespaces"))
+		strs = append(strs, str{value: ns, path: []string{"argocd", "namespaces"}})
 	}
-	for _, kind := range []struct {
-		name string
-		m    map[string]string
+	for _, kv := range []struct {
+		field string
+		m     map[string]string
 	}{{"labels", c.Labels}, {"annotations", c.Annotations}} {
-		for _, k := range slices.Sorted(maps.Keys(kind.m)) {
-			errs = append(errs, keyLeak(k, kind.name, k), leak(kind.m[k], k, kind.name, k))
+		for _, k := range slices.Sorted(maps.Keys(kv.m)) {
+			path := []string{kv.field, k}
+			strs = append(strs, str{value: k, isKey: true, path: path}, str{value: kv.m[k], key: k, path: path})
 		}
 	}
-	for _, err := range errs {
-		if err != nil {
-			return err
+	for _, s := range strs {
+		f, ok := creds.Check(s.value, s.key)
+		if !ok {
+			continue
 		}
+		sels := make([]cue.Selector, len(s.path))
+		for i, p := range s.path {
+			sels[i] = cue.Str(p)
+		}
+		v := c.Value.LookupPath(cue.MakePath(sels...))
+		return &compile.LeakError{Pos: v.Pos(), Path: v.Path(), Value: s.value, Key: s.isKey, Finding: f}
 	}
 	return nil
 }
