@@ -66,17 +66,8 @@ on error; 2 on a usage error.`,
 	c.PersistentFlags().StringVar(&o.root, "root", "", "directory inside the platform's CUE module (default: the working directory)")
 	c.PersistentFlags().StringVarP(&o.selector, "selector", "l", "", "import only the objects whose labels match this `selector`, as kubectl -l takes it (env=dev, env in (dev,staging))")
 	c.PersistentFlags().BoolVar(&o.force, "force", false, "overwrite cluster files that exist")
-	c.AddCommand(
-		o.kindCmd("tkc [FILE|-]", "Write cluster files for TanzuKubernetesClusters",
-			`tkc reads the output of `+"`kubectl get tkc -A -o json`"+` from FILE, or from stdin
-when FILE is - or left out, and writes a cluster file for each cluster the
-selector matches. Its server is https://<host>:<port> of the first API endpoint
-in its status; a cluster without one (not provisioned yet) is reported.`,
-			`  kubectl get tkc -A -o json | fleetc import tkc --selector env=dev
-  fleetc import tkc --selector 'env in (dev,staging)' tkcs.json`,
-			importer.TKC),
-		o.kindCmd("argocd [FILE|-]", "Write cluster files for the clusters of an Argo CD",
-			`argocd reads the output of
+	argocdCmd := o.kindCmd("argocd [FILE|-]", "Write cluster files for the clusters of an Argo CD",
+		`argocd reads the output of
 `+"`kubectl get secrets -l argocd.argoproj.io/secret-type=cluster -o json`"+` from
 FILE, or from stdin when FILE is - or left out, and writes a cluster file for
 each cluster Secret the selector matches: its name and server, its labels and
@@ -91,18 +82,24 @@ under a name derived from it (kubernetes-admin-dev-cluster-2), reported, or
 under the name --rename gives. A namespace-scoped cluster (a Secret with
 namespaces) gets the namespaces its apps deploy to added, reported, so that it
 compiles.`,
-			`  kubectl -n argocd get secrets -l argocd.argoproj.io/secret-type=cluster -o json |
+		`  kubectl -n argocd get secrets -l argocd.argoproj.io/secret-type=cluster -o json |
     fleetc import argocd --selector env=prod`,
-			func(data []byte, sel labels.Selector, voc importer.Vocabulary) (*importer.Result, error) {
-				return importer.ArgoCDSecretsRenamed(data, sel, voc, o.renames)
-			}),
+		func(data []byte, sel labels.Selector, voc importer.Vocabulary) (*importer.Result, error) {
+			return importer.ArgoCDSecretsRenamed(data, sel, voc, o.renames)
+		})
+	argocdCmd.Flags().StringToStringVar(&o.renames, "rename", nil, "import the cluster named `OLD` in its Secret as NEW (OLD=NEW; repeat, or separate with commas)")
+	c.AddCommand(
+		o.kindCmd("tkc [FILE|-]", "Write cluster files for TanzuKubernetesClusters",
+			`tkc reads the output of `+"`kubectl get tkc -A -o json`"+` from FILE, or from stdin
+when FILE is - or left out, and writes a cluster file for each cluster the
+selector matches. Its server is https://<host>:<port> of the first API endpoint
+in its status; a cluster without one (not provisioned yet) is reported.`,
+			`  kubectl get tkc -A -o json | fleetc import tkc --selector env=dev
+  fleetc import tkc --selector 'env in (dev,staging)' tkcs.json`,
+			importer.TKC),
+		argocdCmd,
 		o.valuesCmd(),
 	)
-	for _, sub := range c.Commands() {
-		if strings.HasPrefix(sub.Use, "argocd") {
-			sub.Flags().StringToStringVar(&o.renames, "rename", nil, "import the cluster named `OLD` in its Secret as NEW (OLD=NEW; repeat, or separate with commas)")
-		}
-	}
 	return c
 }
 
