@@ -367,3 +367,48 @@ func TestValuesRenamedCluster(t *testing.T) {
 		t.Errorf("renamed %q", imp.Renamed)
 	}
 }
+
+// TestCompareTrees: comparing two trees (the testscripts' valuesdiff)
+// ignores key order and names each file that differs, with the first
+// path that does, or that only one tree has.
+func TestCompareTrees(t *testing.T) {
+	write := func(dir string, files map[string]string) *importer.ValuesTree {
+		t.Helper()
+		for rel, src := range files {
+			path := filepath.Join(dir, importer.ValuesDir, filepath.FromSlash(rel))
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tree, err := importer.ReadValuesTree(dir, filepath.Base(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tree
+	}
+	want := write(filepath.Join(t.TempDir(), "want"), map[string]string{
+		"a/core/same/values.yaml":  "x: 1\ny: [a, b]\n",
+		"a/core/diff/values.yaml":  "x: {y: 3}\n",
+		"a/core/wonly/values.yaml": "x: 1\n",
+	})
+	got := write(filepath.Join(t.TempDir(), "got"), map[string]string{
+		"a/core/same/values.yaml":  "y: [a, b]\nx: 1\n",
+		"a/core/diff/values.yaml":  "x: {y: 3.0}\n",
+		"a/core/gonly/values.yaml": "x: 1\n",
+	})
+	var lines []string
+	for _, d := range importer.CompareTrees(want, got) {
+		lines = append(lines, d.String())
+	}
+	wantLines := []string{
+		"cluster/a/core/diff/values.yaml: x.y: want 3, got 3 (float)",
+		"cluster/a/core/gonly/values.yaml: only in got/cluster",
+		"cluster/a/core/wonly/values.yaml: only in want/cluster",
+	}
+	if strings.Join(lines, "\n") != strings.Join(wantLines, "\n") {
+		t.Errorf("differences:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
+	}
+}
