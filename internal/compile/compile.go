@@ -196,6 +196,9 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	results := make([]Result[T], len(files))
 	diags := make([]diag.List, len(files))
 	fileCreds := make([][]credential, len(files))
+	// leaked says the cluster's errors are the credential its step found
+	// in what it would write, which sharedLeaks folds across clusters.
+	leaked := make([]bool, len(files))
 	servers := make([]string, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -296,9 +299,10 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 						return
 					}
 					c.Context = i >= selected
-					v, ds, leaked := runStep(files[i], c, step)
+					v, ds, found := runStep(files[i], c, step)
 					stepNanos.Add(time.Since(t2).Nanoseconds())
-					fileCreds[i] = append(fileCreds[i], leaked...)
+					fileCreds[i] = append(fileCreds[i], found...)
+					leaked[i] = len(found) > 0
 					if len(ds) > 0 {
 						diags[i] = ds
 						return
@@ -352,6 +356,7 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	}
 
 	all := shared
+	var leaks diag.List
 	for i, ds := range diags {
 		if i >= selected && len(ds) > 0 {
 			// A context cluster's own errors are not the selected
@@ -364,9 +369,13 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 			}
 			continue
 		}
+		if leaked[i] {
+			leaks = append(leaks, ds...)
+			continue
+		}
 		all = append(all, ds...)
 	}
-	all = sharedLeaks(all, files)
+	all = append(all, sharedLeaks(leaks, files)...)
 	all = append(all, duplicateServers(p.Root, fleetServers(files, servers, selected))...)
 	if len(all) > 0 {
 		return nil, red.list(all).Sorted()
@@ -788,17 +797,13 @@ func notAllowed(f *load.ClusterFile, own, schema cue.Value, vocabulary []string,
 // (regular, optional or required) and that own does not set, in the
 // schema's order: what a field it does not allow may have been meant as.
 // Names that only a pattern allows are not listed.
+// The list is never nil: notAllowed reads it once.
 func allowedFields(own, schema cue.Value) []string {
-	iter, err := schema.Fields(cue.Optional(true))
-	if err != nil {
-		return []string{}
-	}
-	names := []string{}
-	for iter.Next() {
-		name := iter.Selector().Unquoted()
-		if !own.LookupPath(cue.MakePath(cue.Str(name))).Exists() {
-			names = append(names, name)
-		}
+	names := slices.DeleteFunc(declaredFields(schema), func(name string) bool {
+		return own.LookupPath(cue.MakePath(cue.Str(name))).Exists()
+	})
+	if names == nil {
+		names = []string{}
 	}
 	return names
 }
