@@ -309,8 +309,9 @@ func settingsCredentials(pv cue.Value) diag.List {
 	return out.Sorted()
 }
 
-// sharedLeaks folds the credentials that many clusters write from one
-// place outside their own files (a default, a catalog entry) into one
+// sharedLeaks folds the diagnostics of credentials that clusters' steps
+// found in what they would write (ds), where many clusters write one from
+// one place outside their own files (a default, a catalog entry), into one
 // diagnostic, of the first of them, that says how many clusters write it:
 // one problem, one line, not one per cluster of the fleet.
 func sharedLeaks(ds diag.List, files []*load.ClusterFile) diag.List {
@@ -327,7 +328,7 @@ func sharedLeaks(ds diag.List, files []*load.ClusterFile) diag.List {
 	count := map[place]int{}
 	out := ds[:0:0]
 	for _, d := range ds {
-		if d.Cluster == "" || d.Pos.Filename == own[d.Cluster] || !strings.HasPrefix(d.Message, evaluatedKind) {
+		if d.Pos.Filename == own[d.Cluster] {
 			out = append(out, d)
 			continue
 		}
