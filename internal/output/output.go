@@ -277,7 +277,7 @@ type writer struct {
 	fileMode fs.FileMode
 	dirMode  fs.FileMode
 	// tempsLeft is set when a temporary file could not be removed after
-	// a failure, so the staging marker must stay.
+	// a failure, so the record of temporaries must stay.
 	tempsLeft atomic.Bool
 	fetch     func(paths []string) ([][]byte, error) // Plan.Fetch
 	// created is set when Write made the root itself (and maybe its
