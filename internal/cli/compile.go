@@ -379,14 +379,20 @@ func (l *loaded) checkClusters(names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
-	known := make([]string, 0, len(l.p.Clusters))
-	for _, c := range l.p.Clusters {
-		known = append(known, c.Name)
-	}
-	if msgs := unknownNames("--cluster", "cluster", names, known); len(msgs) > 0 {
+	if msgs := unknownNames("--cluster", "cluster", names, l.clusterNames()); len(msgs) > 0 {
 		return usageError{errors.New(strings.Join(msgs, "\n"))}
 	}
 	return nil
+}
+
+// clusterNames is the names of the platform's clusters, what --cluster
+// takes.
+func (l *loaded) clusterNames() []string {
+	names := make([]string, 0, len(l.p.Clusters))
+	for _, c := range l.p.Clusters {
+		names = append(names, c.Name)
+	}
+	return names
 }
 
 // buildPlan runs the pipeline up to the bytes: load, compile, render.

@@ -97,11 +97,7 @@ func (o *placementOptions) run() error {
 // compiled. Apps are checked only if the catalog reads cleanly; if not,
 // the compile reports why.
 func (o *placementOptions) checkNames(l *loaded) error {
-	var clusters []string
-	for _, c := range l.p.Clusters {
-		clusters = append(clusters, c.Name)
-	}
-	msgs := unknownNames("--cluster", "cluster", o.clusters, clusters)
+	msgs := unknownNames("--cluster", "cluster", o.clusters, l.clusterNames())
 	if cat, hw, _, err := l.catalog(); err == nil && len(o.apps) > 0 {
 		msgs = append(msgs, unknownNames("--app", "ApplicationSet", o.apps, setNames(cat, hw))...)
 	}
