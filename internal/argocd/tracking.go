@@ -2,6 +2,7 @@ package argocd
 
 import (
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -42,11 +43,7 @@ const TrackingIDAnnotation = "argocd.argoproj.io/tracking-id"
 // Valid reports whether m is a method Argo CD knows; empty is valid and
 // means TrackingLabel.
 func (m TrackingMethod) Valid() bool {
-	switch m {
-	case "", TrackingLabel, TrackingAnnotation, TrackingAnnotationAndLabel:
-		return true
-	}
-	return false
+	return m == "" || slices.Contains(TrackingMethods, m)
 }
 
 // labelsName reports whether m puts the whole Application name in a label.
