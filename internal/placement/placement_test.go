@@ -364,6 +364,37 @@ func BenchmarkCompute(b *testing.B) {
 	}
 }
 
+// BenchmarkFilter keeps half the clusters of 19 ApplicationSets on 3000,
+// as compile --cluster with a long list does.
+func BenchmarkFilter(b *testing.B) {
+	in := Input{Vocab: vocab, ValuesRepo: "git@example.com:values.git", ValuesDir: "deploy"}
+	apps := []render.AppRef{certManager, vmAgent}
+	for i := range 19 {
+		app := apps[i%2]
+		app.Name = fmt.Sprintf("%s-%d", app.Name, i)
+		in.Sets = append(in.Sets, generated(app.Name, app.Bundle, app.Category))
+		apps = append(apps, app)
+	}
+	var names []string
+	for i := range 3000 {
+		name := fmt.Sprintf("c%05d", i)
+		in.Clusters = append(in.Clusters, cluster(name, in.Vocab.Envs[i%2], apps[2:]...))
+		if i%2 == 0 {
+			names = append(names, name)
+		}
+	}
+	m, ds := Compute(in)
+	if len(ds) > 0 {
+		b.Fatal(ds[:1])
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if f := m.Filter(nil, names); len(f.Clusters) != len(names) {
+			b.Fatal(len(f.Clusters))
+		}
+	}
+}
+
 // TestApplicationNames checks every Application name against what the
 // tracking method allows: the template's own characters and each time it
 // names the cluster count, and the fix names the longest cluster name that

@@ -91,18 +91,30 @@ func (m *Matrix) Groups() []Group {
 // does not have are ignored.
 func (m *Matrix) Filter(sets, clusters []string) *Matrix {
 	out := &Matrix{Clusters: []string{}, Sets: []Row{}, profiles: m.profiles, envs: m.envs}
-	keep := func(names []string, name string) bool { return len(names) == 0 || slices.Contains(names, name) }
+	// A set of the names: compile --cluster filters every row of the
+	// whole fleet by the clusters it names, which may be many.
+	keeper := func(names []string) func(string) bool {
+		if len(names) == 0 {
+			return func(string) bool { return true }
+		}
+		in := make(map[string]bool, len(names))
+		for _, n := range names {
+			in[n] = true
+		}
+		return func(name string) bool { return in[name] }
+	}
+	keepSet, keepCluster := keeper(sets), keeper(clusters)
 	for _, c := range m.Clusters {
-		if keep(clusters, c) {
+		if keepCluster(c) {
 			out.Clusters = append(out.Clusters, c)
 		}
 	}
 	for _, r := range m.Sets {
-		if !keep(sets, r.Name) {
+		if !keepSet(r.Name) {
 			continue
 		}
 		row := r
-		row.Clusters = slices.DeleteFunc(slices.Clone(r.Clusters), func(c string) bool { return !keep(clusters, c) })
+		row.Clusters = slices.DeleteFunc(slices.Clone(r.Clusters), func(c string) bool { return !keepCluster(c) })
 		out.Sets = append(out.Sets, row)
 	}
 	return out
