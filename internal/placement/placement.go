@@ -253,12 +253,13 @@ func Compute(in Input) (*Matrix, diag.List) {
 		nApps += len(cl.Apps)
 	}
 	c := &checker{
-		in:      in,
-		written: make(map[string]bool, nApps),
-		reads:   make(map[string]bool, nApps),
-		selects: make(map[string]map[string]bool, len(in.Clusters)),
-		apps:    make(map[string][]application, nApps),
-		long:    map[string][]longName{},
+		in:       in,
+		written:  make(map[string]bool, nApps),
+		reads:    make(map[string]bool, nApps),
+		selects:  make(map[string]map[string]bool, len(in.Clusters)),
+		apps:     make(map[string][]application, nApps),
+		long:     map[string][]longName{},
+		badChars: map[string]bool{},
 	}
 	m := &Matrix{Clusters: []string{}, profiles: make(map[string]profile, len(in.Clusters)), envs: in.Vocab.Envs}
 	for _, cl := range in.Clusters {
@@ -453,9 +454,6 @@ type longName struct {
 // template's make it up and a shorter cluster name is the usual fix.
 func (c *checker) applicationName(s *Set, cl Cluster, app string) {
 	if msgs := argocd.ApplicationNameChars(app); len(msgs) > 0 {
-		if c.badChars == nil {
-			c.badChars = map[string]bool{}
-		}
 		if !c.badChars[s.Object.Metadata.Name] {
 			c.badChars[s.Object.Metadata.Name] = true
 			c.errorf(s.templateNamePos(), "", "ApplicationSet %q names the Application of cluster %s %q, which is no valid object name: %s",
