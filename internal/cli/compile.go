@@ -475,12 +475,23 @@ func (l *loaded) plan(io IO, f platformFlags) (*plan, error) {
 			// The whole fleet was placed; --cluster shows its clusters.
 			pl.placement = pl.placement.Filter(nil, names)
 		}
+		// Each path is asked about once, of the one cluster that can own
+		// it, not of every name: the scope sees every path of the ledger.
+		selected := make(map[string]bool, len(names))
+		secrets := make(map[string]bool, len(names))
+		for _, n := range names {
+			selected[n], secrets[render.InlineSecretPath(n)] = true, true
+		}
 		pl.scope = func(path string) bool {
-			return slices.ContainsFunc(names, func(n string) bool { return render.OwnedBy(n, path) })
+			c, ok := render.RegistrationOf(path)
+			if !ok {
+				// A values file: the directory under ValuesDir.
+				rest, _ := strings.CutPrefix(path, render.ValuesDir+"/")
+				c, _, _ = strings.Cut(rest, "/")
+			}
+			return selected[c] && render.OwnedBy(c, path)
 		}
-		pl.secretScope = func(path string) bool {
-			return slices.ContainsFunc(names, func(n string) bool { return path == render.InlineSecretPath(n) })
-		}
+		pl.secretScope = func(path string) bool { return secrets[path] }
 	}
 	return pl, nil
 }
