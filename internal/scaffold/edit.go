@@ -17,6 +17,8 @@ import (
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetc/fleetc/internal/load"
 )
 
 // An edit replaces the bytes [start, end) of a file with text.
@@ -49,8 +51,7 @@ func findString(name string, src []byte, path []string) (*ast.BasicLit, string, 
 	if err != nil {
 		return nil, "", err
 	}
-	var found []*ast.Field
-	collectFields(f.Decls, path, &found)
+	found := slices.Collect(load.Fields(f.Decls, path...))
 	where := fmt.Sprintf("%s: %s", name, strings.Join(path, "."))
 	if len(found) != 1 {
 		return nil, "", fmt.Errorf("%s: found %d times, want once", where, len(found))
@@ -64,26 +65,6 @@ func findString(name string, src []byte, path []string) (*ast.BasicLit, string, 
 		return nil, "", fmt.Errorf("%s: %s: %w", lit.Pos(), where, err)
 	}
 	return lit, s, nil
-}
-
-// collectFields appends every field at path among decls to found.
-func collectFields(decls []ast.Decl, path []string, found *[]*ast.Field) {
-	for _, d := range decls {
-		fd, ok := d.(*ast.Field)
-		if !ok {
-			continue
-		}
-		if l, _, err := ast.LabelName(fd.Label); err != nil || l != path[0] {
-			continue
-		}
-		if len(path) == 1 {
-			*found = append(*found, fd)
-			continue
-		}
-		if s, ok := fd.Value.(*ast.StructLit); ok {
-			collectFields(s.Elts, path[1:], found)
-		}
-	}
 }
 
 // substitute replaces the string at path in a CUE file with value, and
