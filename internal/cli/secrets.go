@@ -76,9 +76,9 @@ func (f *secretsFlags) dir(cwd, start string, check bool) (string, error) {
 	// Without a module, compile fails soon enough and says why.
 	if root, err := load.FindRoot(start); err == nil {
 		switch r := load.RealPath(root); {
-		case within(real, r):
+		case load.Within(real, r):
 			return "", refusal(dir, "inside the platform's module "+root)
-		case within(r, real):
+		case load.Within(r, real):
 			return "", unownable(dir, "a directory that holds the platform's module "+root)
 		}
 	}
@@ -88,7 +88,7 @@ func (f *secretsFlags) dir(cwd, start string, check bool) (string, error) {
 // refuseSecretsDir refuses a secrets directory that overlaps the output
 // directory, wherever that is.
 func refuseSecretsDir(dir, out string) error {
-	if real, o := load.RealPath(dir), load.RealPath(out); within(real, o) || within(o, real) {
+	if real, o := load.RealPath(dir), load.RealPath(out); load.Within(real, o) || load.Within(o, real) {
 		return refusal(dir, "where the output directory "+out+" is")
 	}
 	return nil
@@ -104,12 +104,6 @@ func refusal(dir, where string) error {
 // a ledger at its root and prunes the Secrets it wrote there.
 func unownable(dir, what string) error {
 	return usageError{fmt.Errorf("refusing to write cluster Secrets into %s: it is %s, which fleetc cannot own; choose a directory of its own (in CI, one in the runner's temporary directory)", dir, what)}
-}
-
-// within reports whether p is dir or below it.
-func within(p, dir string) bool {
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // readSecret reads secrets from the environment and from files, relative

@@ -73,7 +73,7 @@ func (p *Platform) OutputProblem(dir, handwritten string) string {
 		return why("the output directory cannot be the file system's root")
 	case real == root:
 		return why("the output directory cannot be the module root, which holds the platform's sources")
-	case within(root, real):
+	case Within(root, real):
 		return why(fmt.Sprintf("the output directory cannot hold the platform's module %s", p.Root))
 	case slices.Contains(strings.Split(filepath.ToSlash(real), "/"), ".git"):
 		return why("the output directory cannot be inside a .git directory, which holds a git repository")
@@ -82,11 +82,11 @@ func (p *Platform) OutputProblem(dir, handwritten string) string {
 		switch {
 		case real == s.dir:
 			return why(fmt.Sprintf("the output directory cannot be %s, which holds the platform's sources", s.name))
-		case within(s.dir, real):
+		case Within(s.dir, real):
 			return why(fmt.Sprintf("the output directory cannot hold %s, which holds the platform's sources", s.name))
-		case s.inside != "" && within(real, s.dir):
+		case s.inside != "" && Within(real, s.dir):
 			return why(fmt.Sprintf("the output directory cannot be inside %s, %s", s.name, s.inside))
-		case s.dir != root && within(real, s.dir):
+		case s.dir != root && Within(real, s.dir):
 			// Inside a package directory, fleetc's output would sit
 			// among the package's sources (a clusters/x of values
 			// files is the CUE files of clusters/ to account for, a
@@ -115,8 +115,9 @@ func RealPath(p string) string {
 	}
 }
 
-// within reports whether p is dir or below it.
-func within(p, dir string) bool {
+// Within reports whether the path p is dir or below it, as paths (resolve
+// symlinks first where they matter, with RealPath).
+func Within(p, dir string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
@@ -139,7 +140,7 @@ func (p *Platform) SettingProblem(out, handwritten string) string {
 		return fmt.Sprintf("the output directory %q is outside the module: want a directory inside it, relative to the module root", out)
 	}
 	dir := filepath.Join(p.Root, filepath.FromSlash(out))
-	if real := RealPath(dir); !within(real, RealPath(p.Root)) {
+	if real := RealPath(dir); !Within(real, RealPath(p.Root)) {
 		return fmt.Sprintf("the output directory %q is outside the module (it leads to %s)", out, real)
 	}
 	return p.OutputProblem(dir, handwritten)
