@@ -387,9 +387,10 @@ func documented(user, pass string) bool {
 	return user == "user" && (pass == "password" || pass == "pass")
 }
 
-// bareUserinfo matches user:password@ without a scheme, at the start of a
-// word; its second group is what follows the @.
-var bareUserinfo = regexp.MustCompile(`(?:^|[\s"'=(,;])(?://)?([\w.%+~-]+:[^\s@/"'<>\\:]+)@(\S{0,8})`)
+// bareUserinfo matches user:password@host without a scheme, at the start
+// of a word; its second group is the start of what follows the @, which
+// must begin like a host ("00000:0@" alone is no address).
+var bareUserinfo = regexp.MustCompile(`(?:^|[\s"'=(,;])(?://)?([\w.%+~-]+:[^\s@/"'<>\\:]+)@([A-Za-z0-9\[]\S{0,7})`)
 
 // digest matches what follows the @ of an image reference with a tag and
 // a digest (nginx:1.25@sha256:…), which is no password.

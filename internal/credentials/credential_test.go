@@ -93,6 +93,7 @@ func TestFind(t *testing.T) {
 		{"docker token", "dckr_pat_" + strings.Repeat("a1B2", 6), "a Docker Hub token"},
 		{"api secret key", "sk-proj-" + strings.Repeat("a1B2", 9), "an API secret key"},
 
+		{"colon and at, no host", "00000:0@", ""},
 		{"image digest", "nginx:1.25@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", ""},
 		{"flag reference", "--password=$(DB_PASSWORD)", ""},
 		{"secret name in text", "secretName: ingress-tls", ""},

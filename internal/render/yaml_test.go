@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fleetc/fleetc/internal/argocd"
+	"github.com/fleetc/fleetc/internal/compile"
 )
 
 // TestYAMLQuoting checks the strings YAML would otherwise read as
@@ -104,6 +106,10 @@ func FuzzYAML(f *testing.F) {
 			t.Skip()
 		}
 		data, err := YAML(v, "header")
+		var leak *compile.LeakError
+		if errors.As(err, &leak) {
+			t.Skip() // a value that looks like a credential is refused, as it must be
+		}
 		if err != nil {
 			t.Fatalf("render: %v", err)
 		}
