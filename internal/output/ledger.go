@@ -128,3 +128,154 @@ func sum(data []byte) string {
 	h := sha256.Sum256(data)
 	return hex.EncodeToString(h[:])
 }
+
+// prunesOf lists the files the ledger old owns, in scope, that files
+// does not plan: what a Write removes. Sorted.
+func prunesOf(old Ledger, files []planned, scope func(string) bool) []string {
+	if ownedPlanned(old, files) == len(old) {
+		return nil
+	}
+	inPlan := make(map[string]bool, len(files))
+	for _, f := range files {
+		inPlan[f.path] = true
+	}
+	var prunes []string
+	for p := range old {
+		if (scope == nil || scope(p)) && !inPlan[p] {
+			prunes = append(prunes, p)
+		}
+	}
+	slices.Sort(prunes)
+	return prunes
+}
+
+// ownedPlanned counts the planned files that the ledger old owns: when
+// that is every file it owns, nothing is to be pruned, and the set of
+// planned paths need not be built.
+func ownedPlanned(old Ledger, files []planned) int {
+	n := 0
+	for _, f := range files {
+		if _, ok := old[f.path]; ok {
+			n++
+		}
+	}
+	return n
+}
+
+// owned reports whether the ledger old owns every file of files.
+func owned(old Ledger, files []planned) bool {
+	for _, f := range files {
+		if old[f.path] == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// sameLedger reports whether the ledger old already says exactly what a
+// Write of files within scope would make it say.
+func sameLedger(old Ledger, files []planned, scope func(string) bool) bool {
+	for _, f := range files {
+		if old[f.path] != f.sum {
+			return false
+		}
+	}
+	if scope == nil {
+		return len(old) == len(files)
+	}
+	inScope := 0
+	for p := range old {
+		if scope(p) {
+			inScope++
+		}
+	}
+	return inScope == len(files)
+}
+
+// earlyLedger is the ledger as readEarly read it before the lock.
+type earlyLedger struct {
+	data []byte
+	l    Ledger
+}
+
+// readEarly reads the ledger that the stamps known record, without the
+// lock, while Write checks the plan: for a large fleet each takes a tenth
+// of a second. readLedger takes it only if the bytes under the lock are
+// the same.
+func readEarly(root string, known *Stamps) <-chan earlyLedger {
+	ch := make(chan earlyLedger, 1)
+	if known == nil || known.Ledger == "" {
+		ch <- earlyLedger{}
+		return ch
+	}
+	go func() {
+		data, err := os.ReadFile(filepath.Join(root, LedgerName))
+		if err != nil || sum(data) != known.Ledger {
+			ch <- earlyLedger{}
+			return
+		}
+		ch <- earlyLedger{data: data, l: writtenLedger(data)}
+	}()
+	return ch
+}
+
+// readLedger reads the ledger under the root, returning it and its bytes
+// (nil if there is none). The early read is taken when the bytes are the
+// same: a ledger whose checksum the stamps record was written by a Write
+// that checked every path in it, so its lines are not checked again (for
+// a large fleet that was most of the cost of reading it).
+func (w *writer) readLedger(early earlyLedger) (Ledger, []byte, error) {
+	data, ok, err := w.ledgerBytes()
+	if !ok || err != nil {
+		return Ledger{}, nil, err
+	}
+	if early.l != nil && bytes.Equal(data, early.data) {
+		return early.l, data, nil
+	}
+	l, err := parseLedger(data, w.show(LedgerName))
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, data, nil
+}
+
+// ledgerBytes returns the bytes of the ledger under the root, and false
+// if there is none. The ledger itself: a symlink in its place is an error.
+func (w *writer) ledgerBytes() ([]byte, bool, error) {
+	return w.bookkeeping(LedgerName, errors.New("not a regular file"))
+}
+
+// bookkeeping returns the bytes of fleetc's own file name at the root (the
+// ledger, the record of temporaries), and false if there is none. Only the
+// file itself is read: anything else in its place (a symlink, a
+// directory) is the error notRegular.
+func (w *writer) bookkeeping(name string, notRegular error) ([]byte, bool, error) {
+	fi, err := w.r.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, w.fail("read", name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, false, w.fail("read", name, notRegular)
+	}
+	data, err := w.r.ReadFile(name)
+	if err != nil {
+		return nil, false, w.fail("read", name, err)
+	}
+	return data, true, nil
+}
+
+// writeLedger atomically replaces the ledger with l unless its bytes are
+// cur already, and returns the bytes now on disk.
+func (w *writer) writeLedger(l Ledger, cur []byte) ([]byte, error) {
+	data := l.bytes()
+	if cur != nil && bytes.Equal(data, cur) {
+		return cur, nil
+	}
+	if err := w.writeAtomic(LedgerName, data); err != nil {
+		return cur, err
+	}
+	return data, w.syncDir(".")
+}

@@ -3,6 +3,7 @@ package output
 import (
 	"encoding/binary"
 	"errors"
+	"io/fs"
 	"slices"
 	"time"
 
@@ -57,4 +58,60 @@ func (s *Stamps) UnmarshalBinary(b []byte) error {
 	}
 	s.At, s.Files, s.Ledger = time.Unix(0, at), files, ledger
 	return nil
+}
+
+// Stamp is what lstat shows of a file that Write wrote or found
+// unchanged, with the checksum of its bytes then: while size, modification
+// time and inode stay the same, so do the bytes.
+type Stamp struct {
+	Size    int64
+	ModTime int64 // nanoseconds since the epoch
+	Inode   uint64
+	Sum     string // hex SHA-256 of the content
+}
+
+// Stamps are the stamps of the files under one root, taken at At, and
+// the checksum of the ledger then (hex SHA-256; empty if there was none).
+type Stamps struct {
+	At     time.Time
+	Files  map[string]Stamp
+	Ledger string
+}
+
+// racyWindow: a file modified less than this before its stamp was taken
+// could be changed again within the same timestamp tick without its stamp
+// showing it, so such a stamp is not trusted and the file is read.
+const racyWindow = time.Second
+
+// trusted returns the stamp of rel if it can vouch for the file's bytes.
+func (s *Stamps) trusted(rel, sum string) (Stamp, bool) {
+	if s == nil {
+		return Stamp{}, false
+	}
+	st, ok := s.Files[rel]
+	if !ok || st.Sum != sum || st.ModTime >= s.At.Add(-racyWindow).UnixNano() {
+		return Stamp{}, false
+	}
+	return st, true
+}
+
+// stampOf returns the stamp of a file with content sum, as fi shows it.
+func stampOf(fi fs.FileInfo, sum string) Stamp {
+	st := Stamp{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Sum: sum}
+	st.Inode = inode(fi)
+	return st
+}
+
+// trustedAll reports whether stamps are exactly those of known, all of
+// them trusted.
+func trustedAll(known *Stamps, stamps map[string]Stamp) bool {
+	if len(stamps) != len(known.Files) {
+		return false
+	}
+	for p, st := range stamps {
+		if k, ok := known.trusted(p, st.Sum); !ok || k != st {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,12 @@
 package output
 
-import "os"
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"runtime"
+	"syscall"
+)
 
 // testHookSynced, when set by a test, is told what syncEach syncs.
 var testHookSynced func(files, dirs []string)
@@ -25,6 +31,27 @@ func (w *writer) syncEach(files, dirs []string) error {
 		if err := w.syncDir(d); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// syncDir flushes a directory's entries to stable storage where the
+// system supports it.
+func (w *writer) syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // directories cannot be opened for syncing there
+	}
+	f, err := w.r.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil // removed since; its parent is synced instead
+	}
+	if err != nil {
+		return w.fail("sync", dir, err)
+	}
+	err = f.Sync()
+	f.Close()
+	if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, errors.ErrUnsupported) {
+		return w.fail("sync", dir, err)
 	}
 	return nil
 }

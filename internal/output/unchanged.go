@@ -1,6 +1,8 @@
 package output
 
 import (
+	"errors"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -120,4 +122,16 @@ func (w *writer) reread(dirs map[string]bool, want, p string) (Stamp, bool) {
 		return Stamp{}, false
 	}
 	return stampOf(fi, want), true
+}
+
+// exists reports whether rel exists, without following a final symlink.
+func (w *writer) exists(rel string) (bool, error) {
+	_, err := w.r.Lstat(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, w.fail("read", rel, err)
+	}
+	return true, nil
 }

@@ -1,0 +1,305 @@
+package output
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"syscall"
+)
+
+// newStatCache is an empty statCache of the tree w has open.
+func (w *writer) newStatCache() *statCache {
+	return &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w)}
+}
+
+// inspect looks at the tree before Write changes anything. It returns the
+// prunes that exist as regular files, the planned files to write and those
+// already on disk, or an error (a *ConflictError for files fleetc does not
+// own) if Write must not go ahead.
+func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []string, known *Stamps, stamps map[string]Stamp) (toRemove map[string]bool, toWrite []planned, unchanged []string, err error) {
+	toRemove = make(map[string]bool)
+	for _, p := range prunes {
+		_, absent, err := st.parentState(p)
+		if err != nil {
+			return nil, nil, nil, w.fail("remove", p, err)
+		}
+		if absent {
+			continue
+		}
+		fi, err := st.lstat(p)
+		if err != nil {
+			return nil, nil, nil, w.fail("remove", p, err)
+		}
+		if fi == nil {
+			continue
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, nil, nil, w.fail("remove", p, errors.New("not a regular file; fleetc only removes files it wrote"))
+		}
+		toRemove[p] = true
+	}
+	conflicts := make(map[string]bool)
+	vouched := w.vouched(files, old, known)
+	if err := w.fetchCarried(files, vouched); err != nil {
+		return nil, nil, nil, err
+	}
+	same := st.warm(files, vouched)
+	for i, f := range files {
+		if vouched[i] {
+			unchanged = append(unchanged, f.path)
+			stamps[f.path] = known.Files[f.path]
+			continue
+		}
+		blocker, absent, err := st.parentState(f.path)
+		if err != nil {
+			return nil, nil, nil, w.fail("write", f.path, err)
+		}
+		if blocker != "" {
+			switch {
+			case toRemove[blocker]:
+				// Pruned before the writes.
+			case old[blocker] != "":
+				return nil, nil, nil, w.fail("write", f.path, fmt.Errorf("%s is a file fleetc owns outside this run's scope", w.show(blocker)))
+			default:
+				conflicts[blocker] = true
+			}
+		}
+		if absent {
+			toWrite = append(toWrite, f)
+			continue
+		}
+		fi, err := st.lstat(f.path)
+		if err != nil {
+			return nil, nil, nil, w.fail("write", f.path, err)
+		}
+		_, owned := old[f.path]
+		switch {
+		case fi == nil:
+			toWrite = append(toWrite, f)
+		case !owned:
+			if fi.IsDir() && w.vanishes(f.path, toRemove) {
+				toWrite = append(toWrite, f)
+			} else {
+				conflicts[f.path] = true
+			}
+		case !fi.Mode().IsRegular():
+			return nil, nil, nil, w.fail("write", f.path, errors.New("not a regular file; fleetc only replaces files it wrote"))
+		case fi.Size() == int64(len(f.data)) && same[i]:
+			unchanged = append(unchanged, f.path)
+			stamps[f.path] = stampOf(fi, f.sum)
+		default:
+			toWrite = append(toWrite, f)
+		}
+	}
+	if len(conflicts) > 0 {
+		paths := make([]string, 0, len(conflicts))
+		for p := range conflicts {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		return nil, nil, nil, &ConflictError{Root: w.display, Paths: paths}
+	}
+	return toRemove, toWrite, unchanged, nil
+
+}
+
+// fetchCarried gets the bytes of the carried files that vouched does not
+// vouch for, and checks that they are the bytes their stamps record.
+func (w *writer) fetchCarried(files []planned, vouched []bool) error {
+	var need []int
+	for i, f := range files {
+		if f.carried && !vouched[i] {
+			need = append(need, i)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	if w.fetch == nil {
+		return w.fail("write", files[need[0]].path, errors.New("its bytes are not at hand and the plan has no way to fetch them"))
+	}
+	paths := make([]string, len(need))
+	for j, i := range need {
+		paths[j] = files[i].path
+	}
+	data, err := w.fetch(paths)
+	if err != nil {
+		return err
+	}
+	if len(data) != len(need) {
+		return fmt.Errorf("write output: fetched %d files for %d carried ones", len(data), len(need))
+	}
+	for j, i := range need {
+		if sum(data[j]) != files[i].sum {
+			return w.fail("write", files[i].path, fmt.Errorf("%w: the bytes fetched for it are not those its stamp records", ErrCarried))
+		}
+		files[i].data = data[j]
+	}
+	return nil
+}
+
+// vouched reports, for each file, whether its stamp in known is trusted
+// and still holds, so that it is unchanged without reading it. Tens of
+// thousands of them, on every core.
+func (w *writer) vouched(files []planned, old Ledger, known *Stamps) []bool {
+	out := make([]bool, len(files))
+	if known == nil || len(known.Files) == 0 {
+		return out
+	}
+	onEveryCore(len(files), func(_, i int) bool {
+		f := files[i]
+		if k, ok := known.trusted(f.path, f.sum); ok && old[f.path] != "" {
+			out[i] = w.holds(f.path, k)
+		}
+		return true
+	})
+	return out
+}
+
+// holds reports whether lstat still shows the regular file rel as its
+// stamp st took it. A plain lstat of the joined path, where the careful
+// path of inspect opens every parent: it only decides that nothing needs
+// doing, so a symlinked parent cannot lead anywhere.
+func (w *writer) holds(rel string, st Stamp) bool {
+	fi, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(rel)))
+	return err == nil && fi.Mode().IsRegular() && stampOf(fi, st.Sum) == st
+}
+
+// sameContent reports whether f's bytes are already at f.path.
+func (c *statCache) sameContent(f planned) bool {
+	d, err := c.dirs.dir(path.Dir(f.path), false)
+	if err != nil {
+		return false
+	}
+	data, err := d.ReadFile(path.Base(f.path))
+	return err == nil && bytes.Equal(data, f.data)
+}
+
+// statCache remembers Lstat results while Write looks at the tree before
+// changing it. It looks through handles on the directories, kept by a
+// cursor: a lookup of a whole path through the root opens every directory
+// above it, which made comparing 57,000 values files with what is on disk
+// (a compile into a checked-out tree with an empty cache) take as long as
+// writing them.
+type statCache struct {
+	r    *os.Root
+	show func(rel string) string // as writer.show
+	info map[string]fs.FileInfo
+	dirs *cursor
+}
+
+// warm looks at the planned files that skip does not mark, and at the
+// directories above them, and reports which already hold their bytes; on
+// every core when there are enough of them. Inspect then finds their
+// Lstat results in c. A lookup that fails is left for inspect to make
+// again and report.
+func (c *statCache) warm(files []planned, skip []bool) []bool {
+	var todo []int
+	for i := range files {
+		if !skip[i] {
+			todo = append(todo, i)
+		}
+	}
+	same := make([]bool, len(files))
+	n := min(runtime.GOMAXPROCS(0), (len(todo)+warmChunk-1)/warmChunk)
+	locals := make([]*statCache, n)
+	var wg sync.WaitGroup
+	for g := range n {
+		local := c.dirs.w.newStatCache()
+		locals[g] = local
+		wg.Go(func() {
+			defer local.dirs.close()
+			for _, i := range todo[g*len(todo)/n : (g+1)*len(todo)/n] {
+				f := files[i]
+				if _, absent, err := local.parentState(f.path); err != nil || absent {
+					continue
+				}
+				fi, err := local.lstat(f.path)
+				if err == nil && fi != nil && fi.Mode().IsRegular() && fi.Size() == int64(len(f.data)) {
+					same[i] = local.sameContent(f)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, local := range locals {
+		maps.Copy(c.info, local.info)
+	}
+	return same
+}
+
+// warmChunk is the fewest files worth a goroutine of their own in warm; a
+// variable so that tests can make warm use one.
+var warmChunk = 512
+
+// lstat returns the FileInfo of rel without following a final symlink, or
+// nil if rel does not exist.
+func (c *statCache) lstat(rel string) (fs.FileInfo, error) {
+	if fi, ok := c.info[rel]; ok {
+		return fi, nil
+	}
+	var fi fs.FileInfo
+	d, err := c.dirs.dir(path.Dir(rel), false)
+	if err == nil {
+		fi, err = d.Lstat(path.Base(rel))
+	} else {
+		// A directory above rel is missing or is not one: the root
+		// tells which, as it did before there were handles.
+		fi, err = c.r.Lstat(rel)
+	}
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		fi, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.info[rel] = fi
+	return fi, nil
+}
+
+// parentState looks at the directories above rel, outermost first. It
+// returns an error if one is a symlink, and otherwise reports absent if
+// rel cannot exist because one of them does not exist or is not a
+// directory; blocker is then that non-directory, if any.
+func (c *statCache) parentState(rel string) (blocker string, absent bool, err error) {
+	for _, d := range parents(rel) {
+		fi, err := c.lstat(d)
+		switch {
+		case err != nil:
+			return "", false, err
+		case fi == nil:
+			return "", true, nil
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return "", false, fmt.Errorf("%s is a symlink; fleetc does not go through symlinks", c.show(d))
+		case !fi.IsDir():
+			return d, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// missing returns the outermost directory above rel that does not exist,
+// or "" if they all do. It is an error if one is a symlink or not a
+// directory.
+func (c *statCache) missing(rel string) (string, error) {
+	for _, d := range parents(rel) {
+		fi, err := c.lstat(d)
+		switch {
+		case err != nil:
+			return "", err
+		case fi == nil:
+			return d, nil
+		case !fi.IsDir():
+			return "", fmt.Errorf("%s is not a directory", c.show(d))
+		}
+	}
+	return "", nil
+}

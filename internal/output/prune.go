@@ -1,0 +1,72 @@
+package output
+
+import (
+	"errors"
+	"io/fs"
+	"path"
+)
+
+// vanishes reports whether dir will be gone once the files in toRemove are
+// pruned (with the directories they leave empty) and the temporaries of
+// a run that did not finish are removed: it holds nothing else, and no
+// empty directories.
+func (w *writer) vanishes(dir string, toRemove map[string]bool) bool {
+	ok, any := w.onlyPruned(dir, toRemove)
+	return ok && any
+}
+
+func (w *writer) onlyPruned(dir string, toRemove map[string]bool) (ok, any bool) {
+	f, err := w.r.Open(dir)
+	if err != nil {
+		return false, false
+	}
+	entries, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return false, false
+	}
+	for _, e := range entries {
+		p := dir + "/" + e.Name()
+		switch {
+		case w.prev.owns(dir, e.Name()):
+			// Removed as a leftover temporary file or directory (a run
+			// killed while it built a new directory leaves one).
+		case e.Type().IsRegular() && toRemove[p]:
+			any = true
+		case e.Type().IsDir():
+			if ok, sub := w.onlyPruned(p, toRemove); !ok || !sub {
+				return false, false
+			}
+			any = true
+		default:
+			return false, false
+		}
+	}
+	return true, any
+}
+
+// removeEmptyParents removes the directories above the pruned path p that
+// are empty now, innermost first, stopping at the root, at a directory that
+// holds planned files, or at the first one that cannot be removed (usually
+// because it is not empty). It is best effort: a directory left behind is
+// harmless.
+func (w *writer) removeEmptyParents(p string, needDirs, touched map[string]bool) {
+	dirs := parents(p)
+	for i := len(dirs) - 1; i >= 0; i-- {
+		d := dirs[i]
+		if needDirs[d] {
+			return
+		}
+		fi, err := w.r.Lstat(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil || !fi.IsDir() {
+			return
+		}
+		if err := w.r.Remove(d); err != nil {
+			return
+		}
+		touched[path.Dir(d)] = true
+	}
+}
