@@ -10,14 +10,13 @@ import (
 	"bytes"
 	"cmp"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fleetc/fleetc/internal/argocd"
+	"github.com/fleetc/fleetc/internal/fan"
 	"github.com/fleetc/fleetc/internal/render"
 )
 
@@ -197,7 +196,9 @@ func Compare(before, after Side) *Report {
 	meta := newMeta(before, after)
 	changes := pairRenamed(Changes(before.Files, after.Files), meta.renames)
 	r := &Report{Files: make([]File, len(changes))}
-	parallel(len(changes), func(i int) {
+	// A panic (a bug in masking or hunks) is raised again in the caller,
+	// naming the file, where the command line reports it.
+	fan.Each(len(changes), 0, func(i int) string { return "diff " + changes[i].Path }, func(i int) {
 		c := changes[i]
 		f := meta.file(c.Path)
 		f.Status, f.From = c.Status, c.From
@@ -213,39 +214,6 @@ func Compare(before, after Side) *Report {
 	}
 	r.Groups = group(r.Files, meta.env)
 	return r
-}
-
-// parallel calls fn(0) ... fn(n-1), spread over the CPUs.
-func parallel(n int, fn func(int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var panicked any
-	for range min(n, runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			for i := range next {
-				func() {
-					// A panic is raised again in the caller, where the
-					// command line recovers it, not in a worker, where
-					// it would kill the process.
-					defer func() {
-						if r := recover(); r != nil {
-							once.Do(func() { panicked = r })
-						}
-					}()
-					fn(i)
-				}()
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if panicked != nil {
-		panic(panicked)
-	}
 }
 
 // meta knows what each output path is on either side.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fleetc/fleetc/internal/credentials"
+	"github.com/fleetc/fleetc/internal/fan"
 	"github.com/fleetc/fleetc/internal/render"
 )
 
@@ -37,7 +38,8 @@ func NewRedactor(sides ...Side) *Redactor {
 	}
 	// Parsing is most of the cost; spread it over the CPUs.
 	found := make([][]string, len(files))
-	parallel(len(files), func(i int) { found[i] = Secrets(files[i].Data) })
+	fan.Each(len(files), 0, func(i int) string { return "find the secrets of " + files[i].Path },
+		func(i int) { found[i] = Secrets(files[i].Data) })
 
 	known := map[string]bool{}
 	var values []string
