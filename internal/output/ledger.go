@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/fleetc/fleetc/internal/render"
 )
 
 // LedgerName is the name of the ledger file at the output root. The ledger
@@ -278,4 +280,25 @@ func (w *writer) writeLedger(l Ledger, cur []byte) ([]byte, error) {
 		return cur, err
 	}
 	return data, w.syncDir(".")
+}
+
+// Lists reports whether l lists, within scope (nil: everywhere), exactly
+// the files of files with their contents: whether a Write of them would
+// leave the ledger as it is.
+func (l Ledger) Lists(files []render.File, scope func(string) bool) bool {
+	n := 0
+	for p := range l {
+		if scope == nil || scope(p) {
+			n++
+		}
+	}
+	if n != len(files) {
+		return false
+	}
+	for _, f := range files {
+		if l[f.Path] != sum(f.Data) {
+			return false
+		}
+	}
+	return true
 }
