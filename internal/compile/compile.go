@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/fan"
 	"github.com/fleetc/fleetc/internal/load"
 )
 
@@ -156,7 +157,8 @@ type Result[T any] struct {
 // can be turned into bytes and dropped before the next cluster. Results
 // come back sorted by cluster name. Every problem in every cluster is
 // reported; if there is any, the results are nil. A panic in a worker is
-// raised again in the caller's goroutine, where it can be recovered.
+// raised again in the caller's goroutine, where it can be recovered, as a
+// *fan.Panic that names the cluster.
 func Fleet[T any](p *load.Platform, opts Options, step func(*Cluster) (T, error)) ([]Result[T], error) {
 	return FleetCached(p, opts, nil, step)
 }
@@ -200,162 +202,116 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	// in what it would write, which sharedLeaks folds across clusters.
 	leaked := make([]bool, len(files))
 	servers := make([]string, len(files))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	var evalNanos, stepNanos, setupNanos, lookupNanos atomic.Int64
+	var evalNanos, stepNanos, lookupNanos atomic.Int64
 	var done, hits atomic.Int64
 	start := time.Now()
-	var setupErr error
-	var setupOnce, panicOnce sync.Once
-	var panicked any
-	catch := func(name string, fn func()) {
-		defer func() {
-			if r := recover(); r != nil {
-				panicOnce.Do(func() { panicked = fmt.Sprintf("%s: %v", name, r) })
-			}
-		}()
-		fn()
+	var canceled atomic.Bool
+	evs := &evaluators{p: p, readSecret: opts.ReadSecret, idle: make(chan *evaluator, workers)}
+	// Item 0 builds the first evaluator at once, since it also checks the
+	// platform, while the other workers look clusters up in the cache;
+	// item i > 0 is files[i-1]. A panic is raised again here, in the
+	// caller's goroutine, naming the cluster.
+	item := func(i int) string {
+		if i == 0 {
+			return sharedItem
+		}
+		return "cluster " + files[i-1].Name
 	}
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var ev *evaluator
-			// setup builds the worker's evaluator: the first worker at
-			// once, since it also checks the platform itself; the others
-			// at their first cluster that is not cached.
-			setup := func() bool {
-				t0 := time.Now()
-				var err error
-				catch("evaluate the shared clusters package", func() {
-					ev, err = newEvaluator(p, w == 0)
-					if err == nil && w == 0 {
-						// Problems of the platform itself, found once.
-						shared = append(shared, ev.secretDiags...)
-						shared = append(shared, ev.sharedClusters(p)...)
-					}
-				})
-				if ev == nil || err != nil {
-					setupOnce.Do(func() { setupErr = err })
-					ev = nil
-					return false
-				}
-				ev.readSecret = opts.ReadSecret
-				for d := time.Since(t0).Nanoseconds(); ; {
-					if cur := setupNanos.Load(); d <= cur || setupNanos.CompareAndSwap(cur, d) {
-						break
-					}
-				}
-				return true
+	fan.Each(len(files)+1, workers, item, func(i int) {
+		if evs.failed.Load() {
+			return
+		}
+		if i == 0 {
+			if ev := evs.build(true); ev != nil {
+				evs.put(ev)
 			}
-			if w == 0 && !setup() {
-				for range next {
-				}
+			return
+		}
+		i--
+		select {
+		case <-opts.Done:
+			canceled.Store(true)
+			return
+		default:
+		}
+		if opts.Progress != nil {
+			defer func() { opts.Progress(int(done.Add(1)), len(files)) }()
+		}
+		t1 := time.Now()
+		// A file with problems of its own is evaluated, so
+		// that they are reported with its other errors.
+		if cached != nil && len(files[i].Problems) == 0 {
+			v, server, ok := cached(files[i])
+			lookupNanos.Add(time.Since(t1).Nanoseconds())
+			if ok {
+				hits.Add(1)
+				servers[i] = server
+				results[i] = Result[T]{Cluster: files[i].Name, Server: server, Value: v, Context: i >= selected}
 				return
 			}
-			for i := range next {
-				failed := false
-				catch("cluster "+files[i].Name, func() {
-					if opts.Progress != nil {
-						defer func() { opts.Progress(int(done.Add(1)), len(files)) }()
-					}
-					t1 := time.Now()
-					// A file with problems of its own is evaluated, so
-					// that they are reported with its other errors.
-					if cached != nil && len(files[i].Problems) == 0 {
-						v, server, ok := cached(files[i])
-						lookupNanos.Add(time.Since(t1).Nanoseconds())
-						if ok {
-							hits.Add(1)
-							servers[i] = server
-							results[i] = Result[T]{Cluster: files[i].Name, Server: server, Value: v, Context: i >= selected}
-							return
-						}
-						t1 = time.Now()
-					}
-					if ev == nil && !setup() {
-						failed = true
-						return
-					}
-					read := ev.readSecret
-					if i >= selected {
-						// A context cluster's secrets are not read.
-						ev.readSecret = nil
-					}
-					c, found, ds := ev.cluster(files[i])
-					ev.readSecret = read
-					t2 := time.Now()
-					evalNanos.Add(t2.Sub(t1).Nanoseconds())
-					fileCreds[i] = found
-					if len(ds) > 0 {
-						diags[i] = ds
-						return
-					}
-					servers[i] = c.Server
-					if len(creds) > 0 {
-						// The compile fails for the shared files'
-						// credentials: nothing that may hold one goes to
-						// the caller's step (and so to a cache).
-						return
-					}
-					c.Context = i >= selected
-					v, ds, found := runStep(files[i], c, step)
-					stepNanos.Add(time.Since(t2).Nanoseconds())
-					fileCreds[i] = append(fileCreds[i], found...)
-					leaked[i] = len(found) > 0
-					if len(ds) > 0 {
-						diags[i] = ds
-						return
-					}
-					results[i] = Result[T]{Cluster: c.Name, Server: c.Server, Value: v, Context: c.Context}
-				})
-				if failed {
-					for range next {
-					}
-					return
-				}
-			}
-		}()
-	}
-	canceled := false
-	for i := range files {
-		select {
-		case next <- i:
-			continue
-		case <-opts.Done:
-			canceled = true
+			t1 = time.Now()
 		}
-		break
-	}
-	close(next)
-	wg.Wait()
+		ev := evs.get()
+		if ev == nil {
+			return
+		}
+		defer evs.put(ev)
+		read := ev.readSecret
+		if i >= selected {
+			// A context cluster's secrets are not read.
+			ev.readSecret = nil
+		}
+		c, found, ds := ev.cluster(files[i])
+		ev.readSecret = read
+		t2 := time.Now()
+		evalNanos.Add(t2.Sub(t1).Nanoseconds())
+		fileCreds[i] = found
+		if len(ds) > 0 {
+			diags[i] = ds
+			return
+		}
+		servers[i] = c.Server
+		if len(creds) > 0 {
+			// The compile fails for the shared files'
+			// credentials: nothing that may hold one goes to
+			// the caller's step (and so to a cache).
+			return
+		}
+		c.Context = i >= selected
+		v, ds, found := runStep(files[i], c, step)
+		stepNanos.Add(time.Since(t2).Nanoseconds())
+		fileCreds[i] = append(fileCreds[i], found...)
+		leaked[i] = len(found) > 0
+		if len(ds) > 0 {
+			diags[i] = ds
+			return
+		}
+		results[i] = Result[T]{Cluster: c.Name, Server: c.Server, Value: v, Context: c.Context}
+	})
 	if opts.Stats != nil {
 		*opts.Stats = Stats{
 			Workers: workers, Clusters: len(files), Wall: time.Since(start),
-			Setup:    time.Duration(setupNanos.Load()),
+			Setup:    time.Duration(evs.setupNanos.Load()),
 			Evaluate: time.Duration(evalNanos.Load()), Step: time.Duration(stepNanos.Load()),
 			Cached: int(hits.Load()), Lookup: time.Duration(lookupNanos.Load()),
 		}
 	}
-	if panicked != nil {
-		panic(panicked)
-	}
-	if canceled {
+	if canceled.Load() {
 		return nil, context.Canceled
 	}
 	for _, c := range fileCreds {
 		creds = append(creds, c...)
 	}
 	red := newRedactor(creds)
-	if setupErr != nil {
+	if evs.err != nil {
 		var dl diag.List
-		if errors.As(setupErr, &dl) {
+		if errors.As(evs.err, &dl) {
 			return nil, red.list(dl)
 		}
-		return nil, setupErr
+		return nil, evs.err
 	}
 
-	all := shared
+	all := append(shared, evs.shared...)
 	var leaks diag.List
 	for i, ds := range diags {
 		if i >= selected && len(ds) > 0 {
@@ -383,6 +339,72 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 	// Context clusters that do not compile have no result.
 	return slices.DeleteFunc(results, func(r Result[T]) bool { return r.Cluster == "" }), nil
 }
+
+// sharedItem names a panic while the shared package evaluates.
+const sharedItem = "evaluate the shared clusters package"
+
+// evaluators lends FleetCached's workers their evaluators. One is built
+// when a cluster is not cached and none is idle, so there are at most as
+// many as workers (idle's capacity), and each is used by one worker at a
+// time.
+type evaluators struct {
+	p          *load.Platform
+	readSecret SecretReader
+	idle       chan *evaluator
+	// failed says the shared package does not evaluate (err, the first
+	// error): the compile stops.
+	failed  atomic.Bool
+	errOnce sync.Once
+	err     error
+	// shared are the problems of the platform itself, which the first
+	// evaluator finds; setupNanos is the slowest build.
+	shared     diag.List
+	setupNanos atomic.Int64
+}
+
+// build builds an evaluator, the first one from the platform's own
+// instance and checking the platform itself; nil if the shared package
+// does not evaluate. A panic is named as the shared package's.
+func (es *evaluators) build(first bool) *evaluator {
+	t0 := time.Now()
+	var ev *evaluator
+	var err error
+	if crash := fan.Catch(sharedItem, func() {
+		ev, err = newEvaluator(es.p, first)
+		if err == nil && first {
+			es.shared = append(es.shared, ev.secretDiags...)
+			es.shared = append(es.shared, ev.sharedClusters(es.p)...)
+		}
+	}); crash != nil {
+		panic(crash) // for fan.Each to raise in FleetCached's caller
+	}
+	if err != nil {
+		es.errOnce.Do(func() { es.err = err })
+		es.failed.Store(true)
+		return nil
+	}
+	ev.readSecret = es.readSecret
+	for d := time.Since(t0).Nanoseconds(); ; {
+		if cur := es.setupNanos.Load(); d <= cur || es.setupNanos.CompareAndSwap(cur, d) {
+			break
+		}
+	}
+	return ev
+}
+
+// get returns an idle evaluator or builds one; nil if the shared package
+// does not evaluate.
+func (es *evaluators) get() *evaluator {
+	select {
+	case ev := <-es.idle:
+		return ev
+	default:
+		return es.build(false)
+	}
+}
+
+// put returns ev, which its worker is done with.
+func (es *evaluators) put(ev *evaluator) { es.idle <- ev }
 
 // runStep passes the valid cluster c of file f to step, as Fleet and
 // Warm.Alone do: what step returned, or the problem it raised, at the

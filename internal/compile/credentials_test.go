@@ -5,13 +5,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"cuelang.org/go/cue/literal"
 	"cuelang.org/go/cue/parser"
 
 	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/fan"
 	"github.com/fleetc/fleetc/internal/load"
 )
 
@@ -115,24 +118,53 @@ func TestRedactor(t *testing.T) {
 	}
 }
 
-// TestFleetPanic: a panic while a worker compiles a cluster comes back to
-// the caller's goroutine, where the command line recovers it, instead of
-// killing the process with a stack trace.
+// TestFleetPanic: a panic while a worker compiles a cluster, in the step
+// or in the cache lookup, comes back to the caller's goroutine, where the
+// command line recovers it, instead of killing the process with a stack
+// trace; it names the cluster and keeps the value, and no worker is still
+// running by then.
 func TestFleetPanic(t *testing.T) {
 	p := reference(t)
-	defer func() {
-		r := recover()
-		if r == nil || !strings.Contains(fmt.Sprint(r), "cluster edge-minimal: boom") {
-			t.Errorf("recovered %v, want the worker's panic", r)
-		}
-	}()
-	Fleet(p, Options{Workers: 2}, func(c *Cluster) (int, error) {
-		if c.Name == "edge-minimal" {
-			panic("boom")
-		}
-		return 0, nil
-	})
-	t.Error("Fleet returned")
+	for _, where := range []string{"step", "cached"} {
+		t.Run(where, func(t *testing.T) {
+			var active atomic.Int32
+			defer func() {
+				r := recover()
+				if r == nil || !strings.Contains(fmt.Sprint(r), "cluster edge-minimal: boom") {
+					t.Errorf("recovered %v, want the worker's panic", r)
+				}
+				if fp, ok := r.(*fan.Panic); !ok || fp.Value != "boom" || fp.Item != "cluster edge-minimal" {
+					t.Errorf("recovered %#v, want a *fan.Panic of boom", r)
+				}
+				if n := active.Load(); n != 0 {
+					t.Errorf("%d workers still running", n)
+				}
+			}()
+			enter := func(name string) {
+				active.Add(1)
+				if name == "edge-minimal" {
+					active.Add(-1)
+					panic("boom")
+				}
+				time.Sleep(time.Millisecond)
+				active.Add(-1)
+			}
+			var cached Cached[int]
+			if where == "cached" {
+				cached = func(f *load.ClusterFile) (int, string, bool) {
+					enter(f.Name)
+					return 0, "", false
+				}
+			}
+			FleetCached(p, Options{Workers: 2}, cached, func(c *Cluster) (int, error) {
+				if where == "step" {
+					enter(c.Name)
+				}
+				return 0, nil
+			})
+			t.Error("Fleet returned")
+		})
+	}
 }
 
 func TestSecretSource(t *testing.T) {

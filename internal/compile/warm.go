@@ -10,6 +10,7 @@ import (
 	"cuelang.org/go/cue/build"
 
 	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/fan"
 	"github.com/fleetc/fleetc/internal/load"
 )
 
@@ -125,10 +126,12 @@ func (w *Warm) Alone(files []*load.ClusterFile, step func(*Cluster) error) (err 
 	var creds []credential
 	for _, f := range files {
 		var ds diag.List
-		if err := catchPanic("cluster "+f.Name, func() { ds, creds = w.one(ev, f, step, creds) }); err != nil {
+		// A panic is an error: an editor's session outlives a bug in
+		// the evaluator.
+		if crash := fan.Catch("cluster "+f.Name, func() { ds, creds = w.one(ev, f, step, creds) }); crash != nil {
 			// The evaluator may be in any state: build a new one.
 			w.ev = nil
-			return err
+			return fmt.Errorf("internal error: %w", crash)
 		}
 		all = append(all, ds...)
 	}
@@ -188,25 +191,14 @@ func (w *Warm) Use(fn func(Shared) error) error {
 	}
 	w.uses++
 	var fnErr error
-	if err := catchPanic("the shared clusters package", func() {
+	if crash := fan.Catch("the shared clusters package", func() {
 		fnErr = fn(Shared{Value: ev.shared, Schema: ev.schema, Instance: w.inst, Docs: w.docs, ev: ev})
-	}); err != nil {
+	}); crash != nil {
+		// As in Alone.
 		w.ev = nil
-		return err
+		return fmt.Errorf("internal error: %w", crash)
 	}
 	return fnErr
-}
-
-// catchPanic runs fn and turns a panic in it into an error: an editor's
-// session outlives a bug in the evaluator.
-func catchPanic(what string, fn func()) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%s: internal error: %v", what, r)
-		}
-	}()
-	fn()
-	return nil
 }
 
 // Names are the structs of the shared package whose keys are the names a

@@ -12,6 +12,7 @@ import (
 	"cuelang.org/go/cue"
 
 	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/fan"
 	"github.com/fleetc/fleetc/internal/fleetgen"
 	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/testplatform"
@@ -117,6 +118,37 @@ func TestWarmAloneStepErrors(t *testing.T) {
 		}
 		if fleet == nil || alone.Error() != fleet.Error() {
 			t.Errorf("%v: Alone = %v\nFleet = %v", stepErr, alone, fleet)
+		}
+	}
+}
+
+// TestWarmPanic: a panic in Alone's step or Use's function is an error
+// naming the cluster, not a crash of the editor's session, and the next
+// request gets a new evaluator that works.
+func TestWarmPanic(t *testing.T) {
+	p := reference(t)
+	w := NewWarm(p)
+	i := slices.IndexFunc(p.Clusters, func(cf *load.ClusterFile) bool { return cf.Name == "sandbox-dev" })
+	files := []*load.ClusterFile{p.Clusters[i]}
+	for _, tc := range []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"Alone", func() error { return w.Alone(files, func(*Cluster) error { panic("boom") }) }, "internal error: cluster sandbox-dev: boom"},
+		{"Use", func() error { return w.Use(func(Shared) error { panic("boom") }) }, "internal error: the shared clusters package: boom"},
+	} {
+		err := tc.call()
+		var crash *fan.Panic
+		if err == nil || err.Error() != tc.want || !errors.As(err, &crash) || crash.Value != "boom" {
+			t.Errorf("%s = %v, want %s", tc.name, err, tc.want)
+		}
+		if w.ev != nil {
+			t.Errorf("%s: the evaluator that panicked is kept", tc.name)
+		}
+		stepped := 0
+		if err := w.Alone(files, func(*Cluster) error { stepped++; return nil }); err != nil || stepped != 1 {
+			t.Errorf("after %s panicked: Alone = %v, %d steps", tc.name, err, stepped)
 		}
 	}
 }
