@@ -39,6 +39,7 @@ import (
 
 	"github.com/fleetc/fleetc/internal/credentials"
 	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/fan"
 	"github.com/fleetc/fleetc/internal/load"
 )
 
@@ -579,15 +580,14 @@ func (s *server) run(ctx context.Context, r *result, req Request) {
 }
 
 // check runs the checker, on its own goroutine.
-func (s *server) check(ctx context.Context, req Request) (diags diag.List, err error) {
-	defer func() {
-		// A panic in the evaluator must not take the editor's server
-		// down; the next change checks again.
-		if v := recover(); v != nil {
-			diags, err = nil, fmt.Errorf("internal error: %v", v)
-		}
-	}()
-	err = s.opts.Check(ctx, req)
+func (s *server) check(ctx context.Context, req Request) (diag.List, error) {
+	var err error
+	// A panic in the evaluator must not take the editor's server down;
+	// the next change checks again. A panic of compile's workers names
+	// its cluster.
+	if crash := fan.Catch("", func() { err = s.opts.Check(ctx, req) }); crash != nil {
+		return nil, fmt.Errorf("internal error: %w", crash)
+	}
 	var dl diag.List
 	var le *LoadError
 	switch {
@@ -667,18 +667,16 @@ func (s *server) assist(id json.RawMessage, method string, p textDocumentPositio
 	go func() {
 		defer s.checks.Done()
 		r := reply{id: id}
-		func() {
-			defer func() {
-				if v := recover(); v != nil {
-					r.err = fmt.Errorf("internal error: %v", v)
-				}
-			}()
+		// As in check: a panic fails this request, not the session.
+		if crash := fan.Catch("", func() {
 			if method == "textDocument/hover" {
 				r.result, r.err = s.hover(q, pl, text, p.Position)
 			} else {
 				r.result, r.err = s.complete(q, pl, text, p.Position)
 			}
-		}()
+		}); crash != nil {
+			r.err = fmt.Errorf("internal error: %w", crash)
+		}
 		select {
 		case s.replies <- r:
 		case <-s.quit:

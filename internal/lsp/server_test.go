@@ -531,3 +531,65 @@ func TestAssist(t *testing.T) {
 		t.Errorf("queries = %+v", a.queries)
 	}
 }
+
+// TestCheckPanic: a panic in the checker is an error in the editor's log,
+// not the end of the session: the next change is checked.
+func TestCheckPanic(t *testing.T) {
+	f := newFakePlatform(t, nil)
+	var mu sync.Mutex
+	panicked := false
+	c := startClient(t, func(in io.Reader, out io.Writer) error {
+		return lsp.Serve(in, out, lsp.Options{Check: func(ctx context.Context, req lsp.Request) error {
+			mu.Lock()
+			first := !panicked
+			panicked = true
+			mu.Unlock()
+			if first {
+				panic("boom")
+			}
+			return f.check(ctx, req)
+		}})
+	})
+	c.initialize()
+	uri := f.uri("a.cue")
+	c.open(uri, "package clusters\n\nclusters: a: env: BAD\n")
+	for {
+		m := c.next(20 * time.Second)
+		var p struct{ Message string }
+		if m.Method == "window/logMessage" && json.Unmarshal(m.Params, &p) == nil && strings.Contains(p.Message, "internal error: boom") {
+			break
+		}
+	}
+	c.change(uri, 2, "package clusters\n\nclusters: a: env: BAD\n\n")
+	c.diagnostics(uri, count(1))
+	if err := c.stop(); err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+}
+
+// panicAssist panics on hover.
+type panicAssist struct{ fakeAssist }
+
+func (a *panicAssist) Hover(context.Context, lsp.Query) (string, error) { panic("boom") }
+
+// TestAssistPanic: a panic in the assistant fails that request with an
+// error; the session answers the next one.
+func TestAssistPanic(t *testing.T) {
+	f := newFakePlatform(t, nil)
+	c := startClient(t, func(in io.Reader, out io.Writer) error {
+		return lsp.Serve(in, out, lsp.Options{Check: f.check, Assist: &panicAssist{}})
+	})
+	c.initialize()
+	uri := f.uri("a.cue")
+	c.open(uri, "package clusters\n\nclusters: a: {\n\tenv: \"d\n}\n")
+	at := map[string]any{"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 3, "character": 3}}
+	if r := c.call("textDocument/hover", at); r.Error == nil || r.Error.Message != "internal error: boom" {
+		t.Errorf("hover = %s %+v, want an internal error", r.Result, r.Error)
+	}
+	if r := c.call("textDocument/completion", map[string]any{"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 3, "character": 8}}); r.Error != nil || !strings.Contains(string(r.Result), "platform.envs.dev") {
+		t.Errorf("completion after the panic = %s %+v", r.Result, r.Error)
+	}
+	if err := c.stop(); err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+}
