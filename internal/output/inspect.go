@@ -10,7 +10,6 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"sync"
 	"syscall"
 )
@@ -20,100 +19,103 @@ func (w *writer) newStatCache() *statCache {
 	return &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w)}
 }
 
-// inspect looks at the tree before Write changes anything. It returns the
-// prunes that exist as regular files, the planned files to write and those
-// already on disk, or an error (a *ConflictError for files fleetc does not
-// own) if Write must not go ahead.
-func (w *writer) inspect(st *statCache, old Ledger, files []planned, prunes []string, known *Stamps, stamps map[string]Stamp) (toRemove map[string]bool, toWrite []planned, unchanged []string, err error) {
-	toRemove = make(map[string]bool)
-	for _, p := range prunes {
-		_, absent, err := st.parentState(p)
-		if err != nil {
-			return nil, nil, nil, w.fail("remove", p, err)
-		}
-		if absent {
-			continue
-		}
-		fi, err := st.lstat(p)
-		if err != nil {
-			return nil, nil, nil, w.fail("remove", p, err)
-		}
-		if fi == nil {
-			continue
-		}
-		if !fi.Mode().IsRegular() {
-			return nil, nil, nil, w.fail("remove", p, errors.New("not a regular file; fleetc only removes files it wrote"))
-		}
-		toRemove[p] = true
+// todo is what inspect finds a Write has to do.
+type todo struct {
+	prunes    []string        // owned files in scope that are not planned, sorted
+	toRemove  map[string]bool // the prunes that exist as regular files
+	toWrite   []planned       // planned files not on disk as planned
+	unchanged []string        // planned files already on disk
+	// stamps holds the stamps of the unchanged files; stage adds those
+	// of the files it writes.
+	stamps map[string]Stamp
+	// vouched counts the unchanged files that their stamps in Plan.Known
+	// vouched for.
+	vouched int
+}
+
+// inspect looks at the tree before Write changes anything, and returns
+// what it has to do, or an error (a *ConflictError for files fleetc does
+// not own) if Write must not go ahead.
+func (w *writer) inspect(st *statCache) (*todo, error) {
+	t := &todo{prunes: prunesOf(w.old, w.files, w.scope), stamps: make(map[string]Stamp, len(w.files))}
+	var err error
+	if t.toRemove, err = w.removable(st, t.prunes); err != nil {
+		return nil, err
 	}
+	vouched := w.vouched()
+	if err := w.fetchCarried(vouched); err != nil {
+		return nil, err
+	}
+	same := st.warm(w.files, vouched)
 	conflicts := make(map[string]bool)
-	vouched := w.vouched(files, old, known)
-	if err := w.fetchCarried(files, vouched); err != nil {
-		return nil, nil, nil, err
-	}
-	same := st.warm(files, vouched)
-	for i, f := range files {
+	for i, f := range w.files {
 		if vouched[i] {
-			unchanged = append(unchanged, f.path)
-			stamps[f.path] = known.Files[f.path]
+			t.unchanged = append(t.unchanged, f.path)
+			t.stamps[f.path] = w.known.Files[f.path]
+			t.vouched++
 			continue
 		}
-		blocker, absent, err := st.parentState(f.path)
-		if err != nil {
-			return nil, nil, nil, w.fail("write", f.path, err)
-		}
-		if blocker != "" {
-			switch {
-			case toRemove[blocker]:
-				// Pruned before the writes.
-			case old[blocker] != "":
-				return nil, nil, nil, w.fail("write", f.path, fmt.Errorf("%s is a file fleetc owns outside this run's scope", w.show(blocker)))
-			default:
-				conflicts[blocker] = true
-			}
-		}
-		if absent {
-			toWrite = append(toWrite, f)
-			continue
-		}
-		fi, err := st.lstat(f.path)
-		if err != nil {
-			return nil, nil, nil, w.fail("write", f.path, err)
-		}
-		_, owned := old[f.path]
+		fi, conflict, err := w.onDisk(st, f, t.toRemove)
 		switch {
-		case fi == nil:
-			toWrite = append(toWrite, f)
-		case !owned:
-			if fi.IsDir() && w.vanishes(f.path, toRemove) {
-				toWrite = append(toWrite, f)
-			} else {
-				conflicts[f.path] = true
-			}
-		case !fi.Mode().IsRegular():
-			return nil, nil, nil, w.fail("write", f.path, errors.New("not a regular file; fleetc only replaces files it wrote"))
-		case fi.Size() == int64(len(f.data)) && same[i]:
-			unchanged = append(unchanged, f.path)
-			stamps[f.path] = stampOf(fi, f.sum)
+		case err != nil:
+			return nil, err
+		case conflict != "":
+			conflicts[conflict] = true
+		case fi != nil && same[i]:
+			t.unchanged = append(t.unchanged, f.path)
+			t.stamps[f.path] = stampOf(fi, f.sum)
 		default:
-			toWrite = append(toWrite, f)
+			t.toWrite = append(t.toWrite, f)
 		}
 	}
 	if len(conflicts) > 0 {
-		paths := make([]string, 0, len(conflicts))
-		for p := range conflicts {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		return nil, nil, nil, &ConflictError{Root: w.display, Paths: paths}
+		return nil, &ConflictError{Root: w.display, Paths: sortedKeys(conflicts)}
 	}
-	return toRemove, toWrite, unchanged, nil
+	return t, nil
+}
 
+// onDisk looks at what stands where the planned file f goes: the regular
+// file fleetc owns there, if any (nil if f is to be written where nothing
+// is, or where a directory vanishes with the prunes in toRemove), or the
+// path in its way that fleetc does not own. It is an error if what is in
+// the way is not to be replaced: a file fleetc owns outside the run's
+// scope, an owned path that is not a regular file.
+func (w *writer) onDisk(st *statCache, f planned, toRemove map[string]bool) (fs.FileInfo, string, error) {
+	blocker, absent, err := st.parentState(f.path)
+	switch {
+	case err != nil:
+		return nil, "", w.fail("write", f.path, err)
+	case blocker == "" || toRemove[blocker]:
+		// Nothing in the way, or pruned before the writes.
+	case w.old[blocker] != "":
+		return nil, "", w.fail("write", f.path, fmt.Errorf("%s is a file fleetc owns outside this run's scope", w.show(blocker)))
+	default:
+		return nil, blocker, nil
+	}
+	if absent {
+		return nil, "", nil
+	}
+	fi, err := st.lstat(f.path)
+	_, owned := w.old[f.path]
+	switch {
+	case err != nil:
+		return nil, "", w.fail("write", f.path, err)
+	case fi == nil:
+		return nil, "", nil
+	case !owned && fi.IsDir() && w.vanishes(f.path, toRemove):
+		return nil, "", nil
+	case !owned:
+		return nil, f.path, nil
+	case !fi.Mode().IsRegular():
+		return nil, "", w.fail("write", f.path, errors.New("not a regular file; fleetc only replaces files it wrote"))
+	}
+	return fi, "", nil
 }
 
 // fetchCarried gets the bytes of the carried files that vouched does not
 // vouch for, and checks that they are the bytes their stamps record.
-func (w *writer) fetchCarried(files []planned, vouched []bool) error {
+func (w *writer) fetchCarried(vouched []bool) error {
+	files := w.files
 	var need []int
 	for i, f := range files {
 		if f.carried && !vouched[i] {
@@ -146,10 +148,11 @@ func (w *writer) fetchCarried(files []planned, vouched []bool) error {
 	return nil
 }
 
-// vouched reports, for each file, whether its stamp in known is trusted
-// and still holds, so that it is unchanged without reading it. Tens of
-// thousands of them, on every core.
-func (w *writer) vouched(files []planned, old Ledger, known *Stamps) []bool {
+// vouched reports, for each planned file, whether its stamp in Plan.Known
+// is trusted and still holds, so that it is unchanged without reading
+// it. Tens of thousands of them, on every core.
+func (w *writer) vouched() []bool {
+	files, old, known := w.files, w.old, w.known
 	out := make([]bool, len(files))
 	if known == nil || len(known.Files) == 0 {
 		return out

@@ -221,24 +221,27 @@ func readEarly(root string, known *Stamps) <-chan earlyLedger {
 	return ch
 }
 
-// readLedger reads the ledger under the root, returning it and its bytes
-// (nil if there is none). The early read is taken when the bytes are the
-// same: a ledger whose checksum the stamps record was written by a Write
-// that checked every path in it, so its lines are not checked again (for
-// a large fleet that was most of the cost of reading it).
-func (w *writer) readLedger(early earlyLedger) (Ledger, []byte, error) {
+// readLedger reads the ledger under the root into w.old, and its bytes
+// into w.cur (an empty ledger and nil if there is none). The early read
+// is taken when the bytes are the same: a ledger whose checksum the
+// stamps record was written by a Write that checked every path in it, so
+// its lines are not checked again (for a large fleet that was most of the
+// cost of reading it).
+func (w *writer) readLedger(early earlyLedger) error {
 	data, ok, err := w.ledgerBytes()
-	if !ok || err != nil {
-		return Ledger{}, nil, err
+	switch {
+	case !ok || err != nil:
+		w.old = Ledger{}
+		return err
+	case early.l != nil && bytes.Equal(data, early.data):
+		w.old, w.cur = early.l, data
+		return nil
 	}
-	if early.l != nil && bytes.Equal(data, early.data) {
-		return early.l, data, nil
+	if w.old, err = parseLedger(data, w.show(LedgerName)); err != nil {
+		return err
 	}
-	l, err := parseLedger(data, w.show(LedgerName))
-	if err != nil {
-		return nil, nil, err
-	}
-	return l, data, nil
+	w.cur = data
+	return nil
 }
 
 // ledgerBytes returns the bytes of the ledger under the root, and false
@@ -269,17 +272,45 @@ func (w *writer) bookkeeping(name string, notRegular error) ([]byte, bool, error
 	return data, true, nil
 }
 
-// writeLedger atomically replaces the ledger with l unless its bytes are
-// cur already, and returns the bytes now on disk.
-func (w *writer) writeLedger(l Ledger, cur []byte) ([]byte, error) {
+// writeLedger atomically replaces the ledger with l, by way of a durable
+// temporary file, unless its bytes are those on disk already (w.cur,
+// which it updates).
+func (w *writer) writeLedger(l Ledger) error {
 	data := l.bytes()
-	if cur != nil && bytes.Equal(data, cur) {
-		return cur, nil
+	if w.cur != nil && bytes.Equal(data, w.cur) {
+		return nil
 	}
-	if err := w.writeAtomic(LedgerName, data); err != nil {
-		return cur, err
+	tmp, _, err := w.writeTemp(w.r, LedgerName, data)
+	if err != nil {
+		return err
 	}
-	return data, w.syncDir(".")
+	if err = w.durable(1, func() ([]string, []string) { return []string{tmp}, nil }); err == nil && testHookRename != nil {
+		err = testHookRename(LedgerName)
+	}
+	if err == nil {
+		err = w.r.Rename(tmp, LedgerName)
+	}
+	if err != nil {
+		w.removeTemp(tmp)
+		return w.fail("write", LedgerName, err)
+	}
+	w.cur = data
+	return w.syncDir(".")
+}
+
+// nextLedger is the ledger that owns the planned files with their sums,
+// and those files of the ledger old that keep reports.
+func nextLedger(old Ledger, files []planned, keep func(path string) bool) Ledger {
+	l := make(Ledger, len(old)+len(files))
+	for p, s := range old {
+		if keep(p) {
+			l[p] = s
+		}
+	}
+	for _, f := range files {
+		l[f.path] = f.sum
+	}
+	return l
 }
 
 // Lists reports whether l lists, within scope (nil: everywhere), exactly

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -135,28 +134,17 @@ func Write(root string, p Plan) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	w := newWriter(root, p)
-	_, err = os.Lstat(root)
-	created := errors.Is(err, fs.ErrNotExist)
-	w.created = created
-	if err := os.MkdirAll(root, w.dirMode); err != nil {
-		return Result{}, opError("create directory", w.display, err)
-	}
-	r, err := os.OpenRoot(root)
-	if err != nil {
-		return Result{}, opError("open", w.display, err)
-	}
-	defer r.Close()
-	w.r = r
-	unlock, err := lock(r, w.show(lockName))
+	w := newWriter(root, p, files)
+	unlock, err := w.open()
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := w.write(files, p.Scope, p.Known, <-early)
+	defer w.r.Close()
+	res, err := w.write(<-early)
 	if uerr := unlock(); uerr != nil && err == nil {
 		err = uerr
 	}
-	if err != nil && created {
+	if err != nil && w.created {
 		os.Remove(root) // only if it is still empty: nothing was written
 	}
 	return res, err
@@ -171,32 +159,28 @@ func Check(root string, p Plan) error {
 	if err != nil {
 		return err
 	}
-	w := newWriter(root, p)
-	r, err := os.OpenRoot(root)
-	if errors.Is(err, fs.ErrNotExist) {
+	p.Known = nil // Check looks at every file, whatever stamps say
+	w := newWriter(root, p, files)
+	if w.r, err = os.OpenRoot(root); errors.Is(err, fs.ErrNotExist) {
 		return nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return opError("open", w.display, err)
 	}
-	defer r.Close()
-	w.r = r
-	old, _, err := w.readLedger(earlyLedger{})
-	if err != nil {
-		return err
-	}
-	if w.prev, err = w.readRecord(); err != nil {
+	defer w.r.Close()
+	if err := w.readState(earlyLedger{}); err != nil {
 		return err
 	}
 	st := w.newStatCache()
 	defer st.dirs.close()
-	_, _, _, err = w.inspect(st, old, files, prunesOf(old, files, p.Scope), nil, make(map[string]Stamp, len(files)))
+	_, err = w.inspect(st)
 	return err
 }
 
-// newWriter is the writer of p into root, before it opens anything.
-func newWriter(root string, p Plan) *writer {
-	w := &writer{root: root, display: p.Display, fileMode: 0o644, dirMode: 0o755, fetch: p.Fetch}
+// newWriter is the writer of p, whose files are checked and sorted, into
+// root, before it opens anything.
+func newWriter(root string, p Plan, files []planned) *writer {
+	w := &writer{root: root, display: p.Display, fileMode: 0o644, dirMode: 0o755,
+		files: files, scope: p.Scope, known: p.Known, fetch: p.Fetch}
 	if w.display == "" {
 		w.display = root
 	}
@@ -213,10 +197,17 @@ type writer struct {
 	r        *os.Root // confines every operation to root
 	fileMode fs.FileMode
 	dirMode  fs.FileMode
+	files    []planned                              // the plan's files, sorted by path
+	scope    func(path string) bool                 // Plan.Scope
+	known    *Stamps                                // Plan.Known
+	fetch    func(paths []string) ([][]byte, error) // Plan.Fetch
+	// old is the ledger as Write found it, and cur the bytes of the
+	// ledger on disk (nil while there is none).
+	old Ledger
+	cur []byte
 	// tempsLeft is set when a temporary file could not be removed after
 	// a failure, so the record of temporaries must stay.
 	tempsLeft atomic.Bool
-	fetch     func(paths []string) ([][]byte, error) // Plan.Fetch
 	// created is set when Write made the root itself (and maybe its
 	// parents): only a sync of the whole file system covers them.
 	created bool
@@ -228,6 +219,139 @@ type writer struct {
 	// numbers its temporaries.
 	rec *record
 	seq atomic.Uint64
+}
+
+// open makes the root if it does not exist, opens it and takes the lock.
+func (w *writer) open() (unlock func() error, err error) {
+	_, err = os.Lstat(w.root)
+	w.created = errors.Is(err, fs.ErrNotExist)
+	if err := os.MkdirAll(w.root, w.dirMode); err != nil {
+		return nil, opError("create directory", w.display, err)
+	}
+	if w.r, err = os.OpenRoot(w.root); err != nil {
+		return nil, opError("open", w.display, err)
+	}
+	if unlock, err = lock(w.r, w.show(lockName)); err != nil {
+		w.r.Close()
+		return nil, err
+	}
+	return unlock, nil
+}
+
+// readState reads what earlier runs left at the root: the ledger (early,
+// if it has the same bytes) and the record of temporaries of a run that
+// did not finish.
+func (w *writer) readState(early earlyLedger) (err error) {
+	if err = w.readLedger(early); err != nil {
+		return err
+	}
+	w.prev, err = w.readRecord()
+	return err
+}
+
+// write does a Write under the lock: it looks at the tree, removes what a
+// run that did not finish left, changes the tree if anything is to
+// change, and returns what it did with the stamps of the planned files.
+func (w *writer) write(early earlyLedger) (Result, error) {
+	if err := w.readState(early); err != nil {
+		return Result{}, err
+	}
+	st := w.newStatCache()
+	defer st.dirs.close()
+	t, err := w.inspect(st)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Unchanged: t.unchanged}
+	if w.prev != nil {
+		// The temporaries its record names, and nothing else.
+		if err := w.removeLeftovers(st, w.prev); err != nil {
+			return res, err
+		}
+	}
+	if len(t.toWrite) > 0 || len(t.toRemove) > 0 || !sameLedger(w.old, w.files, w.scope) {
+		if err := w.change(st, t, &res); err != nil {
+			return res, err
+		}
+	}
+	res.Stamps = w.stamps(t, res)
+	return res, nil
+}
+
+// change makes the tree what the plan says, in the order that lets a run
+// be killed at any point: the record of temporaries; every new file
+// staged, durably; the ledger owning them all; prunes; renames; the
+// final ledger; and the record removed. Until the first prune or rename
+// a failure leaves the tree as it was.
+func (w *writer) change(st *statCache, t *todo, res *Result) (err error) {
+	s, err := w.layout(st, t.toWrite, t.toRemove)
+	// Nothing looks at the tree through st from here on, and an open
+	// handle could keep a directory from being removed on some systems.
+	st.dirs.close()
+	if err != nil {
+		return err
+	}
+	// Durably, before the first temporary file (the ledger's too), so
+	// that a run killed from here on leaves the next one the record of
+	// exactly what to remove.
+	if err := w.writeRecord(s.tempDirs(t.toWrite, t.toRemove)); err != nil {
+		return err
+	}
+	// A failure from here on removes its temporary files; the record
+	// goes too unless one of them could not be removed.
+	defer func() {
+		if err != nil && !w.tempsLeft.Load() {
+			w.r.Remove(recordName)
+		}
+	}()
+	if err := w.stage(s, t.toWrite, t.toRemove, t.stamps); err != nil {
+		return err
+	}
+	// Own every file this run may create before creating any (unless the
+	// ledger owns them all already: its checksums are not what makes a
+	// file owned, and the final ledger below updates them).
+	if !owned(w.old, t.toWrite) {
+		if err := w.writeLedger(nextLedger(w.old, w.files, func(string) bool { return true })); err != nil {
+			w.undo(s, 0)
+			return err
+		}
+	}
+	touched := make(map[string]bool) // directories whose entries changed
+	if res.Removed, err = w.prune(t, touched); err != nil {
+		w.undo(s, 0)
+		return err
+	}
+	if res.Written, err = w.place(s, t.toWrite, touched); err != nil {
+		return err
+	}
+	if err := w.durableDirs(sortedKeys(touched)); err != nil {
+		return err
+	}
+	if err := w.writeLedger(nextLedger(w.old, w.files, func(p string) bool { return w.scope != nil && !w.scope(p) })); err != nil {
+		return err
+	}
+	// Every temporary file is renamed or removed. If this removal is
+	// lost in a crash, the next Write merely looks for them again.
+	if err := w.r.Remove(recordName); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return w.fail("remove", recordName, err)
+	}
+	return nil
+}
+
+// stamps are the stamps of the planned files after a Write that did res:
+// the stamps it was given when nothing moved and every file was vouched
+// for by them (taking them anew would only make recent ones look racy
+// again), else new ones.
+func (w *writer) stamps(t *todo, res Result) *Stamps {
+	ledgerSum := ""
+	if w.cur != nil {
+		ledgerSum = sum(w.cur)
+	}
+	k := w.known
+	if k != nil && len(res.Written)+len(res.Removed) == 0 && t.vouched == len(k.Files) && t.vouched == len(w.files) && k.Ledger == ledgerSum {
+		return k
+	}
+	return &Stamps{At: time.Now(), Files: t.stamps, Ledger: ledgerSum}
 }
 
 // show turns rel into the path shown to users: the displayed root
@@ -252,197 +376,4 @@ func opError(op, name string, err error) error {
 		err = e.Err
 	}
 	return fmt.Errorf("%s %s: %w", op, name, err)
-}
-
-func (w *writer) write(files []planned, scope func(string) bool, known *Stamps, early earlyLedger) (res Result, err error) {
-	old, cur, err := w.readLedger(early)
-	if err != nil {
-		return res, err
-	}
-	if w.prev, err = w.readRecord(); err != nil {
-		return res, err
-	}
-	prunes := prunesOf(old, files, scope)
-	needDirs := make(map[string]bool) // directories holding planned files, if anything is pruned
-	if len(prunes) > 0 {
-		for _, f := range files {
-			for _, d := range parents(f.path) {
-				needDirs[d] = true
-			}
-		}
-	}
-
-	// Look before touching anything.
-	st := w.newStatCache()
-	defer st.dirs.close()
-	stamps := make(map[string]Stamp, len(files))
-	toRemove, toWrite, unchanged, err := w.inspect(st, old, files, prunes, known, stamps)
-	if err != nil {
-		return Result{}, err
-	}
-	res.Unchanged = unchanged
-
-	// Leftovers of a run that did not finish: the temporaries its
-	// record names, and nothing else.
-	if w.prev != nil {
-		if err := w.removeLeftovers(st, w.prev); err != nil {
-			return res, err
-		}
-	}
-	changes := len(toWrite) > 0 || len(toRemove) > 0 || !sameLedger(old, files, scope)
-	if changes {
-		// Durably, before the first temporary file (the ledger's too), so
-		// that a run killed from here on leaves the next one the record
-		// of exactly what to remove.
-		dirs, derr := w.tempDirs(st, toWrite, toRemove)
-		if derr != nil {
-			return res, derr
-		}
-		if rerr := w.writeRecord(dirs); rerr != nil {
-			return res, rerr
-		}
-		// A failure from here on removes its temporary files; the record
-		// goes too unless one of them could not be removed.
-		defer func() {
-			if err != nil && !w.tempsLeft.Load() {
-				w.r.Remove(recordName)
-			}
-		}()
-	}
-
-	// Write every new file where no one sees it first (a temporary file,
-	// or a new directory under a temporary name) and make them all durable
-	// with one sync of the file system rather than one per file (which
-	// costs a journal commit each). Nothing a user sees changes until that
-	// has succeeded: a failure here, such as a full disk, leaves the tree
-	// exactly as it was.
-	sg, err := w.stage(st, toWrite, toRemove, stamps)
-	// Nothing looks at the tree through st from here on, and an open
-	// handle could keep a directory from being removed on some systems.
-	st.dirs.close()
-	if err != nil {
-		return res, err
-	}
-
-	// Own every file this run may create before creating any (unless the
-	// ledger owns them all already: its checksums are not what makes a
-	// file owned, and the final ledger below updates them).
-	if !owned(old, toWrite) {
-		union := make(Ledger, len(old)+len(files))
-		for p, s := range old {
-			union[p] = s
-		}
-		for _, f := range files {
-			union[f.path] = f.sum
-		}
-		if cur, err = w.writeLedger(union, cur); err != nil {
-			w.undo(sg)
-			return res, err
-		}
-	}
-
-	touched := make(map[string]bool) // directories whose entries changed
-	for _, p := range prunes {
-		if !toRemove[p] {
-			continue
-		}
-		if err := w.r.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			w.undo(sg)
-			return res, w.fail("remove", p, err)
-		}
-		res.Removed = append(res.Removed, p)
-		touched[path.Dir(p)] = true
-	}
-	for _, p := range prunes {
-		w.removeEmptyParents(p, needDirs, touched)
-	}
-
-	// Put everything in place: a fresh directory with one rename when its
-	// first file comes up, other files one rename each.
-	handles := newCursor(w)
-	defer handles.close()
-	placed := make(map[string]bool) // fresh directories renamed into place
-	for i, f := range toWrite {
-		var err error
-		switch fd, tmp := sg.fresh[i], sg.temps[i]; {
-		case fd != "" && placed[fd]:
-		case fd != "":
-			if testHookRename != nil {
-				err = testHookRename(fd)
-			}
-			if err == nil {
-				err = w.renameIn(handles, sg.tmpDir[fd], fd)
-			}
-			if err != nil {
-				w.abandon(sg, i)
-				return res, w.fail("write", fd, err)
-			}
-			placed[fd] = true
-			touched[path.Dir(fd)] = true
-		default:
-			dir := path.Dir(f.path)
-			if dir != "." && path.Dir(tmp) != dir {
-				// Staged at the root: a pruned file stood where this
-				// directory goes.
-				err = w.r.MkdirAll(dir, w.dirMode)
-			}
-			if err == nil && testHookRename != nil {
-				err = testHookRename(f.path)
-			}
-			if err == nil {
-				err = w.renameIn(handles, tmp, f.path)
-			}
-			if err != nil {
-				w.abandon(sg, i)
-				return res, w.fail("write", f.path, err)
-			}
-			touched[dir] = true
-			touched[path.Dir(tmp)] = true
-			if path.Dir(tmp) != dir {
-				// MkdirAll may have made any of them.
-				touched["."] = true
-				for _, d := range parents(dir) {
-					touched[d] = true
-				}
-			}
-		}
-		res.Written = append(res.Written, f.path)
-	}
-	if err := w.durableDirs(sortedKeys(touched)); err != nil {
-		return res, err
-	}
-
-	if len(toWrite) > 0 || len(res.Removed) > 0 || !sameLedger(old, files, scope) {
-		final := make(Ledger, len(old)+len(files))
-		for p, s := range old {
-			if scope != nil && !scope(p) {
-				final[p] = s
-			}
-		}
-		for _, f := range files {
-			final[f.path] = f.sum
-		}
-		if cur, err = w.writeLedger(final, cur); err != nil {
-			return res, err
-		}
-	}
-	if changes {
-		// Every temporary file is renamed or removed. If this removal is
-		// lost in a crash, the next Write merely looks for them again.
-		if err := w.r.Remove(recordName); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return res, w.fail("remove", recordName, err)
-		}
-	}
-	ledgerSum := ""
-	if cur != nil {
-		ledgerSum = sum(cur)
-	}
-	if known != nil && len(res.Written) == 0 && len(res.Removed) == 0 && trustedAll(known, stamps) && known.Ledger == ledgerSum {
-		// Nothing moved: the stamps given are still true, and taking
-		// them anew would only make recent ones look racy again.
-		res.Stamps = known
-		return res, nil
-	}
-	res.Stamps = &Stamps{At: time.Now(), Files: stamps, Ledger: ledgerSum}
-	return res, nil
 }

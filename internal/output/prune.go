@@ -6,6 +6,59 @@ import (
 	"path"
 )
 
+// removable returns the prunes that exist as regular files: what prune
+// removes. It is an error if one is anything else, or lies beyond a
+// symlink.
+func (w *writer) removable(st *statCache, prunes []string) (map[string]bool, error) {
+	toRemove := make(map[string]bool)
+	for _, p := range prunes {
+		_, absent, err := st.parentState(p)
+		var fi fs.FileInfo
+		if err == nil && !absent {
+			fi, err = st.lstat(p)
+		}
+		switch {
+		case err != nil:
+			return nil, w.fail("remove", p, err)
+		case fi == nil:
+		case !fi.Mode().IsRegular():
+			return nil, w.fail("remove", p, errors.New("not a regular file; fleetc only removes files it wrote"))
+		default:
+			toRemove[p] = true
+		}
+	}
+	return toRemove, nil
+}
+
+// prune removes the prunes of t that are in toRemove, then the
+// directories that are left empty, and notes in touched the directories
+// whose entries changed. It returns what it removed.
+func (w *writer) prune(t *todo, touched map[string]bool) (removed []string, err error) {
+	if len(t.prunes) == 0 {
+		return nil, nil
+	}
+	for _, p := range t.prunes {
+		if !t.toRemove[p] {
+			continue
+		}
+		if err := w.r.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return removed, w.fail("remove", p, err)
+		}
+		removed = append(removed, p)
+		touched[path.Dir(p)] = true
+	}
+	needDirs := make(map[string]bool) // directories holding planned files
+	for _, f := range w.files {
+		for _, d := range parents(f.path) {
+			needDirs[d] = true
+		}
+	}
+	for _, p := range t.prunes {
+		w.removeEmptyParents(p, needDirs, touched)
+	}
+	return removed, nil
+}
+
 // vanishes reports whether dir will be gone once the files in toRemove are
 // pruned (with the directories they leave empty) and the temporaries of
 // a run that did not finish are removed: it holds nothing else, and no

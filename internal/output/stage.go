@@ -18,48 +18,8 @@ var testHookRename func(rel string) error
 // write of that data, as a full disk would make it.
 var testHookStage func(rel string) error
 
-// renameIn renames from to to, within one directory through a handle on
-// it, else from the root.
-func (w *writer) renameIn(handles *cursor, from, to string) error {
-	if dir := path.Dir(to); path.Dir(from) == dir {
-		d, err := handles.dir(dir, false)
-		if err != nil {
-			return err
-		}
-		return d.Rename(path.Base(from), path.Base(to))
-	}
-	return w.r.Rename(from, to)
-}
-
-// abandon removes what was staged for toWrite[i:] and not yet put in
-// place, after a failure to put toWrite[i] in place. Best effort: the next
-// Write removes leftovers.
-func (w *writer) abandon(sg *staged, i int) {
-	for j := i; j < len(sg.temps); j++ {
-		if sg.temps[j] != "" {
-			w.removeTemp(sg.temps[j])
-		}
-	}
-	done := make(map[string]bool)
-	for j := i; j < len(sg.fresh); j++ {
-		if fd := sg.fresh[j]; fd != "" && !done[fd] {
-			done[fd] = true
-			if _, err := w.r.Lstat(sg.tmpDir[fd]); err == nil {
-				w.removeTempDir(sg.tmpDir[fd])
-			}
-		}
-	}
-}
-
-// removeTemp removes the temporary file t, noting whether it is left
-// behind.
-func (w *writer) removeTemp(t string) {
-	if err := w.r.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		w.tempsLeft.Store(true)
-	}
-}
-
-// staged is what stage left on disk for Write to put in place.
+// staged is where stage puts the files of toWrite, for place to put them
+// in place.
 type staged struct {
 	// temps[i] is the temporary file of toWrite[i], or "" if the file
 	// was written under a fresh directory's temporary name.
@@ -69,6 +29,163 @@ type staged struct {
 	fresh []string
 	// tmpDir maps each fresh directory to its temporary name, a sibling.
 	tmpDir map[string]string
+}
+
+// layout decides where stage puts each file of toWrite, changing nothing.
+// A file whose directory exists goes to a temporary file next to it,
+// renamed over it later; at the root instead when a file in toRemove
+// stands where one of its directories has to be (blocked). A directory
+// that does not exist yet is fresh: built whole, its files written under
+// their own names, beneath a temporary name in its parent and renamed into
+// place later, one rename for a new cluster instead of one per file, and
+// no temporary names inside it.
+func (w *writer) layout(st *statCache, toWrite []planned, toRemove map[string]bool) (*staged, error) {
+	s := &staged{temps: make([]string, len(toWrite)), fresh: make([]string, len(toWrite)), tmpDir: make(map[string]string)}
+	for i, f := range toWrite {
+		if blocked(f.path, toRemove) {
+			continue
+		}
+		d, err := st.missing(f.path)
+		if err != nil {
+			return nil, w.fail("write", f.path, err)
+		}
+		s.fresh[i] = d
+	}
+	return s, nil
+}
+
+// blocked reports whether a file of toRemove stands where a directory of
+// rel has to be: rel is then staged at the root.
+func blocked(rel string, toRemove map[string]bool) bool {
+	return len(toRemove) > 0 && slices.ContainsFunc(parents(rel), func(d string) bool { return toRemove[d] })
+}
+
+// tempDirs lists the directories in which stage creates temporary files
+// as s places them (beside a file whose directory exists, in the parent
+// of a fresh directory, at the root for a blocked file), and the root,
+// for the ledger's.
+func (s *staged) tempDirs(toWrite []planned, toRemove map[string]bool) []string {
+	dirs := map[string]bool{".": true}
+	for i, f := range toWrite {
+		switch {
+		case s.fresh[i] != "":
+			dirs[path.Dir(s.fresh[i])] = true
+		case !blocked(f.path, toRemove):
+			dirs[path.Dir(f.path)] = true
+		}
+	}
+	return sortedKeys(dirs)
+}
+
+// stage writes each file of toWrite where layout placed it, where no one
+// sees it yet, and stamps it in stamps. It makes them all durable with
+// one sync of the file system rather than one per file (which costs a
+// journal commit each). Nothing a user sees changes: on error (a full
+// disk) it removes what it made, and the tree is as it was.
+func (w *writer) stage(s *staged, toWrite []planned, toRemove map[string]bool, stamps map[string]Stamp) error {
+	err := w.makeFresh(s)
+	var infos []fs.FileInfo
+	if err == nil {
+		infos, err = w.stageFiles(s, toWrite, toRemove)
+	}
+	if err == nil && len(toWrite) > 0 {
+		err = w.durable(len(toWrite), func() ([]string, []string) { return s.paths(toWrite) })
+	}
+	if err != nil {
+		w.undo(s, 0)
+		return err
+	}
+	for i, f := range toWrite {
+		stamps[f.path] = stampOf(infos[i], f.sum)
+	}
+	return nil
+}
+
+// makeFresh makes the fresh directories of s under their temporary
+// names, in tree order, before any file: each is made once, whichever
+// stager reaches it.
+func (w *writer) makeFresh(s *staged) error {
+	cur := newCursor(w)
+	defer cur.close()
+	for _, d := range s.fresh {
+		if _, made := s.tmpDir[d]; d == "" || made {
+			continue
+		}
+		name := w.tempName()
+		parent, err := cur.dir(path.Dir(d), false)
+		if err == nil {
+			err = parent.Mkdir(name, w.dirMode)
+		}
+		if err != nil {
+			return w.fail("create directory", d, err)
+		}
+		s.tmpDir[d] = path.Join(path.Dir(d), name)
+	}
+	return nil
+}
+
+// stageFiles writes the files of toWrite where s places them and returns
+// what fstat shows of each. Creating files and directories is the file
+// system's work, and it goes faster a few at a time: each stager takes a
+// run of files in tree order, so they rarely share a directory.
+func (w *writer) stageFiles(s *staged, toWrite []planned, toRemove map[string]bool) ([]fs.FileInfo, error) {
+	infos := make([]fs.FileInfo, len(toWrite))
+	n := min(stagers, (len(toWrite)+stageChunk-1)/stageChunk)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for g := range n {
+		wg.Go(func() {
+			cur := newCursor(w)
+			defer cur.close()
+			for i := g * len(toWrite) / n; i < (g+1)*len(toWrite)/n && errs[g] == nil; i++ {
+				infos[i], errs[g] = w.stageFile(cur, s, i, toWrite[i], blocked(toWrite[i].path, toRemove))
+			}
+		})
+	}
+	wg.Wait()
+	return infos, firstErr(errs)
+}
+
+// stagers is how many goroutines stage files at once, and stageChunk the
+// fewest files worth a goroutine of its own.
+const (
+	stagers    = 4
+	stageChunk = 256
+)
+
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stageFile writes f, toWrite[i], where s places it (at the root if
+// atRoot), through the directory handles of cur.
+func (w *writer) stageFile(cur *cursor, s *staged, i int, f planned, atRoot bool) (fs.FileInfo, error) {
+	if fd := s.fresh[i]; fd != "" {
+		at := s.tmpDir[fd] + f.path[len(fd):]
+		d, err := cur.dir(path.Dir(at), true)
+		if err != nil {
+			return nil, w.fail("create directory", path.Dir(f.path), err)
+		}
+		return w.create(d, path.Base(at), f.path, f.data)
+	}
+	dir := path.Dir(f.path)
+	if atRoot {
+		dir = "."
+	}
+	d, err := cur.dir(dir, false)
+	if err != nil {
+		return nil, w.fail("write", f.path, err)
+	}
+	tmp, fi, err := w.writeTemp(d, f.path, f.data)
+	if err == nil {
+		s.temps[i] = path.Join(dir, tmp)
+	}
+	return fi, err
 }
 
 // paths lists the files stage wrote and the directories it made within
@@ -93,180 +210,103 @@ func (s *staged) paths(toWrite []planned) (files, dirs []string) {
 	return files, sortedKeys(made)
 }
 
-// undo removes what stage made; the tree is then as it was.
-func (w *writer) undo(s *staged) {
-	for _, t := range s.temps {
-		if t != "" {
-			w.removeTemp(t)
-		}
-	}
-	for _, t := range s.tmpDir {
-		w.removeTempDir(t)
-	}
-}
-
-// stage writes each file of toWrite where no one sees it yet, and makes
-// them all durable. A file whose directory exists goes to a temporary file
-// next to it, renamed over it later; at the root instead when a file in
-// toRemove stands where one of its directories has to be. A directory that
-// does not exist yet is built whole, its files written under their own
-// names, beneath a temporary name in its parent and renamed into place
-// later: one rename for a new cluster instead of one per file, and no
-// temporary names inside it. On error it removes what it made, and the
-// tree is as it was.
-func (w *writer) stage(st *statCache, toWrite []planned, toRemove map[string]bool, stamps map[string]Stamp) (*staged, error) {
-	s := &staged{
-		temps:  make([]string, len(toWrite)),
-		fresh:  make([]string, len(toWrite)),
-		tmpDir: make(map[string]string),
-	}
-	blocked := func(f planned) bool {
-		return slices.ContainsFunc(parents(f.path), func(d string) bool { return toRemove[d] })
-	}
-	// The fresh directories and their temporary names, in tree order,
-	// before any file: each is made once, whichever stager reaches it.
-	cur := newCursor(w)
+// place puts every staged file in place, a fresh directory with one rename
+// when its first file comes up, other files one rename each, and notes in
+// touched the directories whose entries changed. It returns the files it
+// put in place; on error it removes what is still staged.
+func (w *writer) place(s *staged, toWrite []planned, touched map[string]bool) (written []string, err error) {
+	handles := newCursor(w)
+	defer handles.close()
+	placed := make(map[string]bool) // fresh directories renamed into place
 	for i, f := range toWrite {
-		if blocked(f) {
-			continue
-		}
-		d, err := st.missing(f.path)
-		if err != nil {
-			cur.close()
-			w.undo(s)
-			return nil, w.fail("write", f.path, err)
-		}
-		if d == "" {
-			continue
-		}
-		s.fresh[i] = d
-		if _, ok := s.tmpDir[d]; ok {
-			continue
-		}
-		parent, err := cur.dir(path.Dir(d), false)
-		if err == nil {
-			var name string
-			if name, err = w.mkdirTemp(parent); err == nil {
-				s.tmpDir[d] = path.Join(path.Dir(d), name)
-			}
+		switch fd := s.fresh[i]; {
+		case fd == "":
+			err = w.placeFile(handles, s.temps[i], f.path, touched)
+		case !placed[fd]:
+			placed[fd], touched[path.Dir(fd)] = true, true
+			err = w.rename(handles, s.tmpDir[fd], fd)
 		}
 		if err != nil {
-			cur.close()
-			w.undo(s)
-			return nil, w.fail("create directory", d, err)
+			w.undo(s, i)
+			return written, err
 		}
+		written = append(written, f.path)
 	}
-	cur.close()
-
-	// Creating files and directories is the file system's work, and it
-	// goes faster a few at a time: each stager takes a run of files in
-	// tree order, so they rarely share a directory.
-	infos := make([]fs.FileInfo, len(toWrite))
-	n := min(stagers, (len(toWrite)+stageChunk-1)/stageChunk)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for g := range n {
-		lo, hi := g*len(toWrite)/n, (g+1)*len(toWrite)/n
-		wg.Go(func() {
-			cur := newCursor(w)
-			defer cur.close()
-			for i := lo; i < hi; i++ {
-				f := toWrite[i]
-				if fd := s.fresh[i]; fd != "" {
-					at := s.tmpDir[fd] + f.path[len(fd):]
-					d, err := cur.dir(path.Dir(at), true)
-					if err != nil {
-						errs[g] = w.fail("create directory", path.Dir(f.path), err)
-						return
-					}
-					if infos[i], err = w.create(d, path.Base(at), f.path, f.data); err != nil {
-						errs[g] = err
-						return
-					}
-					continue
-				}
-				dir := path.Dir(f.path)
-				if blocked(f) {
-					dir = "."
-				}
-				d, err := cur.dir(dir, false)
-				if err != nil {
-					errs[g] = w.fail("write", f.path, err)
-					return
-				}
-				tmp, fi, err := w.writeTemp(d, f.path, f.data)
-				if err != nil {
-					errs[g] = err
-					return
-				}
-				s.temps[i], infos[i] = path.Join(dir, tmp), fi
-			}
-		})
-	}
-	wg.Wait()
-	if err := firstErr(errs); err != nil {
-		w.undo(s)
-		return nil, err
-	}
-	for i, f := range toWrite {
-		stamps[f.path] = stampOf(infos[i], f.sum)
-	}
-	if len(toWrite) > 0 {
-		if err := w.durable(len(toWrite), func() ([]string, []string) { return s.paths(toWrite) }); err != nil {
-			w.undo(s)
-			return nil, err
-		}
-	}
-	return s, nil
+	return written, nil
 }
 
-// tempDirs lists the directories in which a Write of toWrite, pruning
-// toRemove, may create temporary files, as stage places them: beside a
-// file whose directory exists, in the parent of the outermost directory
-// that does not, at the root when a pruned file stands where a directory
-// goes; and at the root for the ledger.
-func (w *writer) tempDirs(st *statCache, toWrite []planned, toRemove map[string]bool) ([]string, error) {
-	dirs := map[string]bool{".": true}
-	for _, f := range toWrite {
-		if slices.ContainsFunc(parents(f.path), func(d string) bool { return toRemove[d] }) {
-			continue // at the root
+// placeFile renames the temporary file tmp onto rel, making rel's
+// directory first if tmp was staged at the root (a pruned file stood where
+// that directory goes).
+func (w *writer) placeFile(handles *cursor, tmp, rel string, touched map[string]bool) error {
+	dir := path.Dir(rel)
+	if path.Dir(tmp) != dir {
+		if err := w.r.MkdirAll(dir, w.dirMode); err != nil {
+			return w.fail("write", rel, err)
 		}
-		d, err := st.missing(f.path)
-		if err != nil {
-			return nil, w.fail("write", f.path, err)
+		// MkdirAll may have made any of them.
+		touched["."] = true
+		for _, d := range parents(dir) {
+			touched[d] = true
 		}
-		if d == "" {
-			d = f.path
-		}
-		dirs[path.Dir(d)] = true
 	}
-	return sortedKeys(dirs), nil
+	touched[dir], touched[path.Dir(tmp)] = true, true
+	return w.rename(handles, tmp, rel)
 }
 
-// stagers is how many goroutines stage files at once, and stageChunk the
-// fewest files worth a goroutine of its own.
-const (
-	stagers    = 4
-	stageChunk = 256
-)
-
-func firstErr(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
+// rename renames the staged from onto to (after testHookRename).
+func (w *writer) rename(handles *cursor, from, to string) error {
+	var err error
+	if testHookRename != nil {
+		err = testHookRename(to)
+	}
+	if err == nil {
+		err = w.renameIn(handles, from, to)
+	}
+	if err != nil {
+		return w.fail("write", to, err)
 	}
 	return nil
 }
 
-// mkdirTemp makes a new directory with a temporary name in d and returns
-// the name.
-func (w *writer) mkdirTemp(d *os.Root) (string, error) {
-	name := w.tempName()
-	if err := d.Mkdir(name, w.dirMode); err != nil {
-		return "", err
+// renameIn renames from to to, within one directory through a handle on
+// it, else from the root.
+func (w *writer) renameIn(handles *cursor, from, to string) error {
+	if dir := path.Dir(to); path.Dir(from) == dir {
+		d, err := handles.dir(dir, false)
+		if err != nil {
+			return err
+		}
+		return d.Rename(path.Base(from), path.Base(to))
 	}
-	return name, nil
+	return w.r.Rename(from, to)
+}
+
+// undo removes what stage made for toWrite[from:] that is not in place:
+// everything (from 0) before anything is, what is left after a failure
+// to put toWrite[from] in place. Best effort: the next Write removes
+// leftovers.
+func (w *writer) undo(s *staged, from int) {
+	for _, t := range s.temps[from:] {
+		if t != "" {
+			w.removeTemp(t)
+		}
+	}
+	done := make(map[string]bool)
+	for _, fd := range s.fresh[from:] {
+		if t, ok := s.tmpDir[fd]; ok && !done[fd] {
+			done[fd] = true
+			w.removeTempDir(t)
+		}
+	}
+}
+
+// removeTemp removes the temporary file t, noting whether it is left
+// behind.
+func (w *writer) removeTemp(t string) {
+	if err := w.r.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		w.tempsLeft.Store(true)
+	}
 }
 
 // removeTempDir removes the temporary directory t with everything in it,
@@ -324,33 +364,4 @@ func (w *writer) create(d *os.Root, name, rel string, data []byte) (fs.FileInfo,
 		return nil, w.fail("write", rel, err)
 	}
 	return fi, nil
-}
-
-// writeAtomic replaces rel with data by way of a durable temporary file;
-// Write uses it for the ledger.
-func (w *writer) writeAtomic(rel string, data []byte) error {
-	d := w.r
-	if dir := path.Dir(rel); dir != "." {
-		var err error
-		if d, err = w.r.OpenRoot(dir); err != nil {
-			return w.fail("write", rel, err)
-		}
-		defer d.Close()
-	}
-	name, _, err := w.writeTemp(d, rel, data)
-	if err != nil {
-		return err
-	}
-	tmp := path.Join(path.Dir(rel), name)
-	if err = w.durable(1, func() ([]string, []string) { return []string{tmp}, nil }); err == nil && testHookRename != nil {
-		err = testHookRename(rel)
-	}
-	if err == nil {
-		err = w.r.Rename(tmp, rel)
-	}
-	if err != nil {
-		w.removeTemp(tmp)
-		return w.fail("write", rel, err)
-	}
-	return nil
 }

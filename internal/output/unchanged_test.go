@@ -220,14 +220,14 @@ func TestReadLedgerEarly(t *testing.T) {
 	}
 	defer r.Close()
 	w := &writer{root: root, display: root, r: r}
-	l, _, err := w.readLedger(early)
-	if err != nil || reflect.ValueOf(l).Pointer() != reflect.ValueOf(early.l).Pointer() {
+	err = w.readLedger(early)
+	if l := w.old; err != nil || reflect.ValueOf(l).Pointer() != reflect.ValueOf(early.l).Pointer() {
 		t.Errorf("readLedger did not take the early ledger of the same bytes (%v)", err)
 	}
 	// Another Write changes the ledger in between.
 	mustWrite(t, root, Plan{Files: files("a.yaml", "a\n")})
-	l, _, err = w.readLedger(early)
-	if err != nil || len(l) != 1 || l["b.yaml"] != "" {
+	err = w.readLedger(early)
+	if l := w.old; err != nil || len(l) != 1 || l["b.yaml"] != "" {
 		t.Errorf("readLedger after the ledger changed = %v, %v; want the ledger on disk, a.yaml only", l, err)
 	}
 }
