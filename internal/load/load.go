@@ -12,11 +12,9 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"cuelang.org/go/cue/ast"
@@ -27,6 +25,7 @@ import (
 	"cuelang.org/go/cue/token"
 
 	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/fan"
 )
 
 // The layout of a platform module.
@@ -188,33 +187,28 @@ func Load(cfg Config) (*Platform, error) {
 			reuse[cf.Path] = cf
 		}
 	}
-	var wg sync.WaitGroup
-	n := runtime.GOMAXPROCS(0)
-	for g := range n {
-		wg.Go(func() {
-			for i := g; i < len(names); i += n {
-				path := filepath.Join(dir, names[i])
-				src, err := readSource(path, cfg.Overlay)
-				if err != nil {
-					all[i].err = fmt.Errorf("read %s: %w", path, err)
-					continue
-				}
-				if prev := reuse[path]; prev != nil && prev.Digest == sha256.Sum256(src) {
-					// The syntax tree is shared. Evaluating it writes
-					// only what parsing resolved already; the caller
-					// keeps two evaluations of it from overlapping.
-					cf := *prev
-					all[i].cf, all[i].isCluster = &cf, true
-					continue
-				}
-				all[i].cf, all[i].isCluster, all[i].diags = parseClusterFile(path, src)
-				if !all[i].isCluster {
-					all[i].src = src // kept for pinShared
-				}
-			}
-		})
-	}
-	wg.Wait()
+	// A panic (of the parser, say) is raised again in the caller, naming
+	// the file.
+	fan.Each(len(names), 0, func(i int) string { return "parse " + filepath.Join(dir, names[i]) }, func(i int) {
+		path := filepath.Join(dir, names[i])
+		src, err := readSource(path, cfg.Overlay)
+		if err != nil {
+			all[i].err = fmt.Errorf("read %s: %w", path, err)
+			return
+		}
+		if prev := reuse[path]; prev != nil && prev.Digest == sha256.Sum256(src) {
+			// The syntax tree is shared. Evaluating it writes
+			// only what parsing resolved already; the caller
+			// keeps two evaluations of it from overlapping.
+			cf := *prev
+			all[i].cf, all[i].isCluster = &cf, true
+			return
+		}
+		all[i].cf, all[i].isCluster, all[i].diags = parseClusterFile(path, src)
+		if !all[i].isCluster {
+			all[i].src = src // kept for pinShared
+		}
+	})
 	sharedSrc := map[string][]byte{} // what was read of the shared files
 	for i, name := range names {
 		if all[i].err != nil {
