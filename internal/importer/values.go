@@ -9,15 +9,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"go.yaml.in/yaml/v3"
 
 	creds "github.com/fleetc/fleetc/internal/credentials"
+	"github.com/fleetc/fleetc/internal/fan"
 )
 
 // ValuesDir is the directory of a templater's output tree that holds one
@@ -143,22 +142,15 @@ func ReadValuesTree(dir, shown string) (*ValuesTree, error) {
 		return nil, fmt.Errorf("%s holds no values file: import values reads %s/<cluster>/<category>/<app>/%s", shown, ValuesDir, ValuesFile)
 	}
 	errs := make([]error, len(t.Files))
-	var wg sync.WaitGroup
-	n := runtime.GOMAXPROCS(0)
-	for g := range n {
-		wg.Go(func() {
-			for i := g; i < len(t.Files); i += n {
-				in := t.Files[i]
-				src, err := os.ReadFile(in.Path)
-				if err != nil {
-					errs[i] = fmt.Errorf("read %s: %w", in.Shown, err)
-					continue
-				}
-				in.Root, errs[i] = parseValues(in.Shown, src)
-			}
-		})
-	}
-	wg.Wait()
+	fan.Each(len(t.Files), 0, func(i int) string { return "read " + t.Files[i].Shown }, func(i int) {
+		in := t.Files[i]
+		src, err := os.ReadFile(in.Path)
+		if err != nil {
+			errs[i] = fmt.Errorf("read %s: %w", in.Shown, err)
+			return
+		}
+		in.Root, errs[i] = parseValues(in.Shown, src)
+	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
