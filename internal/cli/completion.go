@@ -9,7 +9,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/load"
+	"github.com/fleetc/fleetc/internal/placement"
 )
 
 // Shell completion: cobra's `fleetc completion bash|zsh|fish|powershell`
@@ -94,8 +96,11 @@ func completeApps(io IO) cobra.CompletionFunc {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		l := &loaded{p: p}
-		cat, hw, _, err := l.catalog()
+		cat, err := compile.ReadCatalog(p)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		hw, _, err := placement.ReadHandwritten(p.Root, cat.ApplicationSets.Handwritten)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

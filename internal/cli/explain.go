@@ -245,7 +245,7 @@ func (o *explainOptions) file(or explain.Origin) string {
 	if or.Pos.Filename == "" {
 		return ""
 	}
-	return filepath.ToSlash(displayPath(o.Cwd, or.Pos.Filename))
+	return filepath.ToSlash(load.DisplayPath(o.Cwd, or.Pos.Filename))
 }
 
 // explainJSON is explain's JSON output. Every key is always present.

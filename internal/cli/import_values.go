@@ -115,7 +115,7 @@ func (v *valuesOptions) run(dir string) error {
 	var exist []string
 	for _, f := range imp.Files {
 		if f.Exists && !v.force {
-			exist = append(exist, filepath.ToSlash(displayPath(v.Cwd, f.Path)))
+			exist = append(exist, filepath.ToSlash(load.DisplayPath(v.Cwd, f.Path)))
 		}
 	}
 	if len(exist) > 0 {
@@ -141,7 +141,7 @@ func (v *valuesOptions) run(dir string) error {
 	wg.Wait()
 	for i, f := range imp.Files {
 		if errs[i] == nil {
-			fmt.Fprintln(v.Stdout, filepath.ToSlash(displayPath(v.Cwd, f.Path)))
+			fmt.Fprintln(v.Stdout, filepath.ToSlash(load.DisplayPath(v.Cwd, f.Path)))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

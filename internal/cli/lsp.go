@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fleetc/fleetc/internal/assist"
+	"github.com/fleetc/fleetc/internal/build"
 	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/credentials"
 	"github.com/fleetc/fleetc/internal/diag"
@@ -176,10 +176,8 @@ func (ls *lspSession) check(ctx context.Context, req lsp.Request) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	io := IO{Cwd: req.Root, Getenv: ls.getenv}
-	f := platformFlags{root: req.Root, overlay: req.Overlay}
-	l := &loaded{p: st.p, settings: st.settings, outDir: filepath.Join(st.p.Root, st.settings.Output), cc: openClusterCache(io, st.p, f), done: ctx.Done()}
-	_, err = l.plan(io, f)
+	cfg := build.Config{Dir: req.Root, Cwd: req.Root, Overlay: req.Overlay, Getenv: ls.getenv, Done: ctx.Done()}
+	_, err = build.New(cfg, st.p, st.settings).Plan()
 	return err
 }
 
@@ -196,14 +194,14 @@ func (ls *lspSession) alone(w *warmPlatform, req lsp.Request) (err error, ok boo
 	if !ok || err != nil {
 		return err, ok
 	}
-	cc := openClusterCache(IO{Getenv: ls.getenv}, p, platformFlags{overlay: req.Overlay})
+	cc := build.OpenCache(build.Config{Overlay: req.Overlay, Getenv: ls.getenv}, p)
 	var files []*load.ClusterFile
 	for _, cf := range p.Clusters {
 		if !slices.Contains(names, cf.Name) {
 			continue
 		}
 		if len(cf.Problems) == 0 {
-			if _, _, hit := cc.lookup(cf); hit {
+			if cc.Has(cf) {
 				continue // valid as it is: the cache has it
 			}
 		}
@@ -212,7 +210,7 @@ func (ls *lspSession) alone(w *warmPlatform, req lsp.Request) (err error, ok boo
 	return st.warm.Alone(files, func(c *compile.Cluster) error {
 		out, err := render.Cluster(c, st.settings, p.Root)
 		if err == nil {
-			cc.put(c, out)
+			cc.Put(c, out)
 		}
 		return err
 	}), true

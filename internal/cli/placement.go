@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetc/fleetc/internal/build"
 	"github.com/fleetc/fleetc/internal/compile"
 	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/placement"
@@ -76,29 +77,29 @@ func (o *placementOptions) run() error {
 	if !ok {
 		return usageError{fmt.Errorf("--format %q: want text, markdown or json", o.format)}
 	}
-	flags := o.platformFlags
-	flags.matrix = true
-	l, err := loadPlatform(o.IO, flags)
+	cfg := o.config(o.IO)
+	cfg.Placement = true
+	b, err := build.Load(cfg)
 	if err != nil {
 		return err
 	}
-	if err := o.checkNames(l); err != nil {
+	if err := o.checkNames(b); err != nil {
 		return err
 	}
-	plan, err := l.plan(o.IO, flags)
+	plan, err := b.Plan()
 	if err != nil {
 		return err
 	}
-	return write(o.Stdout, plan.placement.Filter(o.apps, nil))
+	return write(o.Stdout, plan.Placement.Filter(o.apps, nil))
 }
 
 // checkNames makes --cluster and --app names that the platform does not
 // have a usage error, which names what it has, before anything is
 // compiled. Apps are checked only if the catalog reads cleanly; if not,
 // the compile reports why.
-func (o *placementOptions) checkNames(l *loaded) error {
-	msgs := unknownNames("--cluster", "cluster", o.clusters, l.clusterNames())
-	if cat, hw, _, err := l.catalog(); err == nil && len(o.apps) > 0 {
+func (o *placementOptions) checkNames(b *build.Platform) error {
+	msgs := unknownNames("--cluster", "cluster", o.clusters, b.ClusterNames())
+	if cat, hw, _, err := b.Catalog(); err == nil && len(o.apps) > 0 {
 		msgs = append(msgs, unknownNames("--app", "ApplicationSet", o.apps, setNames(cat, hw))...)
 	}
 	if len(msgs) > 0 {

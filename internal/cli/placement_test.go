@@ -68,7 +68,7 @@ func generatedPlacement(t *testing.T, n int) *placement.Matrix {
 	m, diags := placement.Compute(placement.Input{
 		Sets:       sets,
 		Clusters:   clusters,
-		Vocab:      placement.Vocabulary{Envs: envNames(cat), Bundles: cat.Bundles, Labels: labelNames(settings)},
+		Vocab:      placement.Vocabulary{Envs: cat.EnvNames(), Bundles: cat.Bundles, Labels: settings.LabelNames()},
 		ValuesRepo: settings.Repos.Values,
 		ValuesDir:  settings.Output,
 		Tracking:   argocd.TrackingMethod(settings.ArgoCD.ResourceTrackingMethod),

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -129,29 +128,6 @@ bundles each cluster gets.`,
 	root.SetVersionTemplate("{{.Version}}")
 	completeFlags(root, io)
 	return root
-}
-
-// crashed carries a panic from another goroutine to the one that runs the
-// command, where Run recovers it: a panic elsewhere would kill the process
-// with a stack trace.
-type crashed struct {
-	once sync.Once
-	v    any
-}
-
-// catch, deferred first in a goroutine, keeps the goroutine's panic.
-func (c *crashed) catch() {
-	if r := recover(); r != nil {
-		c.once.Do(func() { c.v = r })
-	}
-}
-
-// raise panics again with the panic kept, if any; call it after the
-// goroutines are done.
-func (c *crashed) raise() {
-	if c.v != nil {
-		panic(c.v)
-	}
 }
 
 // usageError is a mistake in how fleetc was called: it prints usage and

@@ -6,72 +6,23 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fleetc/fleetc/internal/compile"
+	"github.com/fleetc/fleetc/internal/build"
 )
 
-// stats records where a command spent its time, for --stats: the phases
-// of the pipeline in the order they ran.
-type stats struct {
-	start  time.Time
-	phases []phase
-}
-
-type phase struct {
-	name string
-	d    time.Duration
-	note string
-}
-
-func newStats() *stats { return &stats{start: time.Now()} }
-
-// add records that the phase name took since t0; on a nil stats it does
-// nothing, so callers need not check whether --stats was given.
-func (s *stats) add(name string, t0 time.Time, note string) {
-	if s != nil {
-		s.phases = append(s.phases, phase{name, time.Since(t0), note})
+// printStats writes the phases of a build to w, for --stats; label
+// names the build when a command runs more than one (diff --base).
+func printStats(w io.Writer, label string, s *build.Stats) {
+	fmt.Fprintf(w, "fleetc: stats%s\n", label)
+	for _, p := range s.Phases {
+		fmt.Fprintf(w, "  %-9s %9s  %s\n", p.Name, seconds(p.D), p.Note)
 	}
-}
-
-// addFleet records the phases of a compile.Fleet: evaluate and render
-// are summed over the workers, so they are shown with the wall time the
-// two took together.
-func (s *stats) addFleet(f compile.Stats, carried int, cache string) {
-	if s == nil {
-		return
-	}
-	per := func(d time.Duration, n int) string {
-		if n == 0 {
-			return "-"
-		}
-		return (d / time.Duration(n)).Round(time.Microsecond).String()
-	}
-	evaluated := f.Clusters - f.Cached
-	from := fmt.Sprintf("%d of %d clusters from the %s", f.Cached, f.Clusters, cache)
-	if carried > 0 {
-		from = fmt.Sprintf("%d of %d clusters carried over from the last compile, %d of the other %d from the %s", carried, f.Clusters, f.Cached-carried, f.Clusters-carried, cache)
-	}
-	s.phases = append(s.phases,
-		phase{"setup", f.Setup, "shared package, built once per worker that evaluates"},
-		phase{"cache", f.Lookup, from},
-		phase{"evaluate", f.Evaluate, fmt.Sprintf("%d clusters, %s each, summed over %d workers", evaluated, per(f.Evaluate, evaluated), f.Workers)},
-		phase{"render", f.Step, fmt.Sprintf("%s per cluster, summed over workers", per(f.Step, evaluated))},
-		phase{"clusters", f.Wall, "wall time of the four above"},
-	)
-}
-
-// print writes the table to w.
-func (s *stats) print(w io.Writer) {
-	fmt.Fprintln(w, "fleetc: stats")
-	for _, p := range s.phases {
-		fmt.Fprintf(w, "  %-9s %9s  %s\n", p.name, seconds(p.d), p.note)
-	}
-	fmt.Fprintf(w, "  %-9s %9s\n", "total", seconds(time.Since(s.start)))
+	fmt.Fprintf(w, "  %-9s %9s\n", "total", seconds(s.Total()))
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3fs", d.Seconds()) }
 
 // progress shows, on a terminal, how many clusters of how many are done,
-// on one line that it rewrites and finally clears. Nothing shows for a
+// on one line that it rewrites and clears when the last is done. Nothing shows for a
 // compile that ends within the first delay, so short runs stay quiet.
 type progress struct {
 	w     io.Writer
@@ -84,6 +35,8 @@ type progress struct {
 	started time.Time
 	last    time.Time
 	shown   bool
+	// finished is set once the last cluster is done.
+	finished bool
 }
 
 // newProgress returns a progress line for io, or nil when its stderr is
@@ -104,12 +57,24 @@ func newProgress(io IO, what string) *progress {
 
 // update is called by workers as clusters finish.
 func (p *progress) update(done, total int) {
-	if p == nil || !p.mu.TryLock() {
+	if p == nil {
+		return
+	}
+	if done >= total {
+		// The last cluster: the line goes, and stays gone whatever a
+		// slower worker's update would still draw.
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.clearLocked()
+		p.finished = true
+		return
+	}
+	if !p.mu.TryLock() {
 		return // another worker is drawing; the next update will show
 	}
 	defer p.mu.Unlock()
 	now := p.now()
-	if now.Sub(p.started) < p.delay || (p.shown && now.Sub(p.last) < p.every && done < total) {
+	if p.finished || now.Sub(p.started) < p.delay || (p.shown && now.Sub(p.last) < p.every) {
 		return
 	}
 	p.last, p.shown = now, true
@@ -123,6 +88,10 @@ func (p *progress) clear() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.clearLocked()
+}
+
+func (p *progress) clearLocked() {
 	if p.shown {
 		fmt.Fprint(p.w, "\r\x1b[K")
 		p.shown = false

@@ -7,7 +7,8 @@ import (
 )
 
 // TestProgress: nothing shows before the first delay, then at most one
-// line per interval (always the last), and clear wipes the line.
+// line per interval; the last cluster wipes the line, and nothing draws
+// it again.
 func TestProgress(t *testing.T) {
 	var out strings.Builder
 	now := time.Unix(0, 0)
@@ -20,11 +21,11 @@ func TestProgress(t *testing.T) {
 	step(500*time.Millisecond, 2) // shown
 	step(10*time.Millisecond, 3)  // too soon
 	step(100*time.Millisecond, 4) // shown
-	step(time.Millisecond, 10)    // the last one always shows
-	p.clear()
+	step(time.Millisecond, 10)    // the last one wipes the line
+	step(time.Second, 9)          // a slower worker's: too late
+	p.clear()                     // nothing left to wipe
 	want := "\r\x1b[Kfleetc: compiling clusters 2/10" +
 		"\r\x1b[Kfleetc: compiling clusters 4/10" +
-		"\r\x1b[Kfleetc: compiling clusters 10/10" +
 		"\r\x1b[K"
 	if got := out.String(); got != want {
 		t.Errorf("got %q\nwant %q", got, want)

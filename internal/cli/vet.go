@@ -12,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetc/fleetc/internal/build"
 	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/load"
 )
 
 type vetOptions struct {
@@ -69,7 +71,7 @@ func (o *vetOptions) run() error {
 		return usageError{fmt.Errorf("unknown format %q: want text, github or json", o.format)}
 	}
 	start := time.Now()
-	plan, err := buildPlan(o.IO, o.platformFlags)
+	plan, err := o.plan()
 	if err == nil {
 		if o.format == "json" {
 			// An empty array, so that a consumer parses every run the
@@ -78,8 +80,8 @@ func (o *vetOptions) run() error {
 				return werr
 			}
 		}
-		fmt.Fprintf(o.Stderr, "fleetc: %d %s valid (%s)\n", plan.clusters,
-			plural(plan.clusters, "cluster is", "clusters are"), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(o.Stderr, "fleetc: %d %s valid (%s)\n", plan.Clusters,
+			plural(plan.Clusters, "cluster is", "clusters are"), time.Since(start).Round(time.Millisecond))
 		return nil
 	}
 	if write == nil {
@@ -93,7 +95,17 @@ func (o *vetOptions) run() error {
 	return exitError{exitFailed}
 }
 
-// asProblems turns what buildPlan failed with into diagnostics, scrubbed
+// plan builds the platform as vet checks it: what compile would write,
+// written nowhere.
+func (o *vetOptions) plan() (*build.Plan, error) {
+	b, err := loadPlatform(o.IO, o.config(o.IO))
+	if err != nil {
+		return nil, err
+	}
+	return b.Plan()
+}
+
+// asProblems turns what a plan failed with into diagnostics, scrubbed
 // of credentials (Diagnostic.Scrubbed) as report does for text: a diag.List
 // as it is, any other error as one diagnostic without a place.
 func asProblems(err error) diag.List {
@@ -187,5 +199,5 @@ func displayFile(cwd, name string) string {
 	if name == "" {
 		return ""
 	}
-	return filepath.ToSlash(displayPath(cwd, name))
+	return filepath.ToSlash(load.DisplayPath(cwd, name))
 }

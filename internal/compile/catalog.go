@@ -246,3 +246,12 @@ func catalogApps(v cue.Value, appSets bool) ([]CatalogApp, diag.List) {
 func cueDiags(err error) diag.List {
 	return diag.FromCUE(err, "", "", token.NoPos, nil)
 }
+
+// EnvNames is the names of the catalog's envs, in order.
+func (c *Catalog) EnvNames() []string {
+	names := make([]string, len(c.Envs))
+	for i, e := range c.Envs {
+		names[i] = e.Name
+	}
+	return names
+}

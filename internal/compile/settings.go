@@ -133,3 +133,12 @@ func ReadSettings(p *load.Platform) (*Settings, error) {
 	}
 	return &s, nil
 }
+
+// LabelNames is the label keys of the platform's vocabulary, in no order.
+func (s *Settings) LabelNames() []string {
+	names := make([]string, 0, len(s.Labels))
+	for k := range s.Labels {
+		names = append(names, k)
+	}
+	return names
+}

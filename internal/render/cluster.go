@@ -67,10 +67,19 @@ func RegistrationOf(p string) (cluster string, ok bool) {
 // OwnedBy reports whether an output path belongs to cluster: what a
 // compile of only that cluster may write or prune.
 func OwnedBy(cluster, p string) bool {
+	c, ok := Owner(p)
+	return ok && c == cluster
+}
+
+// Owner returns the cluster that an output path belongs to, if one does:
+// its registration, or a file below its directory of values files.
+func Owner(p string) (cluster string, ok bool) {
 	if c, ok := RegistrationOf(p); ok {
-		return c == cluster
+		return c, true
 	}
-	return strings.HasPrefix(p, ValuesDir+"/"+cluster+"/")
+	rest, ok := strings.CutPrefix(p, ValuesDir+"/")
+	c, _, below := strings.Cut(rest, "/")
+	return c, ok && below && c != ""
 }
 
 // hubOf is the directory and Argo CD namespace of the hub that registers

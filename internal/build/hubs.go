@@ -1,4 +1,4 @@
-package cli
+package build
 
 import (
 	"os"
@@ -19,14 +19,14 @@ import (
 // every Application of m against its project) and its root Application.
 // It reads the hand-written directory only to know whether the root
 // Applications sync it.
-func hubFiles(l *loaded, pl *plan, cat *compile.Catalog, m *placement.Matrix, sets []placement.Set) ([]render.File, diag.List, error) {
-	p, s := l.p, l.settings
+func (b *Platform) hubFiles(pl *Plan, cat *compile.Catalog, m *placement.Matrix, sets []placement.Set) ([]render.File, diag.List, error) {
+	p, s := b.P, b.Settings
 	files := map[string]*load.ClusterFile{}
 	for _, c := range p.Clusters {
 		files[c.Name] = c
 	}
 	var clusters []placement.HubCluster
-	for _, o := range pl.fleet {
+	for _, o := range pl.Fleet {
 		hc := placement.HubCluster{Name: o.Cluster, Server: o.Server, Project: o.Project}
 		if h := s.Hub(o.Env); h != nil {
 			hc.Hub = h.Name

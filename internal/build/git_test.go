@@ -1,4 +1,4 @@
-package cli
+package build
 
 import (
 	"bytes"
@@ -45,7 +45,7 @@ func TestArchiveSources(t *testing.T) {
 	run("commit", "-q", "-m", "base")
 
 	got := t.TempDir()
-	l, err := archiveSources(IO{}, top, "HEAD", "platform", got)
+	l, err := archiveSources(Config{}, top, "HEAD", "platform", got)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestArchiveSources(t *testing.T) {
 	run("add", "-A")
 	run("commit", "-q", "-m", "broken")
 	whole := t.TempDir()
-	if l, err := archiveSources(IO{}, top, "HEAD", "platform", whole); err != nil || l != nil {
+	if l, err := archiveSources(Config{}, top, "HEAD", "platform", whole); err != nil || l != nil {
 		t.Fatalf("a ref whose settings do not load: %v, loaded %v", err, l != nil)
 	}
 	data, err := os.ReadFile(filepath.Join(whole, "platform", "deploy", ".fleetc-ledger"))
@@ -101,28 +101,33 @@ func TestUnchangedSince(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	env := map[string]string{"FLEETC_CACHE": filepath.Join(t.TempDir(), "cache")}
-	var stderr bytes.Buffer
-	io := IO{Stdout: &stderr, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Cwd: top}
-	o := &diffOptions{IO: io, base: "HEAD"}
+	env := map[string]string{"FLEETC_CACHE": t.TempDir()}
+	cfg := Config{Dir: top, Cwd: top, Getenv: func(k string) string { return env[k] }}
 	check := func(what string, want bool) {
 		t.Helper()
-		ref, err := o.resolveBase(top)
+		ref, err := ResolveRef(top, "HEAD", top)
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := loadPlatform(io, o.platformFlags)
+		b, err := Load(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := o.unchangedSince(l, ref); got != want {
+		if got := b.SameAt(ref); got != want {
 			t.Errorf("%s: unchanged %v, want %v", what, got, want)
 		}
 	}
 	// Nothing says these inputs compile until a compile of the fleet did.
 	check("never compiled", false)
-	if code := Run([]string{"compile"}, io); code != 0 {
-		t.Fatalf("compile: exit %d\n%s", code, &stderr)
+	b, err := Load(cfg)
+	if err == nil {
+		var pl *Plan
+		if pl, err = b.Plan(); err == nil {
+			_, err = b.Write(pl)
+		}
+	}
+	if err != nil {
+		t.Fatalf("compile: %v", err)
 	}
 	check("as committed", true)
 	writeFile(t, filepath.Join(top, "deploy", "cluster", "x", "values.yaml"), "x: 2\n")

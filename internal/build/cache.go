@@ -1,4 +1,4 @@
-package cli
+package build
 
 import (
 	"crypto/sha256"
@@ -16,12 +16,12 @@ import (
 	"github.com/fleetc/fleetc/internal/wire"
 )
 
-// clusterCache keeps what compiling a cluster rendered, keyed on the
-// running fleetc, the platform's shared files (the module file, the
-// shared files of the clusters package and every package they import),
-// the cluster file's path and its bytes: all a cluster's output depends
-// on. A nil *clusterCache, when the cache is off, has nothing.
-type clusterCache struct {
+// Cache keeps what compiling a cluster rendered, keyed on the running
+// fleetc, the platform's shared files (the module file, the shared files
+// of the clusters package and every package they import), the cluster
+// file's path and its bytes: all a cluster's output depends on. Without a
+// build cache (cache nil) it has nothing.
+type Cache struct {
 	cache  *cache.Cache
 	shared [sha256.Size]byte
 	keys   map[string]cache.Key // by cluster name
@@ -30,7 +30,7 @@ type clusterCache struct {
 	// cache of the clusters it did not select (those not in selected):
 	// they are compiled without credentials, only for the fleet-wide
 	// checks, so they may come from and go to the cache.
-	others   *clusterCache
+	others   *Cache
 	selected []string
 }
 
@@ -41,36 +41,36 @@ type clusterEntry struct {
 	Out    render.Output
 }
 
-// openClusterCache returns the cache for compiling p with f. Compiles
+// OpenCache returns the cluster cache for building p with cfg. Builds
 // that read credentials (--cluster-secrets=inline) do not use it for the
 // clusters they compile, so that a changed credential is always read and
 // none reaches the cache; the other clusters of such a compile with
 // --cluster, compiled without credentials for the fleet-wide checks, use
 // it (others).
-func openClusterCache(io IO, p *load.Platform, f platformFlags) *clusterCache {
-	if f.readSecret != nil {
-		cc := &clusterCache{off: "off (credentials are read)"}
-		if len(f.clusters) > 0 {
-			f.readSecret = nil
-			if others := openClusterCache(io, p, f); others.cache != nil {
-				cc.others, cc.selected = others, f.clusters
+func OpenCache(cfg Config, p *load.Platform) *Cache {
+	if cfg.ReadSecret != nil {
+		cc := &Cache{off: "off (credentials are read)"}
+		if len(cfg.Clusters) > 0 {
+			cfg.ReadSecret = nil
+			if others := OpenCache(cfg, p); others.cache != nil {
+				cc.others, cc.selected = others, cfg.Clusters
 				cc.off = "off for the selected clusters (credentials are read), the others' in " + others.cache.Dir()
 			}
 		}
 		return cc
 	}
-	if io.Getenv == nil {
-		return &clusterCache{off: "off"}
+	if cfg.Getenv == nil {
+		return &Cache{off: "off"}
 	}
-	c, why := cache.Open(io.Getenv)
+	c, why := cache.Open(cfg.Getenv)
 	if c == nil {
-		return &clusterCache{off: "off (" + why + ")"}
+		return &Cache{off: "off (" + why + ")"}
 	}
 	shared, err := p.SharedDigest()
 	if err != nil {
-		return &clusterCache{off: "off (" + err.Error() + ")"}
+		return &Cache{off: "off (" + err.Error() + ")"}
 	}
-	cc := &clusterCache{cache: c, shared: shared, keys: make(map[string]cache.Key, len(p.Clusters))}
+	cc := &Cache{cache: c, shared: shared, keys: make(map[string]cache.Key, len(p.Clusters))}
 	for _, cf := range p.Clusters {
 		rel, err := filepath.Rel(p.Root, cf.Path)
 		if err != nil {
@@ -83,7 +83,7 @@ func openClusterCache(io IO, p *load.Platform, f platformFlags) *clusterCache {
 
 // lookup is a compile.Cached for FleetCached; without a cache it finds
 // nothing.
-func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
+func (cc *Cache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
 	if cc.others != nil {
 		if slices.Contains(cc.selected, cf.Name) {
 			return rendered{}, "", false
@@ -98,7 +98,7 @@ func (cc *clusterCache) lookup(cf *load.ClusterFile) (rendered, string, bool) {
 }
 
 // entry reads the sound cache entry of the named cluster, if there is one.
-func (cc *clusterCache) entry(name string) (*clusterEntry, bool) {
+func (cc *Cache) entry(name string) (*clusterEntry, bool) {
 	data, ok := cc.cache.Get("cluster", cc.keys[name])
 	var e clusterEntry
 	if !ok || e.decode(data) != nil {
@@ -107,10 +107,17 @@ func (cc *clusterCache) entry(name string) (*clusterEntry, bool) {
 	return &e, true
 }
 
-// put stores what c rendered to; losing it only costs time later.
-func (cc *clusterCache) put(c *compile.Cluster, out *render.Output) {
+// Has reports whether the cache holds the cluster of cf as it is: then it
+// is valid.
+func (cc *Cache) Has(cf *load.ClusterFile) bool {
+	_, _, ok := cc.lookup(cf)
+	return ok
+}
+
+// Put stores what c rendered to; losing it only costs time later.
+func (cc *Cache) Put(c *compile.Cluster, out *render.Output) {
 	if cc.others != nil && c.Context {
-		cc.others.put(c, out)
+		cc.others.Put(c, out)
 		return
 	}
 	if cc.cache != nil {
@@ -123,7 +130,7 @@ func (cc *clusterCache) put(c *compile.Cluster, out *render.Output) {
 // outs, every cluster of the fleet (each determined by its own key), the
 // shared files and the hand-written ApplicationSets (handwritten, as
 // JSON).
-func (cc *clusterCache) checksKey(outs []*render.Output, handwritten []byte) cache.Key {
+func (cc *Cache) checksKey(outs []*render.Output, handwritten []byte) cache.Key {
 	parts := [][]byte{[]byte("checks"), cc.shared[:], []byte("whole fleet"), handwritten}
 	for _, o := range outs {
 		k := cc.keys[o.Cluster]
@@ -136,7 +143,7 @@ func (cc *clusterCache) checksKey(outs []*render.Output, handwritten []byte) cac
 // every input of its output, the clusters' keys in order, the shared
 // files and the hand-written ApplicationSets (hw, as handwrittenKey
 // makes it).
-func (cc *clusterCache) fleetKey(p *load.Platform, outDir string, hw []byte) cache.Key {
+func (cc *Cache) fleetKey(p *load.Platform, outDir string, hw []byte) cache.Key {
 	parts := [][]byte{[]byte("fleet"), cc.shared[:], []byte(filepath.Clean(outDir)), hw}
 	for _, cf := range p.Clusters {
 		k := cc.keys[cf.Name]
@@ -147,14 +154,12 @@ func (cc *clusterCache) fleetKey(p *load.Platform, outDir string, hw []byte) cac
 
 // An outputEntry, one per output directory, holds the stamps of the
 // files the last compile into it left and, if that compile was of the
-// whole fleet, the key of its inputs (else the zero key), when the full
-// pipeline last ran for them (reading every cluster's entry), and the
-// record of each cluster (see carried).
+// whole fleet, the key of its inputs (else the zero key) and when the
+// full pipeline last ran for them (reading every cluster's entry).
 type outputEntry struct {
-	Key     cache.Key
-	Full    time.Time
-	Stamps  output.Stamps
-	Carried []byte // encodeCarried
+	Key    cache.Key
+	Full   time.Time
+	Stamps output.Stamps
 }
 
 // fleetTTL is how long compiles with unchanged inputs may skip the
@@ -168,30 +173,28 @@ func (e *outputEntry) encode() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, len(stamps)+len(e.Carried)+len(e.Key)+4*binary.MaxVarintLen64)
+	b := make([]byte, 0, len(stamps)+len(e.Key)+3*binary.MaxVarintLen64)
 	b = wire.AppendBytes(b, e.Key[:])
 	b = wire.AppendVarint(b, e.Full.UnixNano())
-	b = wire.AppendBytes(b, stamps)
-	return wire.AppendBytes(b, e.Carried), nil
+	return wire.AppendBytes(b, stamps), nil
 }
 
-// decodeHead decodes the key, time and records of the entry b and returns
-// its stamps undecoded: tens of thousands of them, which a compile that
+// decodeHead decodes the key and time of the entry b and returns its
+// stamps undecoded: tens of thousands of them, which a compile that
 // cannot take the shortcut decodes while it compiles.
 func (e *outputEntry) decodeHead(b []byte) (stamps []byte, err error) {
 	r := wire.NewReader(b)
-	key, full, stamps, carried := r.Bytes(), r.Varint(), r.Bytes(), r.Bytes()
+	key, full, stamps := r.Bytes(), r.Varint(), r.Bytes()
 	if !r.Done() || len(key) != len(e.Key) {
 		return nil, errEntry
 	}
 	copy(e.Key[:], key)
 	e.Full = time.Unix(0, full)
-	e.Carried = carried
 	return stamps, nil
 }
 
 // describe says where the cache is, or why there is none, for --stats.
-func (cc *clusterCache) describe() string {
+func (cc *Cache) describe() string {
 	if cc.cache == nil {
 		return "cache: " + cc.off
 	}

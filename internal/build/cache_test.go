@@ -1,10 +1,10 @@
-package cli
+package build
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,44 +27,44 @@ func TestCacheInvalidation(t *testing.T) {
 	withCache := filepath.Join(root, "cached")
 	env := map[string]string{"FLEETC_CACHE": cacheDir}
 
-	compile := func(out string, env map[string]string) string {
+	// compile runs the pipeline as compile does and returns its stats.
+	compile := func(out string, env map[string]string, clusters ...string) (*Stats, error) {
 		t.Helper()
-		var stderr bytes.Buffer
-		code := Run([]string{"compile", "--stats", "--out", out}, IO{Stdout: &stderr, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Cwd: plat})
-		if code != 0 {
-			t.Fatalf("compile: exit %d\n%s", code, stderr.String())
+		b, err := Load(Config{Dir: plat, Cwd: plat, Out: out, Clusters: clusters, Getenv: func(k string) string { return env[k] }})
+		if err != nil {
+			return &Stats{}, err
 		}
-		return stderr.String()
+		if _, ok, err := b.Unchanged(); ok || err != nil {
+			return &b.Stats, err
+		}
+		pl, err := b.Plan()
+		if err == nil {
+			_, err = b.Write(pl)
+		}
+		return &b.Stats, err
 	}
-	hits := regexp.MustCompile(`(\d+) of (\d+) clusters (?:carried over from the last compile, (\d+) of the other (\d+) )?from the cache`)
-	shortcut := regexp.MustCompile(`(?m)^  unchanged .* files as the last compile of the same inputs left them`)
-	// check compiles and compares the counts of clusters from the cache
-	// with wantHits ("4 of 4", or "carried 3 of 4, 0 of 1" when clusters
-	// were carried over from the last compile's record; the last such
-	// line counts), or, for "unchanged", checks that the compile took the
-	// shortcut of unchanged inputs; either way the tree must be what a
-	// compile without the cache writes.
+	mustCompile := func(out string, env map[string]string, clusters ...string) *Stats {
+		t.Helper()
+		s, err := compile(out, env, clusters...)
+		if err != nil {
+			t.Fatalf("compile: %v", err)
+		}
+		return s
+	}
+	// check compiles and compares the clusters from the cache with
+	// wantHits ("4 of 4"), or, for "unchanged", checks that the compile
+	// took the shortcut of unchanged inputs; either way the tree must be
+	// what a compile without the cache writes.
 	check := func(step string, wantHits string) {
 		t.Helper()
-		stats := compile(withCache, env)
-		if took := shortcut.MatchString(stats); took != (wantHits == "unchanged") {
-			t.Errorf("%s: shortcut of unchanged inputs taken: %v, want %v\n%s", step, took, !took, stats)
-		} else if !took {
-			all := hits.FindAllStringSubmatch(stats, -1)
-			if all == nil {
-				t.Fatalf("%s: no cache line in\n%s", step, stats)
-			}
-			m := all[len(all)-1]
-			got := m[1] + " of " + m[2]
-			if m[3] != "" {
-				got = "carried " + got + ", " + m[3] + " of " + m[4]
-			}
-			if got != wantHits {
-				t.Errorf("%s: %s clusters from the cache, want %s\n%s", step, got, wantHits, stats)
-			}
+		stats := mustCompile(withCache, env)
+		if stats.Shortcut != (wantHits == "unchanged") {
+			t.Errorf("%s: shortcut of unchanged inputs taken: %v, want %v", step, stats.Shortcut, !stats.Shortcut)
+		} else if got := fmt.Sprintf("%d of %d", stats.Cached, stats.Clusters); !stats.Shortcut && got != wantHits {
+			t.Errorf("%s: %s clusters from the cache, want %s", step, got, wantHits)
 		}
 		fresh := filepath.Join(root, "fresh-"+strings.ReplaceAll(step, " ", "-"))
-		compile(fresh, map[string]string{"FLEETC_CACHE": "off"})
+		mustCompile(fresh, map[string]string{"FLEETC_CACHE": "off"})
 		want, err := testplatform.ReadTree(fresh)
 		if err != nil {
 			t.Fatal(err)
@@ -103,7 +103,7 @@ func TestCacheInvalidation(t *testing.T) {
 	check("nothing changed", "unchanged")
 	check("nothing changed again", "unchanged")
 	edit("clusters/sandbox-dev.cue", `"monitoring-basic": true`, `"monitoring-basic": false`)
-	check("one cluster changed", "carried 3 of 4, 0 of 1")
+	check("one cluster changed", "3 of 4")
 	// Only a platform default: no cluster file changed, yet every
 	// cluster's values may have.
 	edit("defs/platform.cue", `registry: "pullproxy.corp.local"`, `registry: "pullproxy.corp.example"`)
@@ -112,7 +112,7 @@ func TestCacheInvalidation(t *testing.T) {
 	// A comment in a cluster file is a change of its bytes: evaluated
 	// again, same output.
 	edit("clusters/edge-minimal.cue", "package clusters", "package clusters\n\n// touched")
-	check("comment", "carried 3 of 4, 0 of 1")
+	check("comment", "3 of 4")
 	// A damaged entry is a miss, not an error: a damaged output entry
 	// (the stamps and the key of the last compile's inputs) costs the
 	// shortcut, damaged cluster entries their evaluation.
@@ -142,7 +142,7 @@ func TestCacheInvalidation(t *testing.T) {
 	if err := os.WriteFile(vf, []byte("edited: by hand\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	check("output edited", "carried 4 of 4, 0 of 0")
+	check("output edited", "4 of 4")
 	// So is the ledger, and a file of the tree removed.
 	ledger := filepath.Join(withCache, ".fleetc-ledger")
 	lb, err := os.ReadFile(ledger)
@@ -161,15 +161,13 @@ func TestCacheInvalidation(t *testing.T) {
 	if err := os.WriteFile(ledger, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	check("ledger edited", "carried 4 of 4, 0 of 0")
+	check("ledger edited", "4 of 4")
 	if err := os.Remove(vf); err != nil {
 		t.Fatal(err)
 	}
-	check("output file removed", "carried 4 of 4, 0 of 0")
-	// A carried cluster's file edited by hand, with the cluster's entry
-	// gone from the cache: its bytes cannot be fetched, so the compile
-	// runs again without carrying, evaluating every cluster whose entry
-	// is gone.
+	check("output file removed", "4 of 4")
+	// A file edited by hand, with the cluster entries gone from the
+	// cache: every cluster is evaluated again.
 	if err := os.WriteFile(vf, []byte("edited: again\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -180,13 +178,10 @@ func TestCacheInvalidation(t *testing.T) {
 	check("after the repairs", "unchanged")
 	// A compile of some clusters leaves the other clusters' files alone:
 	// the next compile of the whole fleet cannot take the shortcut.
-	var partial bytes.Buffer
-	if code := Run([]string{"compile", "--out", withCache, "--cluster", "sandbox-dev"}, IO{Stdout: &partial, Stderr: &partial, Getenv: func(k string) string { return env[k] }, Cwd: plat}); code != 0 {
-		t.Fatalf("compile --cluster: exit %d\n%s", code, partial.String())
-	}
+	mustCompile(withCache, env, "sandbox-dev")
 	check("after a compile of one cluster", "4 of 4")
 	// Another output directory has its own entry.
-	compile(filepath.Join(root, "elsewhere"), env)
+	mustCompile(filepath.Join(root, "elsewhere"), env)
 	check("after a compile elsewhere", "unchanged")
 	// The shortcut skips reading the cluster entries, which keeps their
 	// use marks from being refreshed; so at least daily the full
@@ -213,10 +208,8 @@ func TestCacheInvalidation(t *testing.T) {
 	if err := os.WriteFile(hw, []byte(teamValues), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	code := Run([]string{"compile", "--stats", "--out", withCache}, IO{Stdout: &stderr, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Cwd: plat})
-	if code != 1 || !strings.Contains(stderr.String(), "which fleetc does not write") || !strings.Contains(stderr.String(), "4 of 4 clusters carried over from the last compile") {
-		t.Errorf("hand-written set reading a file fleetc does not write: exit %d\n%s", code, stderr.String())
+	if stats, err := compile(withCache, env); err == nil || !strings.Contains(err.Error(), "which fleetc does not write") || stats.Cached != 4 {
+		t.Errorf("hand-written set reading a file fleetc does not write: %v, %d of 4 clusters from the cache", err, stats.Cached)
 	}
 	os.Remove(hw)
 	// The inputs are those of the last compile that wrote.

@@ -1,0 +1,81 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/fleetc/fleetc/internal/diff"
+	"github.com/fleetc/fleetc/internal/output"
+	"github.com/fleetc/fleetc/internal/render"
+)
+
+// Comparison is a plan set against the output tree it would be written
+// into: compile --check lists Stale, diff reports Before against the plan.
+// Both read the tree the same way, so a compile followed by either finds
+// nothing, whatever the cache did.
+type Comparison struct {
+	// Before are the files fleetc owns in the tree, in the plan's scope.
+	Before []render.File
+	// Fleet are the generated ApplicationSets in the tree when the plan
+	// has a scope (they are out of it, but say whether a deleted
+	// Application keeps its resources).
+	Fleet []render.File
+	// Stale lists what writing the plan would change, the ledger
+	// included, by path.
+	Stale []diff.Change
+}
+
+// Compare reads the output tree of pl and sets it against pl.
+func Compare(pl *Plan) (*Comparison, error) {
+	files, ledger, err := ReadOwned(pl.OutDir, pl.Scope)
+	if err != nil {
+		return nil, err
+	}
+	c := &Comparison{Before: files, Stale: diff.Changes(files, pl.Files)}
+	if pl.Scope != nil {
+		if c.Fleet, _, err = ReadOwned(pl.OutDir, render.IsAppSetPath); err != nil {
+			return nil, err
+		}
+	}
+	if !ledger.Lists(pl.Files, pl.Scope) {
+		status := diff.Changed
+		if _, err := os.Lstat(filepath.Join(pl.OutDir, output.LedgerName)); errors.Is(err, fs.ErrNotExist) {
+			status = diff.Added
+		}
+		c.Stale = append(c.Stale, diff.Change{Path: output.LedgerName, Status: status})
+	}
+	return c, nil
+}
+
+// ReadOwned reads the files fleetc owns under outDir (in scope, if
+// given), as its ledger lists them; a listed file that is gone is left
+// out.
+func ReadOwned(outDir string, scope func(string) bool) ([]render.File, output.Ledger, error) {
+	ledger, err := output.ReadLedger(outDir)
+	if err != nil || len(ledger) == 0 {
+		return nil, ledger, err
+	}
+	root, err := os.OpenRoot(outDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read output: %w", err)
+	}
+	defer root.Close()
+	var files []render.File
+	for _, p := range ledger.Paths() {
+		if scope != nil && !scope(p) {
+			continue
+		}
+		data, err := root.ReadFile(filepath.FromSlash(p))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read output: %w", err)
+		}
+		files = append(files, render.File{Path: p, Data: data})
+	}
+	return files, ledger, nil
+}

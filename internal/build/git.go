@@ -1,0 +1,361 @@
+package build
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/fleetc/fleetc/internal/cache"
+	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/load"
+)
+
+// RefError is a platform that does not build at a git ref; its
+// diagnostics name files as ref:path, as git names a file at a commit.
+type RefError struct {
+	Ref string
+	Err error
+}
+
+func (e *RefError) Error() string { return fmt.Sprintf("base %s does not compile: %v", e.Ref, e.Err) }
+func (e *RefError) Unwrap() error { return e.Err }
+
+// Ref is a commit of the git repository that holds a platform.
+type Ref struct {
+	Name   string // as the user gave it, such as origin/main
+	Top    string // the top of the git repository
+	Commit string
+	Rel    string // the platform's directory, relative to Top
+}
+
+// ResolveRef finds the commit of the ref name in the repository of dir.
+// cwd is for messages.
+func ResolveRef(dir, name, cwd string) (Ref, error) {
+	top, err := git(dir, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return Ref{}, fmt.Errorf("--base needs a git repository: %w", err)
+	}
+	commit, err := git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", name+"^{commit}")
+	if err != nil {
+		return Ref{}, fmt.Errorf("--base %s: no such commit in %s", name, load.DisplayPath(cwd, top))
+	}
+	rel, err := relReal(top, dir)
+	if err != nil {
+		return Ref{}, err
+	}
+	return Ref{Name: name, Top: top, Commit: commit, Rel: rel}, nil
+}
+
+// AtRef builds the platform as it is at ref: the ref's sources, from git
+// archive, in a temporary directory that is removed afterwards, through
+// the same cluster cache as the working tree (keys hold no absolute
+// path), so that what did not change is not evaluated again. The user's
+// checkout is never touched. cfg.Dir and cfg.Out are ignored: the
+// platform is the one at ref.Rel, its output the one its settings name.
+// A platform that does not build there is a *RefError.
+func AtRef(cfg Config, ref Ref) (*Platform, *Plan, error) {
+	tmp, err := os.MkdirTemp("", "fleetc-base-")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(tmp)
+	// The loader reports real paths; relabel must recognise them.
+	if real, err := filepath.EvalSymlinks(tmp); err == nil {
+		tmp = real
+	}
+	cfg.Dir, cfg.Out = filepath.Join(tmp, ref.Rel), ""
+	b, err := archiveSources(cfg, ref.Top, ref.Commit, ref.Rel, tmp)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s from git: %w", ref.Name, err)
+	}
+	if b == nil {
+		b, err = Load(cfg)
+	}
+	var pl *Plan
+	if err == nil {
+		pl, err = b.Plan()
+	}
+	if err != nil {
+		return nil, nil, relabel(err, tmp, ref.Name)
+	}
+	return b, pl, nil
+}
+
+// relabel turns paths inside the temporary tree of ref into ref:path, as
+// git names a file at a commit, so that messages mean something once the
+// tree is gone.
+func relabel(err error, tmp, ref string) error {
+	var dl diag.List
+	if errors.As(err, &dl) {
+		out := make(diag.List, len(dl))
+		for i, d := range dl {
+			if rel, rerr := filepath.Rel(tmp, d.Pos.Filename); rerr == nil && filepath.IsLocal(rel) {
+				d.Pos.Filename = ref + ":" + filepath.ToSlash(rel)
+			}
+			d.Message = strings.ReplaceAll(d.Message, tmp+string(filepath.Separator), ref+":")
+			out[i] = d
+		}
+		return &RefError{Ref: ref, Err: out}
+	}
+	return &RefError{Ref: ref, Err: errors.New(strings.ReplaceAll(err.Error(), tmp+string(filepath.Separator), ref+":"))}
+}
+
+// git runs git in dir and returns its trimmed output.
+func git(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return "", fmt.Errorf("git %s: %s", args[0], msg)
+		}
+		return "", fmt.Errorf("git %s: %w", args[0], err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// relReal is dir relative to top, both with symbolic links resolved (git
+// reports the real path of the top level).
+func relReal(top, dir string) (string, error) {
+	realTop, err := filepath.EvalSymlinks(top)
+	if err != nil {
+		return "", err
+	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(realTop, realDir)
+	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return "", fmt.Errorf("%s is not inside the git repository %s", dir, top)
+	}
+	return rel, nil
+}
+
+// SameAt reports whether the working tree's inputs are those of
+// the last compile of the whole fleet that succeeded (the build cache's
+// record of the output directory says so), and every file that compiling
+// the platform in dir reads is, byte for byte, what it is at the base ref:
+// the CUE files of the module, its cue.mod and the hand-written
+// ApplicationSets, compared as git compares them (blob hashes), never the
+// output. Then the same fleetc compiles the same valid inputs on both
+// sides, and the diff is empty by construction: nothing need be extracted
+// or compiled. Any doubt (no cache or record, no repository, a platform
+// that does not load, a file that cannot be read) answers false, and the
+// diff runs in full, which also reports a platform that does not compile.
+func (b *Platform) SameAt(ref Ref) bool {
+	if !b.whole() {
+		return false
+	}
+	last := b.lastEntry().entry
+	if last.Key == (cache.Key{}) {
+		return false
+	}
+	if hw, ok := b.handwrittenKey(); !ok || b.cc.fleetKey(b.P, b.OutDir, hw) != last.Key {
+		return false
+	}
+	p, s, top, commit := b.P, b.Settings, ref.Top, ref.Commit
+	realTop, err := filepath.EvalSymlinks(top)
+	if err != nil {
+		return false
+	}
+	rel := func(path string) (string, bool) {
+		r, err := filepath.Rel(realTop, path)
+		return filepath.ToSlash(r), err == nil && filepath.IsLocal(r)
+	}
+	module, ok1 := rel(p.Root)
+	out, ok2 := rel(filepath.Join(p.Root, s.Output))
+	hw, ok3 := rel(filepath.Join(p.Root, s.ApplicationSets.Handwritten))
+	if !ok1 || !ok2 || !ok3 {
+		return false
+	}
+	under := func(path, dir string) bool { return dir == "." || path == dir || strings.HasPrefix(path, dir+"/") }
+	reads := func(path string) bool {
+		return under(path, module) && !under(path, out) &&
+			(strings.HasSuffix(path, ".cue") || under(path, pathJoin(module, "cue.mod")) || under(path, hw))
+	}
+	// At the ref: path -> blob hash.
+	list, err := git(top, "ls-tree", "-r", "-z", "--full-tree", commit)
+	if err != nil {
+		return false
+	}
+	atRef := map[string]string{}
+	for _, entry := range strings.Split(list, "\x00") {
+		meta, path, found := strings.Cut(entry, "\t")
+		if fields := strings.Fields(meta); found && len(fields) == 3 && reads(path) {
+			atRef[path] = fields[2]
+		}
+	}
+	// In the working tree, the same.
+	same := true
+	seen := 0
+	walkErr := filepath.WalkDir(p.Root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		r, ok := rel(path)
+		if !ok && path != p.Root {
+			return errors.New("outside the repository")
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" || r == out {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !reads(r) {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		seen++
+		if atRef[r] != blobHash(data) {
+			same = false
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if walkErr != nil || !same || seen != len(atRef) {
+		return false
+	}
+	return true
+}
+
+// pathJoin joins slash-separated relative paths, "." being the top.
+func pathJoin(dir, name string) string {
+	if dir == "." {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// blobHash is the name git gives a file's bytes.
+func blobHash(data []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(data))
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Pathspecs (relative to the top of the repository) of what any platform
+// reads first: the CUE files and the module's cue.mod.
+var cueSpecs = []string{":(glob)**/*.cue", ":(glob)**/cue.mod/**"}
+
+// archiveSources writes into dir what compiling the platform at rel in the
+// tree of commit reads, and not the committed output, which is most of a
+// large fleet's files and none of its inputs: first the CUE files, from
+// which the settings at commit say where the output is, then every other
+// file but that directory (hand-written ApplicationSets, files that CUE
+// embeds). It returns the platform as loaded from the CUE files, for the
+// compile to go on from (nil if it does not load: then the rest comes
+// whole, so that the compile reports what is wrong at commit).
+func archiveSources(cfg Config, top, commit, rel, dir string) (*Platform, error) {
+	if err := archive(top, commit, dir, cueSpecs...); err != nil {
+		// No CUE file at commit: the compile will say what is missing.
+		return nil, archive(top, commit, dir)
+	}
+	rest := []string{"."}
+	for _, s := range cueSpecs {
+		rest = append(rest, ":(exclude,"+strings.TrimPrefix(s, ":("))
+	}
+	cfg.Dir = filepath.Join(dir, rel)
+	l, err := Load(cfg)
+	if err == nil {
+		out, err := filepath.Rel(dir, filepath.Join(l.P.Root, l.Settings.Output))
+		if err == nil && filepath.IsLocal(out) {
+			rest = append(rest, ":(exclude,literal)"+filepath.ToSlash(out))
+		}
+	} else {
+		l = nil
+	}
+	return l, archive(top, commit, dir, rest...)
+}
+
+// archive writes the files of commit in the repository top that the
+// pathspecs name (all of them without any) into dir.
+func archive(top, commit, dir string, pathspecs ...string) error {
+	args := []string{"-C", top, "archive", "--format=tar", commit}
+	if len(pathspecs) > 0 {
+		args = append(append(args, "--"), pathspecs...)
+	}
+	cmd := exec.Command("git", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	xerr := untar(pipe, dir)
+	// Drain, so git is not stuck writing when extraction stopped early.
+	_, _ = io.Copy(io.Discard, pipe)
+	if err := cmd.Wait(); err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return errors.New(msg)
+		}
+		return err
+	}
+	return xerr
+}
+
+// untar extracts a tar stream into dir; nothing lands outside it.
+func untar(r io.Reader, dir string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := filepath.FromSlash(path.Clean(h.Name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			err = root.MkdirAll(name, 0o755)
+		case tar.TypeReg:
+			if err = root.MkdirAll(filepath.Dir(name), 0o755); err == nil {
+				err = writeFrom(root, name, tr, fs.FileMode(h.Mode)&0o755|0o600)
+			}
+		case tar.TypeSymlink:
+			if err = root.MkdirAll(filepath.Dir(name), 0o755); err == nil {
+				err = root.Symlink(h.Linkname, name)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func writeFrom(root *os.Root, name string, r io.Reader, mode fs.FileMode) error {
+	f, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,56 @@
+package build
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/fleetc/fleetc/internal/compile"
+)
+
+// Stats say where a build spent its time, for --stats: the phases in the
+// order they ran, and what the compile step found in the cache.
+type Stats struct {
+	start  time.Time
+	Phases []Phase
+	// Clusters is how many clusters were compiled, Cached how many of
+	// them came from the cache; Shortcut says that nothing was compiled
+	// because the inputs were those of the last write (Unchanged).
+	Clusters, Cached int
+	Shortcut         bool
+}
+
+// Phase is one step of a build.
+type Phase struct {
+	Name string
+	D    time.Duration
+	Note string
+}
+
+// Total is the time since the build began.
+func (s *Stats) Total() time.Duration { return time.Since(s.start) }
+
+// add records that the phase name took since t0.
+func (s *Stats) add(name string, t0 time.Time, note string) {
+	s.Phases = append(s.Phases, Phase{name, time.Since(t0), note})
+}
+
+// addFleet records the phases of a compile.Fleet: evaluate and render are
+// summed over the workers, so they are shown with the wall time the two
+// took together.
+func (s *Stats) addFleet(f compile.Stats, cache string) {
+	per := func(d time.Duration, n int) string {
+		if n == 0 {
+			return "-"
+		}
+		return (d / time.Duration(n)).Round(time.Microsecond).String()
+	}
+	s.Clusters, s.Cached = f.Clusters, f.Cached
+	evaluated := f.Clusters - f.Cached
+	s.Phases = append(s.Phases,
+		Phase{"setup", f.Setup, "shared package, built once per worker that evaluates"},
+		Phase{"cache", f.Lookup, fmt.Sprintf("%d of %d clusters from the %s", f.Cached, f.Clusters, cache)},
+		Phase{"evaluate", f.Evaluate, fmt.Sprintf("%d clusters, %s each, summed over %d workers", evaluated, per(f.Evaluate, evaluated), f.Workers)},
+		Phase{"render", f.Step, fmt.Sprintf("%s per cluster, summed over workers", per(f.Step, evaluated))},
+		Phase{"clusters", f.Wall, "wall time of the four above"},
+	)
+}
