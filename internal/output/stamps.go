@@ -101,17 +101,3 @@ func stampOf(fi fs.FileInfo, sum string) Stamp {
 	st.Inode = inode(fi)
 	return st
 }
-
-// trustedAll reports whether stamps are exactly those of known, all of
-// them trusted.
-func trustedAll(known *Stamps, stamps map[string]Stamp) bool {
-	if len(stamps) != len(known.Files) {
-		return false
-	}
-	for p, st := range stamps {
-		if k, ok := known.trusted(p, st.Sum); !ok || k != st {
-			return false
-		}
-	}
-	return true
-}
