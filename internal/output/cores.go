@@ -2,28 +2,32 @@ package output
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
+
+	"github.com/fleetc/fleetc/internal/fan"
 )
 
-// onEveryCore calls do(worker, i) for every i in [0, n), spread over one
-// goroutine per CPU; worker, in [0, runtime.GOMAXPROCS(0)), names the
-// goroutine, for state of its own. Once a call returns false no new ones
-// start, and onEveryCore reports false.
-func onEveryCore(n int, do func(worker, i int) bool) bool {
+// inRuns calls do(worker, i) for every i in [0, n), split into one run of
+// consecutive i per worker, each on a goroutine of its own: for work in
+// tree order, a worker's directory handles serve its next file. Once a
+// call returns false no new ones start, and inRuns reports false. A panic
+// in do comes back to the caller as a *fan.Panic named by item(i), once
+// every worker has stopped (fan.Each).
+func inRuns(n, workers int, item func(i int) string, do func(worker, i int) bool) bool {
 	var failed atomic.Bool
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	for g := range workers {
-		wg.Go(func() {
-			for i := g; i < n && !failed.Load(); i += workers {
-				if !do(g, i) {
-					failed.Store(true)
-					return
-				}
+	at := make([]int, workers) // the i each worker is on, to name a panic
+	fan.Each(workers, workers, func(g int) string { return item(at[g]) }, func(g int) {
+		for i := g * n / workers; i < (g+1)*n/workers && !failed.Load(); i++ {
+			at[g] = i
+			if !do(g, i) {
+				failed.Store(true)
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})
 	return !failed.Load()
+}
+
+// onEveryCore is inRuns with one worker per CPU.
+func onEveryCore(n int, item func(i int) string, do func(worker, i int) bool) bool {
+	return inRuns(n, runtime.GOMAXPROCS(0), item, do)
 }

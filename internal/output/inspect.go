@@ -10,7 +10,6 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"syscall"
 )
 
@@ -157,7 +156,7 @@ func (w *writer) vouched() []bool {
 	if known == nil || len(known.Files) == 0 {
 		return out
 	}
-	onEveryCore(len(files), func(_, i int) bool {
+	onEveryCore(len(files), func(i int) string { return "look at " + w.show(files[i].path) }, func(_, i int) bool {
 		f := files[i]
 		if k, ok := known.trusted(f.path, f.sum); ok && old[f.path] != "" {
 			out[i] = w.holds(f.path, k)
@@ -212,27 +211,22 @@ func (c *statCache) warm(files []planned, skip []bool) []bool {
 		}
 	}
 	same := make([]bool, len(files))
-	n := min(runtime.GOMAXPROCS(0), (len(todo)+warmChunk-1)/warmChunk)
-	locals := make([]*statCache, n)
-	var wg sync.WaitGroup
-	for g := range n {
-		local := c.dirs.w.newStatCache()
-		locals[g] = local
-		wg.Go(func() {
-			defer local.dirs.close()
-			for _, i := range todo[g*len(todo)/n : (g+1)*len(todo)/n] {
-				f := files[i]
-				if _, absent, err := local.parentState(f.path); err != nil || absent {
-					continue
-				}
-				fi, err := local.lstat(f.path)
-				if err == nil && fi != nil && fi.Mode().IsRegular() && fi.Size() == int64(len(f.data)) {
-					same[i] = local.sameContent(f)
-				}
-			}
-		})
+	locals := make([]*statCache, min(runtime.GOMAXPROCS(0), (len(todo)+warmChunk-1)/warmChunk))
+	for g := range locals {
+		locals[g] = c.dirs.w.newStatCache()
+		defer locals[g].dirs.close()
 	}
-	wg.Wait()
+	inRuns(len(todo), len(locals), func(j int) string { return "look at " + c.show(files[todo[j]].path) }, func(g, j int) bool {
+		local, f := locals[g], files[todo[j]]
+		if _, absent, err := local.parentState(f.path); err != nil || absent {
+			return true
+		}
+		fi, err := local.lstat(f.path)
+		if err == nil && fi != nil && fi.Mode().IsRegular() && fi.Size() == int64(len(f.data)) {
+			same[todo[j]] = local.sameContent(f)
+		}
+		return true
+	})
 	for _, local := range locals {
 		maps.Copy(c.info, local.info)
 	}

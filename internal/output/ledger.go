@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fleetc/fleetc/internal/fan"
 	"github.com/fleetc/fleetc/internal/render"
 )
 
@@ -202,23 +203,26 @@ type earlyLedger struct {
 
 // readEarly reads the ledger that the stamps known record, without the
 // lock, while Write checks the plan: for a large fleet each takes a tenth
-// of a second. readLedger takes it only if the bytes under the lock are
-// the same.
-func readEarly(root string, known *Stamps) <-chan earlyLedger {
-	ch := make(chan earlyLedger, 1)
+// of a second. The function it returns waits for it, and raises its panic
+// if it had one (fan.Group). readLedger takes it only if the bytes under
+// the lock are the same.
+func readEarly(root string, known *Stamps) (wait func() earlyLedger) {
+	var early earlyLedger
 	if known == nil || known.Ledger == "" {
-		ch <- earlyLedger{}
-		return ch
+		return func() earlyLedger { return early }
 	}
-	go func() {
-		data, err := os.ReadFile(filepath.Join(root, LedgerName))
-		if err != nil || sum(data) != known.Ledger {
-			ch <- earlyLedger{}
-			return
+	name := filepath.Join(root, LedgerName)
+	var g fan.Group
+	g.Go("read "+name, func() {
+		data, err := os.ReadFile(name)
+		if err == nil && sum(data) == known.Ledger {
+			early = earlyLedger{data: data, l: writtenLedger(data)}
 		}
-		ch <- earlyLedger{data: data, l: writtenLedger(data)}
-	}()
-	return ch
+	})
+	return func() earlyLedger {
+		g.Wait()
+		return early
+	}
 }
 
 // readLedger reads the ledger under the root into w.old, and its bytes

@@ -125,12 +125,13 @@ func (e *LockedError) Error() string {
 // it was. Concurrent Writes on one root fail fast with a *LockedError.
 //
 // On error, the Result lists what had been done before the failure.
-func Write(root string, p Plan) (Result, error) {
+func Write(root string, p Plan) (res Result, err error) {
 	if root == "" {
 		return Result{}, errors.New("write output: output directory is empty")
 	}
 	early := readEarly(root, p.Known)
 	files, err := checkPlan(p)
+	ledger := early()
 	if err != nil {
 		return Result{}, err
 	}
@@ -139,15 +140,17 @@ func Write(root string, p Plan) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	defer w.r.Close()
-	res, err := w.write(<-early)
-	if uerr := unlock(); uerr != nil && err == nil {
-		err = uerr
-	}
-	if err != nil && w.created {
-		os.Remove(root) // only if it is still empty: nothing was written
-	}
-	return res, err
+	// Deferred, so that a panic relayed from a worker leaves no lock.
+	defer func() {
+		if uerr := unlock(); uerr != nil && err == nil {
+			err = uerr
+		}
+		if err != nil && w.created {
+			os.Remove(root) // only if it is still empty: nothing was written
+		}
+		w.r.Close()
+	}()
+	return w.write(ledger)
 }
 
 // Check reports what would stop a Write of p into root, without writing

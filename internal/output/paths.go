@@ -106,7 +106,7 @@ func checkPlan(p Plan) ([]planned, error) {
 		}
 		return nil
 	}
-	if !onEveryCore(len(files), func(_, i int) bool { return check(i) == nil }) {
+	if !onEveryCore(len(files), func(i int) string { return "check output path " + files[i].path }, func(_, i int) bool { return check(i) == nil }) {
 		// The first error in the plan's order, whichever core saw one.
 		for i := range files {
 			if err := check(i); err != nil {

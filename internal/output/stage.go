@@ -6,7 +6,6 @@ import (
 	"os"
 	"path"
 	"slices"
-	"sync"
 )
 
 // testHookRename, when set by a test, runs just before a temporary file is
@@ -130,19 +129,17 @@ func (w *writer) makeFresh(s *staged) error {
 // run of files in tree order, so they rarely share a directory.
 func (w *writer) stageFiles(s *staged, toWrite []planned, toRemove map[string]bool) ([]fs.FileInfo, error) {
 	infos := make([]fs.FileInfo, len(toWrite))
-	n := min(stagers, (len(toWrite)+stageChunk-1)/stageChunk)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for g := range n {
-		wg.Go(func() {
-			cur := newCursor(w)
-			defer cur.close()
-			for i := g * len(toWrite) / n; i < (g+1)*len(toWrite)/n && errs[g] == nil; i++ {
-				infos[i], errs[g] = w.stageFile(cur, s, i, toWrite[i], blocked(toWrite[i].path, toRemove))
-			}
-		})
+	curs := make([]*cursor, min(stagers, (len(toWrite)+stageChunk-1)/stageChunk))
+	for g := range curs {
+		curs[g] = newCursor(w)
+		defer curs[g].close()
 	}
-	wg.Wait()
+	errs := make([]error, len(curs))
+	inRuns(len(toWrite), len(curs), func(i int) string { return "write " + w.show(toWrite[i].path) }, func(g, i int) bool {
+		f := toWrite[i]
+		infos[i], errs[g] = w.stageFile(curs[g], s, i, f, blocked(f.path, toRemove))
+		return errs[g] == nil
+	})
 	return infos, firstErr(errs)
 }
 

@@ -53,7 +53,7 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 	// Files whose stamps vouch for them, on every core; the others (too
 	// recent for their stamps) are read afterwards.
 	racy := make([]bool, len(paths))
-	if !onEveryCore(len(paths), func(_, i int) bool {
+	if !onEveryCore(len(paths), func(i int) string { return "look at " + w.show(paths[i]) }, func(_, i int) bool {
 		p := paths[i]
 		if !filepath.IsLocal(filepath.FromSlash(p)) {
 			return false
@@ -75,7 +75,7 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 	}
 	fresh := make([]Stamp, len(paths))
 	dirs := make([]map[string]bool, runtime.GOMAXPROCS(0)) // per worker: directories seen to be no symlinks
-	if !onEveryCore(len(reread), func(worker, j int) bool {
+	if !onEveryCore(len(reread), func(j int) string { return "read " + w.show(paths[reread[j]]) }, func(worker, j int) bool {
 		if dirs[worker] == nil {
 			dirs[worker] = map[string]bool{}
 		}

@@ -207,11 +207,11 @@ func BenchmarkUnchanged(b *testing.B) {
 func TestReadLedgerEarly(t *testing.T) {
 	root := t.TempDir()
 	res := mustWrite(t, root, Plan{Files: files("a.yaml", "a\n", "b.yaml", "b\n")})
-	early := <-readEarly(root, res.Stamps)
+	early := readEarly(root, res.Stamps)()
 	if early.l == nil || len(early.l) != 2 {
 		t.Fatalf("readEarly of the ledger the stamps record = %v", early.l)
 	}
-	if e := <-readEarly(root, &Stamps{Ledger: sum([]byte("other"))}); e.l != nil {
+	if e := readEarly(root, &Stamps{Ledger: sum([]byte("other"))})(); e.l != nil {
 		t.Errorf("readEarly took a ledger the stamps do not record")
 	}
 	r, err := os.OpenRoot(root)
