@@ -42,9 +42,6 @@ func (w *writer) inspect(st *statCache) (*todo, error) {
 		return nil, err
 	}
 	vouched := w.vouched()
-	if err := w.fetchCarried(vouched); err != nil {
-		return nil, err
-	}
 	same := st.warm(w.files, vouched)
 	conflicts := make(map[string]bool)
 	for i, f := range w.files {
@@ -109,42 +106,6 @@ func (w *writer) onDisk(st *statCache, f planned, toRemove map[string]bool) (fs.
 		return nil, "", w.fail("write", f.path, errors.New("not a regular file; fleetc only replaces files it wrote"))
 	}
 	return fi, "", nil
-}
-
-// fetchCarried gets the bytes of the carried files that vouched does not
-// vouch for, and checks that they are the bytes their stamps record.
-func (w *writer) fetchCarried(vouched []bool) error {
-	files := w.files
-	var need []int
-	for i, f := range files {
-		if f.carried && !vouched[i] {
-			need = append(need, i)
-		}
-	}
-	if len(need) == 0 {
-		return nil
-	}
-	if w.fetch == nil {
-		return w.fail("write", files[need[0]].path, errors.New("its bytes are not at hand and the plan has no way to fetch them"))
-	}
-	paths := make([]string, len(need))
-	for j, i := range need {
-		paths[j] = files[i].path
-	}
-	data, err := w.fetch(paths)
-	if err != nil {
-		return err
-	}
-	if len(data) != len(need) {
-		return fmt.Errorf("write output: fetched %d files for %d carried ones", len(data), len(need))
-	}
-	for j, i := range need {
-		if sum(data[j]) != files[i].sum {
-			return w.fail("write", files[i].path, fmt.Errorf("%w: the bytes fetched for it are not those its stamp records", ErrCarried))
-		}
-		files[i].data = data[j]
-	}
-	return nil
 }
 
 // vouched reports, for each planned file, whether its stamp in Plan.Known

@@ -42,23 +42,7 @@ type Plan struct {
 	// planned file whose stamp still matches the disk and whose bytes are
 	// those the stamp records is left alone without being read.
 	Known *Stamps
-	// Carried lists more planned files, by path: each is to hold the
-	// bytes whose checksum its stamp in Known records, the bytes the
-	// last Write left there. Their bytes are not at hand; Write asks
-	// Fetch for those of the files whose stamps cannot vouch that the
-	// disk still holds them (a file edited by hand, or written too
-	// recently for its stamp to be trusted), before it changes anything.
-	// An error from Fetch is returned as it is. Write changes nothing, and
-	// returns an error wrapping ErrCarried, if a carried file has no stamp
-	// or Fetch brings other bytes than its stamp records.
-	Carried []string
-	Fetch   func(paths []string) ([][]byte, error)
 }
-
-// ErrCarried is wrapped by the errors of a Write that could not know what
-// a carried file is to hold (see Plan.Carried); it changed nothing, and a
-// Write with the files' bytes at hand can take its place.
-var ErrCarried = errors.New("the bytes of a carried file are not known")
 
 // Result says what Write did. Each list holds sorted slash paths relative
 // to the output root.
@@ -183,7 +167,7 @@ func Check(root string, p Plan) error {
 // root, before it opens anything.
 func newWriter(root string, p Plan, files []planned) *writer {
 	w := &writer{root: root, display: p.Display, fileMode: 0o644, dirMode: 0o755,
-		files: files, scope: p.Scope, known: p.Known, fetch: p.Fetch}
+		files: files, scope: p.Scope, known: p.Known}
 	if w.display == "" {
 		w.display = root
 	}
@@ -200,10 +184,9 @@ type writer struct {
 	r        *os.Root // confines every operation to root
 	fileMode fs.FileMode
 	dirMode  fs.FileMode
-	files    []planned                              // the plan's files, sorted by path
-	scope    func(path string) bool                 // Plan.Scope
-	known    *Stamps                                // Plan.Known
-	fetch    func(paths []string) ([][]byte, error) // Plan.Fetch
+	files    []planned              // the plan's files, sorted by path
+	scope    func(path string) bool // Plan.Scope
+	known    *Stamps                // Plan.Known
 	// old is the ledger as Write found it, and cur the bytes of the
 	// ledger on disk (nil while there is none).
 	old Ledger

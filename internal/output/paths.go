@@ -68,10 +68,8 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // planned is one validated file of a Plan.
 type planned struct {
 	path string
-	data []byte // nil for a carried file until it is fetched
+	data []byte
 	sum  string
-	// carried is set for a file of Plan.Carried.
-	carried bool
 }
 
 // checkPlan validates every path of p without touching the disk and
@@ -79,12 +77,9 @@ type planned struct {
 // fleet, so the paths are checked and summed on every core, and checked
 // against each other in sorted order rather than through a set.
 func checkPlan(p Plan) ([]planned, error) {
-	files := make([]planned, 0, len(p.Files)+len(p.Carried))
-	for _, f := range p.Files {
-		files = append(files, planned{path: f.Path, data: f.Data})
-	}
-	for _, c := range p.Carried {
-		files = append(files, planned{path: c, carried: true})
+	files := make([]planned, len(p.Files))
+	for i, f := range p.Files {
+		files[i] = planned{path: f.Path, data: f.Data}
 	}
 	check := func(i int) error {
 		f := &files[i]
@@ -94,16 +89,7 @@ func checkPlan(p Plan) ([]planned, error) {
 		if p.Scope != nil && !p.Scope(f.path) {
 			return fmt.Errorf("invalid output path %q: outside the plan's scope", f.path)
 		}
-		if !f.carried {
-			f.sum = sum(f.data)
-			return nil
-		}
-		if p.Known != nil {
-			f.sum = p.Known.Files[f.path].Sum
-		}
-		if f.sum == "" {
-			return fmt.Errorf("invalid output path %q: %w: it is carried over, but no stamp says what it holds", f.path, ErrCarried)
-		}
+		f.sum = sum(f.data)
 		return nil
 	}
 	if !onEveryCore(len(files), func(i int) string { return "check output path " + files[i].path }, func(_, i int) bool { return check(i) == nil }) {
