@@ -41,11 +41,10 @@ func (w *writer) inspect(st *statCache) (*todo, error) {
 	if t.toRemove, err = w.removable(st, t.prunes); err != nil {
 		return nil, err
 	}
-	vouched := w.vouched()
-	same := st.warm(w.files, vouched)
+	same := w.warm(st)
 	conflicts := make(map[string]bool)
 	for i, f := range w.files {
-		if vouched[i] {
+		if same[i] == byStamp {
 			t.unchanged = append(t.unchanged, f.path)
 			t.stamps[f.path] = w.known.Files[f.path]
 			t.vouched++
@@ -57,7 +56,7 @@ func (w *writer) inspect(st *statCache) (*todo, error) {
 			return nil, err
 		case conflict != "":
 			conflicts[conflict] = true
-		case fi != nil && same[i]:
+		case fi != nil && same[i] == byBytes:
 			t.unchanged = append(t.unchanged, f.path)
 			t.stamps[f.path] = stampOf(fi, f.sum)
 		default:
@@ -108,25 +107,6 @@ func (w *writer) onDisk(st *statCache, f planned, toRemove map[string]bool) (fs.
 	return fi, "", nil
 }
 
-// vouched reports, for each planned file, whether its stamp in Plan.Known
-// is trusted and still holds, so that it is unchanged without reading
-// it. Tens of thousands of them, on every core.
-func (w *writer) vouched() []bool {
-	files, old, known := w.files, w.old, w.known
-	out := make([]bool, len(files))
-	if known == nil || len(known.Files) == 0 {
-		return out
-	}
-	onEveryCore(len(files), func(i int) string { return "look at " + w.show(files[i].path) }, func(_, i int) bool {
-		f := files[i]
-		if k, ok := known.trusted(f.path, f.sum); ok && old[f.path] != "" {
-			out[i] = w.holds(f.path, k)
-		}
-		return true
-	})
-	return out
-}
-
 // holds reports whether lstat still shows the regular file rel as its
 // stamp st took it. A plain lstat of the joined path, where the careful
 // path of inspect opens every parent: it only decides that nothing needs
@@ -159,39 +139,51 @@ type statCache struct {
 	dirs *cursor
 }
 
-// warm looks at the planned files that skip does not mark, and at the
-// directories above them, and reports which already hold their bytes; on
-// every core when there are enough of them. Inspect then finds their
-// Lstat results in c. A lookup that fails is left for inspect to make
-// again and report.
-func (c *statCache) warm(files []planned, skip []bool) []bool {
-	var todo []int
-	for i := range files {
-		if !skip[i] {
-			todo = append(todo, i)
-		}
-	}
-	same := make([]bool, len(files))
-	locals := make([]*statCache, min(runtime.GOMAXPROCS(0), (len(todo)+warmChunk-1)/warmChunk))
+// sameness is what a first look at the tree finds of a planned file.
+type sameness uint8
+
+const (
+	unknown sameness = iota // not known to hold its bytes: inspect looks again
+	byStamp                 // its stamp in Plan.Known vouches for it
+	byBytes                 // its bytes were read and are the planned ones
+)
+
+// warm looks at the planned files, on every core when there are enough
+// of them, and reports which already hold their bytes: a file whose stamp
+// vouches for it costs one lstat; any other is looked up, with the
+// directories above it, through handles (inspect then finds the Lstat
+// results in st) and read if its size is right. A lookup that fails is
+// left for inspect to make again and report.
+func (w *writer) warm(st *statCache) []sameness {
+	same := make([]sameness, len(w.files))
+	locals := make([]*statCache, min(runtime.GOMAXPROCS(0), (len(w.files)+warmChunk-1)/warmChunk))
 	for g := range locals {
-		locals[g] = c.dirs.w.newStatCache()
+		locals[g] = w.newStatCache()
 		defer locals[g].dirs.close()
 	}
-	inRuns(len(todo), len(locals), func(j int) string { return "look at " + c.show(files[todo[j]].path) }, func(g, j int) bool {
-		local, f := locals[g], files[todo[j]]
-		if _, absent, err := local.parentState(f.path); err != nil || absent {
-			return true
-		}
-		fi, err := local.lstat(f.path)
-		if err == nil && fi != nil && fi.Mode().IsRegular() && fi.Size() == int64(len(f.data)) {
-			same[todo[j]] = local.sameContent(f)
-		}
+	inRuns(len(w.files), len(locals), func(i int) string { return "look at " + w.show(w.files[i].path) }, func(g, i int) bool {
+		same[i] = w.sameOnDisk(locals[g], w.files[i])
 		return true
 	})
 	for _, local := range locals {
-		maps.Copy(c.info, local.info)
+		maps.Copy(st.info, local.info)
 	}
 	return same
+}
+
+// sameOnDisk is how warm finds f, looking through c.
+func (w *writer) sameOnDisk(c *statCache, f planned) sameness {
+	if k, ok := w.known.trusted(f.path, f.sum); ok && w.old[f.path] != "" && w.holds(f.path, k) {
+		return byStamp
+	}
+	if _, absent, err := c.parentState(f.path); err != nil || absent {
+		return unknown
+	}
+	fi, err := c.lstat(f.path)
+	if err == nil && fi != nil && fi.Mode().IsRegular() && fi.Size() == int64(len(f.data)) && c.sameContent(f) {
+		return byBytes
+	}
+	return unknown
 }
 
 // warmChunk is the fewest files worth a goroutine of their own in warm; a
