@@ -10,11 +10,11 @@ import (
 	"github.com/fleetc/fleetc/internal/render"
 )
 
-// check is the fleet-wide step of a plan, run once the
-// clusters are compiled: it builds the ApplicationSet of every app of the
-// catalog, reads the platform's hand-written ones, and places both on the
-// compiled clusters, failing on any disagreement between cluster labels,
-// selectors and values files. The placement goes into pl.Placement and the
+// check is the fleet-wide step of a plan, run once the clusters are
+// compiled: it builds the ApplicationSet of every app of the catalog,
+// reads the platform's hand-written ones, and places both on the compiled
+// clusters, failing on any disagreement between cluster labels, selectors
+// and values files. The placement goes into pl.Placement and the
 // generated ApplicationSets into pl.Files.
 //
 // With only some clusters selected (partial), the ApplicationSet files are

@@ -93,6 +93,11 @@ func (o *compileOptions) run() error {
 	if err != nil {
 		return err
 	}
+	if secretsDir != "" {
+		if err := refuseSecretsDir(secretsDir, b.OutDir); err != nil {
+			return err
+		}
+	}
 	if o.stats {
 		defer printStats(o.Stderr, "", &b.Stats)
 	}
@@ -109,25 +114,30 @@ func (o *compileOptions) run() error {
 	if err != nil {
 		return err
 	}
-	if secretsDir != "" {
-		if err := refuseSecretsDir(secretsDir, pl.OutDir); err != nil {
-			return err
-		}
-	}
 	res, err := b.Write(pl)
 	if err != nil {
 		return err
 	}
-	var secrets string
-	if secretsDir != "" {
-		res, err := output.Write(secretsDir, output.Plan{Files: pl.Secrets, Scope: pl.SecretScope, Private: true, Display: load.DisplayPath(o.Cwd, secretsDir)})
-		if err != nil {
-			return err
-		}
-		secrets = fmt.Sprintf("; cluster Secrets into %s: %s", load.DisplayPath(o.Cwd, secretsDir), counts(res))
+	secrets, err := o.writeSecrets(secretsDir, pl)
+	if err != nil {
+		return err
 	}
 	o.done(b, pl.Clusters, counts(res)+secrets)
 	return nil
+}
+
+// writeSecrets writes the plan's inline cluster Secrets into dir, if
+// there is one, and says what it did, for the line that ends the compile.
+func (o *compileOptions) writeSecrets(dir string, pl *build.Plan) (string, error) {
+	if dir == "" {
+		return "", nil
+	}
+	shown := load.DisplayPath(o.Cwd, dir)
+	res, err := output.Write(dir, output.Plan{Files: pl.Secrets, Scope: pl.SecretScope, Private: true, Display: shown})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("; cluster Secrets into %s: %s", shown, counts(res)), nil
 }
 
 // done is the line that ends a compile that wrote.
