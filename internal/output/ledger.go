@@ -178,21 +178,7 @@ func owned(old Ledger, files []planned) bool {
 // sameLedger reports whether the ledger old already says exactly what a
 // Write of files within scope would make it say.
 func sameLedger(old Ledger, files []planned, scope func(string) bool) bool {
-	for _, f := range files {
-		if old[f.path] != f.sum {
-			return false
-		}
-	}
-	if scope == nil {
-		return len(old) == len(files)
-	}
-	inScope := 0
-	for p := range old {
-		if scope(p) {
-			inScope++
-		}
-	}
-	return inScope == len(files)
+	return old.lists(len(files), scope, func(i int) bool { return old[files[i].path] == files[i].sum })
 }
 
 // earlyLedger is the ledger as readEarly read it before the lock.
@@ -284,11 +270,12 @@ func (w *writer) writeLedger(l Ledger) error {
 	if w.cur != nil && bytes.Equal(data, w.cur) {
 		return nil
 	}
-	tmp, _, err := w.writeTemp(w.r, LedgerName, data)
-	if err != nil {
+	tmp := w.tempName()
+	if _, err := w.create(w.r, tmp, LedgerName, data); err != nil {
 		return err
 	}
-	if err = w.durable(1, func() ([]string, []string) { return []string{tmp}, nil }); err == nil && testHookRename != nil {
+	err := w.durable(1, func() ([]string, []string) { return []string{tmp}, nil })
+	if err == nil && testHookRename != nil {
 		err = testHookRename(LedgerName)
 	}
 	if err == nil {
@@ -321,17 +308,27 @@ func nextLedger(old Ledger, files []planned, keep func(path string) bool) Ledger
 // the files of files with their contents: whether a Write of them would
 // leave the ledger as it is.
 func (l Ledger) Lists(files []render.File, scope func(string) bool) bool {
-	n := 0
-	for p := range l {
-		if scope == nil || scope(p) {
-			n++
+	return l.lists(len(files), scope, func(i int) bool { return l[files[i].Path] == sum(files[i].Data) })
+}
+
+// lists reports whether l has n entries within scope and listed(i) for
+// each i in [0, n): then they are exactly the n files listed(i) asks for,
+// whose paths are in scope and distinct.
+func (l Ledger) lists(n int, scope func(string) bool, listed func(i int) bool) bool {
+	inScope := len(l)
+	if scope != nil {
+		inScope = 0
+		for p := range l {
+			if scope(p) {
+				inScope++
+			}
 		}
 	}
-	if n != len(files) {
+	if inScope != n {
 		return false
 	}
-	for _, f := range files {
-		if l[f.Path] != sum(f.Data) {
+	for i := range n {
+		if !listed(i) {
 			return false
 		}
 	}

@@ -178,7 +178,8 @@ func (w *writer) stageFile(cur *cursor, s *staged, i int, f planned, atRoot bool
 	if err != nil {
 		return nil, w.fail("write", f.path, err)
 	}
-	tmp, fi, err := w.writeTemp(d, f.path, f.data)
+	tmp := w.tempName()
+	fi, err := w.create(d, tmp, f.path, f.data)
 	if err == nil {
 		s.temps[i] = path.Join(dir, tmp)
 	}
@@ -293,44 +294,24 @@ func (w *writer) undo(s *staged, from int) {
 	for _, fd := range s.fresh[from:] {
 		if t, ok := s.tmpDir[fd]; ok && !done[fd] {
 			done[fd] = true
-			w.removeTempDir(t)
+			w.removeTemp(t)
 		}
 	}
 }
 
-// removeTemp removes the temporary file t, noting whether it is left
-// behind.
+// removeTemp removes the temporary file or directory t (with everything
+// in it), noting whether it is left behind.
 func (w *writer) removeTemp(t string) {
-	if err := w.r.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		w.tempsLeft.Store(true)
-	}
-}
-
-// removeTempDir removes the temporary directory t with everything in it,
-// noting whether it is left behind.
-func (w *writer) removeTempDir(t string) {
 	if err := w.r.RemoveAll(t); err != nil {
 		w.tempsLeft.Store(true)
 	}
 }
 
-// writeTemp writes data to a new temporary file in dir, with the final
-// mode of rel, and returns its name. Write renames it over rel once every
-// temporary file is durable, so that rel always holds either its old or
-// its new content.
-func (w *writer) writeTemp(d *os.Root, rel string, data []byte) (string, fs.FileInfo, error) {
-	tmp := w.tempName()
-	fi, err := w.create(d, tmp, rel, data)
-	if err != nil {
-		return "", nil, err
-	}
-	return tmp, fi, nil
-}
-
 // create writes data to the new file name in d, with the final mode of
 // rel, and returns what fstat shows of it: renaming keeps size,
 // modification time and inode, so this is the stamp the file will have in
-// place. A file it could not finish is removed; an error wraps
+// place. Write renames a temporary file over rel only once every one is
+// durable, so that rel always holds either its old or its new content. A file it could not finish is removed; an error wraps
 // fs.ErrExist if name existed.
 func (w *writer) create(d *os.Root, name, rel string, data []byte) (fs.FileInfo, error) {
 	f, err := d.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, w.fileMode)

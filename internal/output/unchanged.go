@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,65 +32,48 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 		return nil, false, nil
 	}
 	defer r.Close()
-	w := &writer{root: root, display: display, r: r}
-	if w.display == "" {
-		w.display = root
-	}
+	w := newWriter(root, Plan{Display: display}, nil)
+	w.r = r
 	unlock, err := lock(r, w.show(lockName))
 	if err != nil {
 		return nil, false, err
 	}
 	defer unlock()
-	if unfinished, err := w.exists(recordName); err != nil || unfinished {
-		return nil, false, nil
+	if _, err := r.Lstat(recordName); !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil // a Write is unfinished, or the root cannot be read
 	}
 	if ledger, ok, err := w.ledgerBytes(); !ok || err != nil || sum(ledger) != known.Ledger {
 		return nil, false, nil
 	}
-
-	paths := make([]string, 0, len(known.Files))
-	for p := range known.Files {
-		paths = append(paths, p)
-	}
-	// Files whose stamps vouch for them, on every core; the others (too
-	// recent for their stamps) are read afterwards.
-	racy := make([]bool, len(paths))
-	if !onEveryCore(len(paths), func(i int) string { return "look at " + w.show(paths[i]) }, func(_, i int) bool {
-		p := paths[i]
+	paths := slices.Collect(maps.Keys(known.Files))
+	fresh := make([]Stamp, len(paths)) // of the files read
+	var read atomic.Bool
+	dirs := make([]map[string]bool, runtime.GOMAXPROCS(0)) // per worker: directories seen to be no symlinks
+	if !onEveryCore(len(paths), func(i int) string { return "look at " + w.show(paths[i]) }, func(g, i int) bool {
+		p, ok := paths[i], false
 		if !filepath.IsLocal(filepath.FromSlash(p)) {
 			return false
 		}
-		t, trusted := known.trusted(p, known.Files[p].Sum)
-		racy[i] = !trusted
-		return !trusted || w.holds(p, t)
-	}) {
-		return nil, false, nil
-	}
-	var reread []int
-	for i := range paths {
-		if racy[i] {
-			reread = append(reread, i)
+		if t, trusted := known.trusted(p, known.Files[p].Sum); trusted {
+			return w.holds(p, t)
 		}
-	}
-	if len(reread) == 0 {
-		return known, true, nil
-	}
-	fresh := make([]Stamp, len(paths))
-	dirs := make([]map[string]bool, runtime.GOMAXPROCS(0)) // per worker: directories seen to be no symlinks
-	if !onEveryCore(len(reread), func(j int) string { return "read " + w.show(paths[reread[j]]) }, func(worker, j int) bool {
-		if dirs[worker] == nil {
-			dirs[worker] = map[string]bool{}
+		read.Store(true)
+		if dirs[g] == nil {
+			dirs[g] = map[string]bool{}
 		}
-		i := reread[j]
-		var ok bool
-		fresh[i], ok = w.reread(dirs[worker], known.Files[paths[i]].Sum, paths[i])
+		fresh[i], ok = w.reread(dirs[g], known.Files[p].Sum, p)
 		return ok
 	}) {
 		return nil, false, nil
 	}
+	if !read.Load() {
+		return known, true, nil
+	}
 	files := maps.Clone(known.Files)
-	for _, i := range reread {
-		files[paths[i]] = fresh[i]
+	for i, p := range paths {
+		if fresh[i] != (Stamp{}) {
+			files[p] = fresh[i]
+		}
 	}
 	return &Stamps{At: time.Now(), Files: files, Ledger: known.Ledger}, true, nil
 }
@@ -122,16 +107,4 @@ func (w *writer) reread(dirs map[string]bool, want, p string) (Stamp, bool) {
 		return Stamp{}, false
 	}
 	return stampOf(fi, want), true
-}
-
-// exists reports whether rel exists, without following a final symlink.
-func (w *writer) exists(rel string) (bool, error) {
-	_, err := w.r.Lstat(rel)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, w.fail("read", rel, err)
-	}
-	return true, nil
 }
