@@ -13,11 +13,6 @@ import (
 	"syscall"
 )
 
-// newStatCache is an empty statCache of the tree w has open.
-func (w *writer) newStatCache() *statCache {
-	return &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w)}
-}
-
 // todo is what inspect finds a Write has to do.
 type todo struct {
 	prunes    []string        // owned files in scope that are not planned, sorted
@@ -107,38 +102,6 @@ func (w *writer) onDisk(st *statCache, f planned, toRemove map[string]bool) (fs.
 	return fi, "", nil
 }
 
-// holds reports whether lstat still shows the regular file rel as its
-// stamp st took it. A plain lstat of the joined path, where the careful
-// path of inspect opens every parent: it only decides that nothing needs
-// doing, so a symlinked parent cannot lead anywhere.
-func (w *writer) holds(rel string, st Stamp) bool {
-	fi, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(rel)))
-	return err == nil && fi.Mode().IsRegular() && stampOf(fi, st.Sum) == st
-}
-
-// sameContent reports whether f's bytes are already at f.path.
-func (c *statCache) sameContent(f planned) bool {
-	d, err := c.dirs.dir(path.Dir(f.path), false)
-	if err != nil {
-		return false
-	}
-	data, err := d.ReadFile(path.Base(f.path))
-	return err == nil && bytes.Equal(data, f.data)
-}
-
-// statCache remembers Lstat results while Write looks at the tree before
-// changing it. It looks through handles on the directories, kept by a
-// cursor: a lookup of a whole path through the root opens every directory
-// above it, which made comparing 57,000 values files with what is on disk
-// (a compile into a checked-out tree with an empty cache) take as long as
-// writing them.
-type statCache struct {
-	r    *os.Root
-	show func(rel string) string // as writer.show
-	info map[string]fs.FileInfo
-	dirs *cursor
-}
-
 // sameness is what a first look at the tree finds of a planned file.
 type sameness uint8
 
@@ -171,6 +134,10 @@ func (w *writer) warm(st *statCache) []sameness {
 	return same
 }
 
+// warmChunk is the fewest files worth a goroutine of their own in warm; a
+// variable so that tests can make warm use one.
+var warmChunk = 512
+
 // sameOnDisk is how warm finds f, looking through c.
 func (w *writer) sameOnDisk(c *statCache, f planned) sameness {
 	if k, ok := w.known.trusted(f.path, f.sum); ok && w.old[f.path] != "" && w.holds(f.path, k) {
@@ -186,9 +153,42 @@ func (w *writer) sameOnDisk(c *statCache, f planned) sameness {
 	return unknown
 }
 
-// warmChunk is the fewest files worth a goroutine of their own in warm; a
-// variable so that tests can make warm use one.
-var warmChunk = 512
+// holds reports whether lstat still shows the regular file rel as its
+// stamp st took it. A plain lstat of the joined path, where the careful
+// path of inspect opens every parent: it only decides that nothing needs
+// doing, so a symlinked parent cannot lead anywhere.
+func (w *writer) holds(rel string, st Stamp) bool {
+	fi, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(rel)))
+	return err == nil && fi.Mode().IsRegular() && stampOf(fi, st.Sum) == st
+}
+
+// sameContent reports whether f's bytes are already at f.path.
+func (c *statCache) sameContent(f planned) bool {
+	d, err := c.dirs.dir(path.Dir(f.path), false)
+	if err != nil {
+		return false
+	}
+	data, err := d.ReadFile(path.Base(f.path))
+	return err == nil && bytes.Equal(data, f.data)
+}
+
+// statCache remembers Lstat results while Write looks at the tree before
+// changing it. It looks through handles on the directories, kept by a
+// cursor: a lookup of a whole path through the root opens every directory
+// above it, which made comparing 57,000 values files with what is on disk
+// (a compile into a checked-out tree with an empty cache) take as long as
+// writing them.
+type statCache struct {
+	r    *os.Root
+	show func(rel string) string // as writer.show
+	info map[string]fs.FileInfo
+	dirs *cursor
+}
+
+// newStatCache is an empty statCache of the tree w has open.
+func (w *writer) newStatCache() *statCache {
+	return &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w)}
+}
 
 // lstat returns the FileInfo of rel without following a final symlink, or
 // nil if rel does not exist.

@@ -100,6 +100,28 @@ func (w *writer) stage(s *staged, toWrite []planned, toRemove map[string]bool, s
 	return nil
 }
 
+// paths lists the files stage wrote and the directories it made within
+// fresh ones, for systems that make each durable on its own.
+func (s *staged) paths(toWrite []planned) (files, dirs []string) {
+	made := make(map[string]bool)
+	for i, f := range toWrite {
+		if s.temps[i] != "" {
+			files = append(files, s.temps[i])
+			continue
+		}
+		fd := s.fresh[i]
+		at := s.tmpDir[fd] + f.path[len(fd):]
+		for d := path.Dir(at); !made[d]; d = path.Dir(d) {
+			made[d] = true
+			if d == s.tmpDir[fd] {
+				break
+			}
+		}
+		files = append(files, at)
+	}
+	return files, sortedKeys(made)
+}
+
 // makeFresh makes the fresh directories of s under their temporary
 // names, in tree order, before any file: each is made once, whichever
 // stager reaches it.
@@ -186,26 +208,41 @@ func (w *writer) stageFile(cur *cursor, s *staged, i int, f planned, atRoot bool
 	return fi, err
 }
 
-// paths lists the files stage wrote and the directories it made within
-// fresh ones, for systems that make each durable on its own.
-func (s *staged) paths(toWrite []planned) (files, dirs []string) {
-	made := make(map[string]bool)
-	for i, f := range toWrite {
-		if s.temps[i] != "" {
-			files = append(files, s.temps[i])
-			continue
-		}
-		fd := s.fresh[i]
-		at := s.tmpDir[fd] + f.path[len(fd):]
-		for d := path.Dir(at); !made[d]; d = path.Dir(d) {
-			made[d] = true
-			if d == s.tmpDir[fd] {
-				break
-			}
-		}
-		files = append(files, at)
+// create writes data to the new file name in d, with the final mode of
+// rel, and returns what fstat shows of it: renaming keeps size,
+// modification time and inode, so this is the stamp the file will have in
+// place. Write renames a temporary file over rel only once every one is
+// durable, so that rel always holds either its old or its new content. A file it could not finish is removed; an error wraps
+// fs.ErrExist if name existed.
+func (w *writer) create(d *os.Root, name, rel string, data []byte) (fs.FileInfo, error) {
+	f, err := d.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, w.fileMode)
+	if err != nil {
+		return nil, w.fail("write", rel, err)
 	}
-	return files, sortedKeys(made)
+	_, err = f.Write(data)
+	if err == nil && testHookStage != nil {
+		err = testHookStage(rel)
+	}
+	var fi fs.FileInfo
+	if err == nil {
+		fi, err = f.Stat()
+	}
+	if err == nil && fi.Mode().Perm() != w.fileMode {
+		// The umask took bits the mode must have.
+		if err = f.Chmod(w.fileMode); err == nil {
+			fi, err = f.Stat()
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if rerr := d.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			w.tempsLeft.Store(true)
+		}
+		return nil, w.fail("write", rel, err)
+	}
+	return fi, nil
 }
 
 // place puts every staged file in place, a fresh directory with one rename
@@ -305,41 +342,4 @@ func (w *writer) removeTemp(t string) {
 	if err := w.r.RemoveAll(t); err != nil {
 		w.tempsLeft.Store(true)
 	}
-}
-
-// create writes data to the new file name in d, with the final mode of
-// rel, and returns what fstat shows of it: renaming keeps size,
-// modification time and inode, so this is the stamp the file will have in
-// place. Write renames a temporary file over rel only once every one is
-// durable, so that rel always holds either its old or its new content. A file it could not finish is removed; an error wraps
-// fs.ErrExist if name existed.
-func (w *writer) create(d *os.Root, name, rel string, data []byte) (fs.FileInfo, error) {
-	f, err := d.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, w.fileMode)
-	if err != nil {
-		return nil, w.fail("write", rel, err)
-	}
-	_, err = f.Write(data)
-	if err == nil && testHookStage != nil {
-		err = testHookStage(rel)
-	}
-	var fi fs.FileInfo
-	if err == nil {
-		fi, err = f.Stat()
-	}
-	if err == nil && fi.Mode().Perm() != w.fileMode {
-		// The umask took bits the mode must have.
-		if err = f.Chmod(w.fileMode); err == nil {
-			fi, err = f.Stat()
-		}
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		if rerr := d.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			w.tempsLeft.Store(true)
-		}
-		return nil, w.fail("write", rel, err)
-	}
-	return fi, nil
 }
