@@ -129,7 +129,7 @@ func otherScalar(n *yaml.Node, key bool) (string, bool) {
 	// yaml.v3 continues a string after a line break (also U+0085, U+2028
 	// and U+2029) on a line indented by the depth, so its text cannot be
 	// reused at another depth.
-	if strings.ContainsAny(n.Value, "\n\u0085\u2028\u2029") || n.Value == "" || len(n.Value) > 128 {
+	if strings.ContainsAny(n.Value, "\n\u0085\u2028\u2029") || len(n.Value) > 128 {
 		return "", false
 	}
 	id := scalarID{key: key, tag: n.Tag, style: n.Style, value: n.Value}
