@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Suffixes end the lowercased, separator-free names of keys whose values
@@ -196,8 +198,38 @@ const maxDepth = 3
 // password (or a token-like user) in a URL, or either of those encoded in
 // base64, as text or wrapped over lines.
 func Find(s string) (Finding, bool) {
-	return find(s, maxDepth)
+	if len(s) < minLen {
+		return Finding{}, false
+	}
+	remember := len(s) <= maxCleanLen
+	if remember {
+		if _, ok := clean.Load(s); ok {
+			return Finding{}, false
+		}
+	}
+	f, ok := find(s, maxDepth)
+	if !ok && remember && cleanCount.Add(1) <= maxClean {
+		clean.Store(s, struct{}{})
+	}
+	return f, ok
 }
+
+// clean remembers strings Find found no credential in: a fleet's values
+// files repeat the same keys and defaults for every cluster, and a map
+// lookup costs a fraction of the shapes' regular expressions (7 % of a
+// cold compile's CPU before). At most maxClean strings of at most
+// maxCleanLen bytes, so that a fleet of unique long strings does not
+// grow it without end. Find is a pure function of its string, so what it
+// remembers is what it would find again.
+var (
+	clean      sync.Map
+	cleanCount atomic.Int64
+)
+
+const (
+	maxClean    = 1 << 17
+	maxCleanLen = 256
+)
 
 func find(s string, depth int) (Finding, bool) {
 	if len(s) < minLen {

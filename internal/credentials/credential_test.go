@@ -202,3 +202,32 @@ func TestCheckPlaceholders(t *testing.T) {
 		}
 	}
 }
+
+// TestFindRemembers: Find remembers the short strings it found nothing
+// in, and only those: a credential is found every time, and a long string
+// is looked at every time.
+func TestFindRemembers(t *testing.T) {
+	clean := "registry: pullproxy.corp.local/remembered"
+	jwt := "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+	long := strings.Repeat("not a credential ", 20)
+	for range 2 {
+		if _, ok := Find(clean); ok {
+			t.Fatalf("%q: found a credential", clean)
+		}
+		if _, ok := Find(jwt); !ok {
+			t.Fatal("a JWT not found the second time")
+		}
+		Find(long)
+	}
+	if _, ok := cleanSeen(clean); !ok {
+		t.Errorf("%q not remembered", clean)
+	}
+	if _, ok := cleanSeen(jwt); ok {
+		t.Error("a credential remembered as clean")
+	}
+	if _, ok := cleanSeen(long); ok {
+		t.Errorf("a string of %d bytes remembered", len(long))
+	}
+}
+
+func cleanSeen(s string) (any, bool) { return clean.Load(s) }
