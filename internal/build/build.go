@@ -92,6 +92,7 @@ func Load(cfg Config) (*Platform, error) {
 		return nil, err
 	}
 	b := New(cfg, p, settings)
+	b.Stats.start = t0 // the build began with the load
 	b.Stats.add("load", t0, fmt.Sprintf("%d cluster files, the shared package and its settings", len(p.Clusters)))
 	return b, nil
 }

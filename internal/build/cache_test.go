@@ -214,6 +214,32 @@ func TestCacheInvalidation(t *testing.T) {
 	os.Remove(hw)
 	// The inputs are those of the last compile that wrote.
 	check("hand-written set removed", "unchanged")
+	// An empty directory of hand-written sets is still synced by the
+	// root Application; no directory is not.
+	hwDir := filepath.Dir(hw)
+	entries, err := os.ReadDir(hwDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := os.Rename(filepath.Join(hwDir, e.Name()), filepath.Join(root, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("hand-written directory emptied", "4 of 4")
+	if err := os.Remove(hwDir); err != nil {
+		t.Fatal(err)
+	}
+	check("hand-written directory removed", "4 of 4")
+	if err := os.Mkdir(hwDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := os.Rename(filepath.Join(root, e.Name()), filepath.Join(hwDir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("hand-written directory back", "4 of 4")
 	// The module file is an input too (its language version changes
 	// how CUE evaluates).
 	edit("cue.mod/module.cue", "\nlanguage", "\n// touched\nlanguage")

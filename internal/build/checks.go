@@ -127,13 +127,18 @@ func (pl *Plan) addGenerated(generated []render.AppSet, hub []render.File, parti
 }
 
 // handwrittenKey is how cache keys hold the platform's hand-written
-// ApplicationSets, encoded once per build; false if they cannot be read
-// cleanly, which only the full checks can report.
+// ApplicationSets and whether the hubs sync their directory (an empty
+// directory has no sets, yet the root Applications read it), encoded once
+// per build; false if they cannot be read cleanly, which only the full
+// checks can report.
 func (b *Platform) handwrittenKey() ([]byte, bool) {
 	if b.hwKey == nil && !b.hwKeyBad {
-		_, sets, diags, err := b.Catalog()
+		cat, sets, diags, err := b.Catalog()
 		if err == nil && len(diags) == 0 {
-			b.hwKey, err = json.Marshal(sets)
+			b.hwKey, err = json.Marshal(struct {
+				Sets   []placement.Set
+				Synced string
+			}{sets, b.synced(cat)})
 		}
 		b.hwKeyBad = err != nil || len(diags) > 0
 	}

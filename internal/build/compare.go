@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/fleetc/fleetc/internal/diff"
 	"github.com/fleetc/fleetc/internal/output"
@@ -29,7 +30,9 @@ type Comparison struct {
 }
 
 // Compare reads the output tree of pl and sets it against pl.
-func Compare(pl *Plan) (*Comparison, error) {
+func (b *Platform) Compare(pl *Plan) (*Comparison, error) {
+	t0 := time.Now()
+	defer func() { b.Stats.add("compare", t0, "with the files on disk") }()
 	files, ledger, err := ReadOwned(pl.OutDir, pl.Scope)
 	if err != nil {
 		return nil, err

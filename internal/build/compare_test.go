@@ -28,6 +28,7 @@ func TestCompare(t *testing.T) {
 			env := map[string]string{"FLEETC_CACHE": t.TempDir()}
 			cfg.Getenv = func(k string) string { return env[k] }
 		}
+		var last *Platform // the build of the last plan
 		plan := func(clusters ...string) *Plan {
 			t.Helper()
 			c := cfg
@@ -40,11 +41,12 @@ func TestCompare(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			last = b
 			return pl
 		}
 		stale := func(pl *Plan) string {
 			t.Helper()
-			c, err := Compare(pl)
+			c, err := last.Compare(pl)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +64,7 @@ func TestCompare(t *testing.T) {
 		}
 
 		pl := plan()
-		c, err := Compare(pl)
+		c, err := last.Compare(pl)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +110,7 @@ func TestCompare(t *testing.T) {
 		if got := stale(one); got != "" {
 			t.Errorf("cached %v: sandbox-dev alone: stale %q", cached, got)
 		}
-		if c, err := Compare(one); err != nil || len(c.Fleet) == 0 || slices.ContainsFunc(c.Before, func(f render.File) bool { return !render.OwnedBy("sandbox-dev", f.Path) }) {
+		if c, err := last.Compare(one); err != nil || len(c.Fleet) == 0 || slices.ContainsFunc(c.Before, func(f render.File) bool { return !render.OwnedBy("sandbox-dev", f.Path) }) {
 			t.Errorf("cached %v: sandbox-dev alone: %d sets of the fleet, before %d files (all sandbox-dev's?), %v", cached, len(c.Fleet), len(c.Before), err)
 		}
 		ledger := filepath.Join(out, output.LedgerName)

@@ -45,10 +45,7 @@ func (b *Platform) hubFiles(pl *Plan, cat *compile.Catalog, m *placement.Matrix,
 	if len(ds) > 0 {
 		return nil, ds, nil
 	}
-	handwritten := cat.ApplicationSets.Handwritten
-	if fi, err := os.Stat(filepath.Join(p.Root, filepath.FromSlash(handwritten))); handwritten == "" || err != nil || !fi.IsDir() {
-		handwritten = ""
-	}
+	handwritten := b.synced(cat)
 	revisions := map[string]string{}
 	for _, e := range cat.Envs {
 		revisions[e.Name] = e.Revisions.Values
@@ -64,6 +61,16 @@ func (b *Platform) hubFiles(pl *Plan, cat *compile.Catalog, m *placement.Matrix,
 		out = append(out, fs...)
 	}
 	return out, nil, nil
+}
+
+// synced is the directory of hand-written ApplicationSets that the hubs'
+// root Applications sync: the catalog's, if it is a directory; else "".
+func (b *Platform) synced(cat *compile.Catalog) string {
+	dir := cat.ApplicationSets.Handwritten
+	if fi, err := os.Stat(filepath.Join(b.P.Root, filepath.FromSlash(dir))); dir == "" || err != nil || !fi.IsDir() {
+		return ""
+	}
+	return dir
 }
 
 // encodeFiles and decodeFiles are how the cache keeps the hub files with

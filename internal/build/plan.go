@@ -56,6 +56,11 @@ func (b *Platform) Plan() (*Plan, error) {
 	// where it has them), so that every fleet-wide check sees the whole
 	// fleet; only the selected clusters' files are planned.
 	opts := compile.Options{Clusters: cfg.Clusters, WithFleet: true, ReadSecret: cfg.ReadSecret, Progress: cfg.Progress, Stats: &fleetStats, Done: cfg.Done}
+	if cfg.Progress != nil {
+		// Over, even on an error or a panic: the line goes.
+		defer cfg.Progress(len(p.Clusters), len(p.Clusters))
+	}
+	b.decodeStamps() // while the clusters compile
 	results, err := compile.FleetCached(p, opts, cc.lookup, func(c *compile.Cluster) (rendered, error) {
 		out, err := render.Cluster(c, settings, p.Root)
 		if err == nil {
@@ -67,9 +72,6 @@ func (b *Platform) Plan() (*Plan, error) {
 		secret, err := render.InlineSecret(c, settings, p.Root)
 		return rendered{out: out, secret: secret}, err
 	})
-	if cfg.Progress != nil {
-		cfg.Progress(len(p.Clusters), len(p.Clusters)) // over, even on error
-	}
 	if err != nil {
 		return nil, err
 	}

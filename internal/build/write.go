@@ -19,11 +19,12 @@ import (
 type lastWrite struct {
 	read  bool
 	entry outputEntry
-	// raw is the entry's stamps, undecoded; once Unchanged did not
-	// apply, decoding decodes them into stamps while the clusters compile.
+	// raw is the entry's stamps, undecoded, until decoding decodes them
+	// into stamps (in the background, while the clusters compile).
 	raw      []byte
 	decoding *fan.Group
 	stamps   output.Stamps
+	stampsOK bool // they decoded
 }
 
 // Display is the output directory as messages show it.
@@ -58,25 +59,20 @@ func (b *Platform) lastEntry() *lastWrite {
 // same directory, less than fleetTTL after the pipeline last ran for
 // them, and the files are as that compile left them, there is nothing to
 // evaluate, render or write. It reports whether it applied, and how many
-// files the directory holds then. When it does not apply, the stamps of
-// the last compile are decoded in the background, for Write.
+// files the directory holds then.
 func (b *Platform) Unchanged() (files int, ok bool, err error) {
 	t0 := time.Now()
 	if !b.whole() {
 		return 0, false, nil
 	}
-	last := b.lastEntry()
-	defer func() {
-		if !ok && err == nil {
-			last.decoding = &fan.Group{}
-			last.decoding.Go("decode the stamps of the last compile", func() { last.stamps = decodeStamps(last.raw) })
-		}
-	}()
-	e := last.entry
-	if e.Key == (cache.Key{}) || !fresh(e.Full) || e.Stamps.UnmarshalBinary(last.raw) != nil {
+	e := b.lastEntry().entry
+	if e.Key == (cache.Key{}) || !fresh(e.Full) {
 		return 0, false, nil
 	}
 	if hw, ok := b.handwrittenKey(); !ok || b.cc.fleetKey(b.P, b.OutDir, hw) != e.Key {
+		return 0, false, nil
+	}
+	if e.Stamps, ok = b.knownStamps(); !ok {
 		return 0, false, nil
 	}
 	keep, ok, err := output.Unchanged(b.OutDir, &e.Stamps, b.Display())
@@ -96,7 +92,7 @@ func (b *Platform) Unchanged() (files int, ok bool, err error) {
 	return n, true, nil
 }
 
-// fresh reports whether the full pipeline ran at full recently enough for
+// fresh reports whether the full pipeline ran in full recently enough for
 // the shortcut: only a full run reads the cluster entries, and an entry
 // not read for days is trimmed.
 func fresh(full time.Time) bool {
@@ -104,12 +100,31 @@ func fresh(full time.Time) bool {
 	return age >= 0 && age <= fleetTTL
 }
 
-func decodeStamps(raw []byte) output.Stamps {
-	var s output.Stamps
-	if raw == nil || s.UnmarshalBinary(raw) != nil {
-		return output.Stamps{}
+// decodeStamps starts decoding the stamps of the last compile into
+// OutDir, tens of thousands of them, in the background, if it has not
+// started yet.
+func (b *Platform) decodeStamps() {
+	last := b.lastEntry()
+	if last.decoding != nil {
+		return
 	}
-	return s
+	last.decoding = &fan.Group{}
+	raw := last.raw
+	last.decoding.Go("decode the stamps of the last compile", func() {
+		last.stampsOK = raw != nil && last.stamps.UnmarshalBinary(raw) == nil
+		if !last.stampsOK {
+			last.stamps = output.Stamps{}
+		}
+	})
+}
+
+// knownStamps are the stamps of the last compile into OutDir; false (and
+// none) if there was none, or they do not decode.
+func (b *Platform) knownStamps() (output.Stamps, bool) {
+	b.decodeStamps()
+	last := b.lastEntry()
+	last.decoding.Wait()
+	return last.stamps, last.stampsOK
 }
 
 // Write makes the output directory hold pl (output.Write), trusting the
@@ -118,7 +133,7 @@ func decodeStamps(raw []byte) output.Stamps {
 // whole fleet.
 func (b *Platform) Write(pl *Plan) (output.Result, error) {
 	t0 := time.Now()
-	known := b.knownStamps()
+	known, _ := b.knownStamps()
 	res, err := output.Write(pl.OutDir, output.Plan{Files: pl.Files, Scope: pl.Scope, Known: &known, Display: b.Display()})
 	if err != nil {
 		return res, err
@@ -133,16 +148,6 @@ func (b *Platform) Write(pl *Plan) (output.Result, error) {
 	}
 	b.Stats.add("write", t0, fmt.Sprintf("%d files: %d written, %d unchanged, %d removed", len(pl.Files), len(res.Written), len(res.Unchanged), len(res.Removed)))
 	return res, nil
-}
-
-// knownStamps are the stamps of the last compile into OutDir.
-func (b *Platform) knownStamps() output.Stamps {
-	last := b.lastEntry()
-	if last.decoding == nil {
-		return decodeStamps(last.raw)
-	}
-	last.decoding.Wait()
-	return last.stamps
 }
 
 // putEntry stores the output entry of OutDir; losing it only costs time.

@@ -163,7 +163,7 @@ func (o *compileOptions) checkTree(b *build.Platform) error {
 	if err := output.Check(pl.OutDir, output.Plan{Files: pl.Files, Scope: pl.Scope, Display: b.Display()}); err != nil {
 		return err
 	}
-	c, err := build.Compare(pl)
+	c, err := b.Compare(pl)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ type diffOptions struct {
 	base   string
 	format string
 	stats  bool
+	cmd    *cobra.Command // for the usage errors trouble reports
 }
 
 func newDiffCmd(io IO) *cobra.Command {
@@ -62,7 +63,7 @@ Exit status: 0 without changes, 1 with changes, 2 on any trouble.`,
   # What does this branch change compared with origin/main, as a PR comment?
   fleetc diff --base origin/main --format markdown`,
 		Args: usageArgs(cobra.NoArgs),
-		RunE: func(*cobra.Command, []string) error { return o.run() },
+		RunE: func(c *cobra.Command, _ []string) error { o.cmd = c; return o.run() },
 	}
 	o.platformFlags.bind(c)
 	c.Flags().StringVar(&o.base, "base", "", "compare with the platform as it is at this git `ref` (such as origin/main) instead of the output on disk")
@@ -124,7 +125,7 @@ func (o *diffOptions) trouble(red *diff.Redactor, err error) error {
 			fmt.Fprintf(&buf, "fleetc: base %s does not compile:\n", re.Ref)
 			err = re.Err
 		}
-		report(io, nil, err)
+		report(io, o.cmd, err)
 	}
 	fmt.Fprint(o.Stderr, red.Redact(buf.String()))
 	return exitError{exitTrouble}
@@ -133,7 +134,14 @@ func (o *diffOptions) trouble(red *diff.Redactor, err error) error {
 // againstDisk compares the output fleetc owns on disk with a compile of
 // the working tree.
 func (o *diffOptions) againstDisk() (before, after diff.Side, v diffView, err error) {
-	pl, err := o.plan(o.config(o.IO))
+	b, err := loadPlatform(o.IO, o.config(o.IO))
+	var pl *build.Plan
+	if err == nil {
+		if o.stats {
+			defer printStats(o.Stderr, "", &b.Stats)
+		}
+		pl, err = b.Plan()
+	}
 	if err != nil {
 		// The output on disk still tells the redactor what is secret, in
 		// case an error message quotes it.
@@ -144,25 +152,13 @@ func (o *diffOptions) againstDisk() (before, after diff.Side, v diffView, err er
 		return before, after, v, err
 	}
 	after = diff.Side{Files: pl.Files, Outputs: pl.Outputs}
-	c, err := build.Compare(pl)
+	c, err := b.Compare(pl)
 	if err != nil {
 		return before, after, v, err
 	}
 	before = diff.Side{Files: c.Before, Fleet: c.Fleet}
-	v.before, v.after = load.DisplayPath(o.Cwd, pl.OutDir), "a compile of the working tree"
+	v.before, v.after = b.Display(), "a compile of the working tree"
 	return before, after, v, nil
-}
-
-// plan loads and builds the platform of cfg.
-func (o *diffOptions) plan(cfg build.Config) (*build.Plan, error) {
-	b, err := loadPlatform(o.IO, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if o.stats {
-		defer printStats(o.Stderr, "", &b.Stats)
-	}
-	return b.Plan()
 }
 
 // dir is the directory the flags name inside the platform.
@@ -223,6 +219,9 @@ func (o *diffOptions) againstBase() (before, after diff.Side, v diffView, err er
 	v.before, v.after, v.baseCommit = o.base, "the working tree", ref.Commit
 	if refErr == nil && workErr == nil && work.SameAt(ref) {
 		// The same fleetc compiles the same inputs on both sides.
+		if err := o.checkClusters(work.ClusterNames()); err != nil {
+			return before, after, v, err
+		}
 		if o.stats {
 			fmt.Fprintf(o.Stderr, "fleetc: stats\n  the inputs are those at %s, compiled before: nothing compiled (%s)\n", o.base, seconds(work.Stats.Total()))
 		}
@@ -253,6 +252,12 @@ func (o *diffOptions) againstBase() (before, after diff.Side, v diffView, err er
 			printStats(o.Stderr, " ("+o.base+")", &base.Stats)
 		}
 	}
+	if workPlan != nil && basePlan != nil {
+		// A name either side has.
+		if err := o.checkClusters(append(work.ClusterNames(), clustersOf(basePlan)...)); err != nil {
+			return before, after, v, err
+		}
+	}
 	names := o.clusters
 	if workPlan != nil && basePlan != nil && len(names) > 0 {
 		names = withRenamed(names, diff.Renames(diff.Side{Files: basePlan.Files}, diff.Side{Files: workPlan.Files}))
@@ -264,6 +269,25 @@ func (o *diffOptions) againstBase() (before, after diff.Side, v diffView, err er
 		before = side(basePlan, names)
 	}
 	return before, after, v, errors.Join(baseErr, workErr)
+}
+
+// checkClusters makes --cluster names that are not among known a usage
+// error that names the nearest one.
+func (o *diffOptions) checkClusters(known []string) error {
+	slices.Sort(known)
+	if msgs := unknownNames("--cluster", "cluster", o.clusters, slices.Compact(known)); len(msgs) > 0 {
+		return usageError{errors.New(strings.Join(msgs, "\n"))}
+	}
+	return nil
+}
+
+// clustersOf is the names of the clusters a plan compiled.
+func clustersOf(pl *build.Plan) []string {
+	names := make([]string, len(pl.Outputs))
+	for i, o := range pl.Outputs {
+		names[i] = o.Cluster
+	}
+	return names
 }
 
 // withRenamed adds to names the other name of each renamed cluster that
