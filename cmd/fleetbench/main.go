@@ -3,8 +3,10 @@
 // peak memory and files written for each step; cold compiles against cue
 // export in alternating pairs (fleetc, cue, fleetc, cue, …) with the
 // median of their ratios, with the fleet on disk and on tmpfs, since this
-// machine's speed drifts too much for unpaired runs to compare; and what
-// diff --base costs a reviewer. `make bench` runs it.
+// machine's speed drifts too much for unpaired runs to compare; what
+// diff --base costs a reviewer; and how long an editor waits for the
+// language server's diagnostics (internal/lsp/lsptest), with an empty
+// cache and a warm one. `make bench` runs it.
 //
 // Both tools compute the same values: fleetc compiles the generated
 // platform, and `cue export ./clusters -e deploy` evaluates the very same
@@ -30,6 +32,7 @@ import (
 	"time"
 
 	"github.com/fleetc/fleetc/internal/fleetgen"
+	"github.com/fleetc/fleetc/internal/lsp/lsptest"
 )
 
 func main() {
@@ -93,25 +96,64 @@ func run(cfg config, sizesFlag, work string) error {
 		}
 		defer os.RemoveAll(work)
 	}
-	var all []measurement
-	var pairs []pair
+	var r results
 	for _, s := range strings.Split(sizesFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			return fmt.Errorf("size %q: %w", s, err)
 		}
-		ms, ps, err := measureFleet(cfg, filepath.Join(work, fmt.Sprintf("fleet-%d", n)), n)
-		all, pairs = append(all, ms...), append(pairs, ps...)
+		err = measureFleet(cfg, filepath.Join(work, fmt.Sprintf("fleet-%d", n)), n, &r)
 		if err != nil {
-			printTable(all, pairs)
+			printTable(r)
 			return err
 		}
 	}
-	printTable(all, pairs)
+	printTable(r)
 	return nil
 }
 
-func measureFleet(cfg config, dir string, n int) ([]measurement, []pair, error) {
+// results are everything measured, over all fleets.
+type results struct {
+	steps []measurement
+	pairs []pair
+	lsp   []editorWait
+}
+
+// editorWait is what an editor waits for from the language server on one
+// fleet, with an empty or a warm cache.
+type editorWait struct {
+	size  int
+	cache string
+	lat   lsptest.Latencies
+}
+
+func measureFleet(cfg config, dir string, n int, r *results) error {
+	steps, pairs, err := measureSteps(cfg, dir, n)
+	r.steps, r.pairs = append(r.steps, steps...), append(r.pairs, pairs...)
+	if err != nil {
+		return err
+	}
+	// What an editor waits for: the language server on the same fleet,
+	// first with an empty cache, then with the cache that session left.
+	lspCache := dir + "-cache-lsp"
+	if err := os.RemoveAll(lspCache); err != nil {
+		return err
+	}
+	defer os.RemoveAll(lspCache)
+	for _, name := range []string{"empty", "warm"} {
+		l, err := lsptest.Measure(lsptest.Options{Root: dir, Cache: lspCache, Edits: 8, Pause: 200 * time.Millisecond, Timeout: 40 * time.Minute})
+		if err != nil {
+			return fmt.Errorf("lsp, %s cache: %w", name, err)
+		}
+		fmt.Fprintf(os.Stderr, "fleetbench: %d clusters, lsp, %s cache: %s\n", n, name, l)
+		r.lsp = append(r.lsp, editorWait{size: n, cache: name, lat: l})
+	}
+	return nil
+}
+
+// measureSteps measures the steps of compile, diff and cue export on a
+// fleet of n clusters generated in dir.
+func measureSteps(cfg config, dir string, n int) ([]measurement, []pair, error) {
 	fleetc := cfg.fleetc
 	fmt.Fprintf(os.Stderr, "fleetbench: %d clusters in %s\n", n, dir)
 	if err := os.RemoveAll(dir); err != nil {
@@ -308,7 +350,8 @@ func measure(dir string, limit time.Duration, env []string, name string, args ..
 	return m, nil
 }
 
-func printTable(ms []measurement, pairs []pair) {
+func printTable(r results) {
+	ms, pairs := r.steps, r.pairs
 	fmt.Printf("fleetbench on %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "clusters\tstep\twall\tCPU\tpeak RSS\tfiles written\t")
@@ -354,6 +397,18 @@ func printTable(ms []measurement, pairs []pair) {
 				continue
 			}
 			fmt.Fprintf(w, "%d\t%s\t%.2fs\t%.2fs\t%.2f (%s)\t%d\t%s\t\n", k.size, k.where, median(f), median(c), median(r), ratios(r), len(r), target)
+		}
+		w.Flush()
+	}
+
+	// What an editor waits for.
+	if len(r.lsp) > 0 {
+		fmt.Println()
+		w = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(w, "clusters\tfleetc lsp, cache\topen\tedited file, median\tedited file, max\tfleet-wide\ttarget (edited file)\t")
+		for _, e := range r.lsp {
+			l := e.lat
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t≤ 200ms, never > 500ms\t\n", e.size, e.cache, round(l.Open), round(l.Median()), round(l.Max()), round(l.Fleet))
 		}
 		w.Flush()
 	}
