@@ -39,7 +39,6 @@ type IO struct {
 
 // Main runs fleetc with the process's arguments and returns its exit code.
 func Main() int {
-	tuneGC(os.Args[1:])
 	cwd, _ := os.Getwd()
 	return Run(os.Args[1:], IO{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Cwd: cwd,
