@@ -95,21 +95,23 @@ type kindNeed struct {
 // Application of a project fleetc does not write is not checked: the
 // platform keeps that project itself.
 func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
-	s := in.Settings
-	clusters := make(map[string]*HubCluster, len(in.Clusters))
-	names := map[string]map[string]bool{} // hub -> projects
-	for _, h := range s.Hubs {
-		names[h.Name] = map[string]bool{in.Project: true}
-		for p := range s.Projects {
-			names[h.Name][p] = true
-		}
+	apps := projectApps(in)
+	out, specs := appProjects(in.Settings, projectNeeds(in, apps))
+	ds := setNamespaces(in.Sets, in.Settings.Hubs)
+	if ds = append(ds, checkApps(in.Settings.Projects, specs, apps).diags()...); len(ds) > 0 {
+		return out, ds.Sorted()
 	}
+	return out, nil
+}
+
+// hubProject names one project on one hub.
+type hubProject struct{ hub, project string }
+
+// projectApps is every Application of the matrix, in its order.
+func projectApps(in ProjectInput) []projectApp {
+	clusters := make(map[string]*HubCluster, len(in.Clusters))
 	for i := range in.Clusters {
-		cl := &in.Clusters[i]
-		clusters[cl.Name] = cl
-		if cl.Project != "" && names[cl.Hub] != nil {
-			names[cl.Hub][cl.Project] = true
-		}
+		clusters[in.Clusters[i].Name] = &in.Clusters[i]
 	}
 	sets := make(map[[2]string]*Set, len(in.Sets))
 	for i := range in.Sets {
@@ -128,18 +130,41 @@ func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
 			}
 		}
 	}
+	return apps
+}
 
-	// What each project on each hub needs.
-	type need struct {
-		dests map[argocd.ProjectDestination]bool
-		kinds map[argocd.GroupKind]bool
+// projectNeed is what the Applications of one project on one hub need of
+// it: their destinations and the cluster-scoped kinds they create.
+type projectNeed struct {
+	dests map[argocd.ProjectDestination]bool
+	kinds map[argocd.GroupKind]bool
+}
+
+// projectNeeds is, by hub and name, the projects each hub gets (the
+// generated Applications' project, every stated one and its clusters'
+// own) and what each needs, nil for nothing: what its Applications need
+// and, for a cluster's own project, every Application on the cluster.
+func projectNeeds(in ProjectInput, apps []projectApp) map[string]map[string]*projectNeed {
+	needs := map[string]map[string]*projectNeed{}
+	for _, h := range in.Settings.Hubs {
+		needs[h.Name] = map[string]*projectNeed{in.Project: nil}
+		for p := range in.Settings.Projects {
+			needs[h.Name][p] = nil
+		}
 	}
-	needs := map[[2]string]*need{}
-	add := func(hub, project string, a projectApp) {
-		n := needs[[2]string{hub, project}]
+	for _, cl := range in.Clusters {
+		if cl.Project != "" && needs[cl.Hub] != nil {
+			needs[cl.Hub][cl.Project] = nil
+		}
+	}
+	add := func(project string, a projectApp) {
+		n, ok := needs[a.cl.Hub][project]
+		if !ok {
+			return
+		}
 		if n == nil {
-			n = &need{dests: map[argocd.ProjectDestination]bool{}, kinds: map[argocd.GroupKind]bool{}}
-			needs[[2]string{hub, project}] = n
+			n = &projectNeed{dests: map[argocd.ProjectDestination]bool{}, kinds: map[argocd.GroupKind]bool{}}
+			needs[a.cl.Hub][project] = n
 		}
 		if a.destOK {
 			n.dests[argocd.ProjectDestination{Server: argocd.QuoteGlob(a.server), Namespace: argocd.QuoteGlob(a.namespace)}] = true
@@ -149,21 +174,25 @@ func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
 		}
 	}
 	for _, a := range apps {
-		if names[a.cl.Hub][a.project] {
-			add(a.cl.Hub, a.project, a)
-		}
+		add(a.project, a)
 		if a.cl.Project != "" && a.cl.Project != a.project {
-			add(a.cl.Hub, a.cl.Project, a)
+			add(a.cl.Project, a)
 		}
 	}
+	return needs
+}
 
+// appProjects is the AppProjects of each hub, sorted by name, and the
+// spec of each: the catalog and values repositories and what the
+// Applications need, where the platform does not state otherwise.
+func appProjects(s *compile.Settings, needs map[string]map[string]*projectNeed) (map[string][]argocd.AppProject, map[hubProject]argocd.AppProjectSpec) {
 	repos := slices.Compact(slices.Sorted(slices.Values([]string{s.Repos.Catalog, s.Repos.Values})))
-	specs := map[[2]string]argocd.AppProjectSpec{}
+	specs := map[hubProject]argocd.AppProjectSpec{}
 	out := map[string][]argocd.AppProject{}
 	for _, h := range s.Hubs {
-		for _, p := range slices.Sorted(maps.Keys(names[h.Name])) {
+		for _, p := range slices.Sorted(maps.Keys(needs[h.Name])) {
 			spec := argocd.AppProjectSpec{SourceRepos: repos, Destinations: []argocd.ProjectDestination{}, ClusterResourceWhitelist: []argocd.GroupKind{}}
-			if n := needs[[2]string{h.Name, p}]; n != nil {
+			if n := needs[h.Name][p]; n != nil {
 				spec.Destinations = slices.SortedFunc(maps.Keys(n.dests), func(a, b argocd.ProjectDestination) int {
 					return cmp.Or(strings.Compare(a.Server, b.Server), strings.Compare(a.Namespace, b.Namespace))
 				})
@@ -174,7 +203,7 @@ func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
 			if st, ok := s.Projects[p]; ok {
 				state(&spec, st.ProjectSetting)
 			}
-			specs[[2]string{h.Name, p}] = spec
+			specs[hubProject{h.Name, p}] = spec
 			out[h.Name] = append(out[h.Name], argocd.AppProject{
 				APIVersion: argocd.ApplicationSetAPIVersion,
 				Kind:       argocd.AppProjectKind,
@@ -183,109 +212,118 @@ func Projects(in ProjectInput) (map[string][]argocd.AppProject, diag.List) {
 			})
 		}
 	}
+	return out, specs
+}
 
+// setNamespaces checks the namespaces of the hand-written sets: the root
+// Application applies them on every hub, into the hub's namespace unless
+// a set names another, and one that does would land outside some hub's
+// Argo CD.
+func setNamespaces(sets []Set, hubs []compile.Hub) diag.List {
 	var ds diag.List
-	// The root Application applies the hand-written sets on every hub,
-	// into the hub's namespace unless a set names another: one that does
-	// would land outside some hub's Argo CD.
-	for i := range in.Sets {
-		st := &in.Sets[i]
+	for i := range sets {
+		st := &sets[i]
 		ns := st.Object.Metadata.Namespace
 		if !st.Handwritten() || ns == "" {
 			continue
 		}
-		for _, h := range s.Hubs {
+		for _, h := range hubs {
 			if h.Namespace != ns {
 				ds = append(ds, diag.Diagnostic{Pos: st.Pos, Message: fmt.Sprintf("ApplicationSet %q sets metadata.namespace %s, but hub %s runs Argo CD in %s, where the root Application applies it: leave metadata.namespace out", st.Object.Metadata.Name, ns, h.Name, h.Namespace)})
 			}
 		}
 	}
+	return ds
+}
 
-	r := refusals{}
-	// Each project's destinations indexed once: a project lists every
-	// cluster of it, and each of their Applications is checked.
-	matchers := make(map[[2]string]*argocd.ProjectMatcher, len(specs))
+// checkApps checks each of apps against its project, if fleetc writes
+// it (specs), and returns what the projects refuse.
+func checkApps(stated map[string]compile.StatedProject, specs map[hubProject]argocd.AppProjectSpec, apps []projectApp) refusals {
+	projects := make(map[hubProject]*projectRules, len(specs))
 	for k, spec := range specs {
-		matchers[k] = spec.Matcher()
+		projects[k] = &projectRules{spec: spec, dests: spec.Matcher(), sourceOK: map[string]bool{}, stated: stated[k.project]}
 	}
-	// Each repository asked once of each project: the Applications of a
-	// set on many clusters read the same few, and normalising the URL and
-	// every pattern is what costs.
-	sourceOK := map[[3]string]bool{}
+	r := refusals{}
 	for _, a := range apps {
-		spec, ok := specs[[2]string{a.cl.Hub, a.project}]
-		if !ok {
+		if p := projects[hubProject{a.cl.Hub, a.project}]; p != nil {
+			p.check(a, r)
+		}
+	}
+	return r
+}
+
+// projectRules is a project on a hub as checkApps asks it.
+type projectRules struct {
+	spec argocd.AppProjectSpec
+	// dests indexes the destinations once: a project lists every cluster
+	// of it, and each of their Applications is checked.
+	dests *argocd.ProjectMatcher
+	// sourceOK asks each repository once: the Applications of a set on
+	// many clusters read the same few, and normalising the URL and every
+	// pattern is what costs.
+	sourceOK map[string]bool
+	stated   compile.StatedProject
+}
+
+// check adds to r what p refuses of a: sources, destination and
+// cluster-scoped kinds.
+func (p *projectRules) check(a projectApp, r refusals) {
+	for _, repo := range a.repos {
+		permitted, asked := p.sourceOK[repo.s]
+		if !asked {
+			permitted = p.spec.SourcePermitted(repo.s)
+			p.sourceOK[repo.s] = permitted
+		}
+		if !permitted {
+			r.add(a, a.handwrittenPos(func(sp SpecPos) token.Position { return at(sp.Repos, repo.i) }, p.stated.Pos["sourceRepos"]),
+				fmt.Sprintf("project %s does not permit the source %s (sourceRepos)", a.project, repo.s))
+		}
+	}
+	p.checkDestination(a, r)
+	for _, k := range a.kinds {
+		if p.spec.ClusterKindPermitted(k.gk, k.name) {
 			continue
 		}
-		dests := matchers[[2]string{a.cl.Hub, a.project}]
-		stated := s.Projects[a.project]
-		for _, repo := range a.repos {
-			key := [3]string{a.cl.Hub, a.project, repo.s}
-			permitted, asked := sourceOK[key]
-			if !asked {
-				permitted = spec.SourcePermitted(repo.s)
-				sourceOK[key] = permitted
-			}
-			if !permitted {
-				r.add(a, a.handwrittenPos(func(sp SpecPos) token.Position { return at(sp.Repos, repo.i) }, stated.Pos["sourceRepos"]),
-					fmt.Sprintf("project %s does not permit the source %s (sourceRepos)", a.project, repo.s))
-			}
+		field := "clusterResourceWhitelist"
+		if len(p.spec.ClusterResourceWhitelist) > 0 && kindListed(p.spec.ClusterResourceWhitelist, k) {
+			field = "clusterResourceBlacklist"
 		}
-		if a.destOK && !dests.DestinationPermitted(a.project, a.server, a.name, a.namespace, a.cl.Project) {
-			pos := a.handwrittenPos(func(sp SpecPos) token.Position { return sp.Destination }, stated.Pos["destinations"])
-			why := fmt.Sprintf("project %s does not permit the destination %s, namespace %s (destinations)", a.project, a.server, a.namespace)
-			if dests.DestinationPermitted(a.project, a.server, a.name, a.namespace, a.project) {
-				// Only the cluster's scope is in the way.
-				pos = cmp.Or(a.cl.ProjectPos, a.cl.Pos)
-				if a.set.Handwritten() {
-					pos = a.set.Spec.Project
-				}
-				scope := "is scoped to no project"
-				if a.cl.Project != "" {
-					scope = "is scoped to project " + a.cl.Project
-				}
-				why = fmt.Sprintf("project %s permits only clusters scoped to it (permitOnlyProjectScopedClusters), and the cluster %s", a.project, scope)
-			}
-			r.add(a, pos, why)
-		}
-		for _, k := range a.kinds {
-			if spec.ClusterKindPermitted(k.gk, k.name) {
-				continue
-			}
-			field := "clusterResourceWhitelist"
-			if len(spec.ClusterResourceWhitelist) > 0 && kindListed(spec.ClusterResourceWhitelist, k) {
-				field = "clusterResourceBlacklist"
-			}
-			pos := a.handwrittenPos(func(SpecPos) token.Position { return k.pos }, stated.Pos[field])
-			r.add(a, pos, fmt.Sprintf("project %s does not permit the cluster-scoped %s (%s)", a.project, kindText(k), field))
-		}
+		pos := a.handwrittenPos(func(SpecPos) token.Position { return k.pos }, p.stated.Pos[field])
+		r.add(a, pos, fmt.Sprintf("project %s does not permit the cluster-scoped %s (%s)", a.project, kindText(k), field))
 	}
-	if ds = append(ds, r.diags()...); len(ds) > 0 {
-		return out, ds.Sorted()
+}
+
+// checkDestination adds to r a's destination if p refuses it; where only
+// the cluster's scope is in the way, the refusal is the cluster's (or
+// the hand-written set's project line's).
+func (p *projectRules) checkDestination(a projectApp, r refusals) {
+	if !a.destOK || p.dests.DestinationPermitted(a.project, a.server, a.name, a.namespace, a.cl.Project) {
+		return
 	}
-	return out, nil
+	pos := a.handwrittenPos(func(sp SpecPos) token.Position { return sp.Destination }, p.stated.Pos["destinations"])
+	why := fmt.Sprintf("project %s does not permit the destination %s, namespace %s (destinations)", a.project, a.server, a.namespace)
+	if p.dests.DestinationPermitted(a.project, a.server, a.name, a.namespace, a.project) {
+		pos = cmp.Or(a.cl.ProjectPos, a.cl.Pos)
+		if a.set.Handwritten() {
+			pos = a.set.Spec.Project
+		}
+		scope := "is scoped to no project"
+		if a.cl.Project != "" {
+			scope = "is scoped to project " + a.cl.Project
+		}
+		why = fmt.Sprintf("project %s permits only clusters scoped to it (permitOnlyProjectScopedClusters), and the cluster %s", a.project, scope)
+	}
+	r.add(a, pos, why)
 }
 
 // state replaces the fields of spec that the platform sets.
 func state(spec *argocd.AppProjectSpec, p compile.ProjectSetting) {
-	if p.Description != nil {
-		spec.Description = *p.Description
-	}
-	if p.SourceRepos != nil {
-		spec.SourceRepos = *p.SourceRepos
-	}
-	if p.Destinations != nil {
-		spec.Destinations = *p.Destinations
-	}
-	if p.ClusterResourceWhitelist != nil {
-		spec.ClusterResourceWhitelist = *p.ClusterResourceWhitelist
-	}
-	if p.ClusterResourceBlacklist != nil {
-		spec.ClusterResourceBlacklist = *p.ClusterResourceBlacklist
-	}
-	if p.PermitOnlyProjectScopedClusters != nil {
-		spec.PermitOnlyProjectScopedClusters = *p.PermitOnlyProjectScopedClusters
-	}
+	stateField(&spec.Description, p.Description)
+	stateField(&spec.SourceRepos, p.SourceRepos)
+	stateField(&spec.Destinations, p.Destinations)
+	stateField(&spec.ClusterResourceWhitelist, p.ClusterResourceWhitelist)
+	stateField(&spec.ClusterResourceBlacklist, p.ClusterResourceBlacklist)
+	stateField(&spec.PermitOnlyProjectScopedClusters, p.PermitOnlyProjectScopedClusters)
 	if spec.SourceRepos == nil {
 		spec.SourceRepos = []string{}
 	}
@@ -294,6 +332,13 @@ func state(spec *argocd.AppProjectSpec, p compile.ProjectSetting) {
 	}
 	if spec.ClusterResourceWhitelist == nil {
 		spec.ClusterResourceWhitelist = []argocd.GroupKind{}
+	}
+}
+
+// stateField sets *field to what the platform states, if it does.
+func stateField[T any](field, stated *T) {
+	if stated != nil {
+		*field = *stated
 	}
 }
 
