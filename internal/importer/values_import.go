@@ -90,218 +90,277 @@ func Values(p *load.Platform, tree *ValuesTree, opts ValuesOptions) (*ValuesImpo
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]compile.CatalogApp{}
-	for _, a := range cat.Apps {
-		known[a.Name] = a
+	v := &valuesImporter{voc: voc, opts: opts, res: &ValuesImport{tree: tree, byFile: map[string]*ValuesInput{}, Ignored: tree.Ignored}}
+	if err := v.readClusters(p.Clusters, tree.Files); err != nil {
+		return nil, err
 	}
-	res := &ValuesImport{tree: tree, byFile: map[string]*ValuesInput{}, Ignored: tree.Ignored}
+	if err := v.readApps(tree.Files, cat.Apps); err != nil {
+		return nil, err
+	}
+	v.generate()
+	// The files: catalog packages first, then cluster files.
+	if err := v.catalogFiles(p); err != nil {
+		return nil, err
+	}
+	if err := v.clusterFiles(); err != nil {
+		return nil, err
+	}
+	v.res.Files = v.changedFiles()
+	return v.res, nil
+}
 
-	// The clusters: env and bundles from their files, or --labels.
+// valuesImporter is what the steps of Values leave for the next ones.
+type valuesImporter struct {
+	voc  Vocabulary
+	opts ValuesOptions
+	res  *ValuesImport
+	// infos are the clusters with values files, by name; clusters their
+	// names, sorted.
+	infos    map[string]*clusterInfo
+	clusters []string
+	apps     map[string]*appIn
+	// assigns are the settings of the imported apps that each cluster
+	// file sets, by index in clusters; byCategory what each category's
+	// file gets; imported the apps imported.
+	assigns    map[int][]appAssign
+	byCategory map[string]*categoryGen
+	imported   map[string]bool
+	// out are the files to write, by path; onDisk what the files read
+	// here hold, so that telling which outputs change does not read them
+	// again.
+	out, onDisk map[string][]byte
+}
+
+// appIn is an app of the tree: its category and bundle, its catalog
+// entry (nil for an app new to the catalog) and its values files.
+type appIn struct {
+	name, category, bundle string
+	catalog                *compile.CatalogApp
+	inputs                 []*ValuesInput
+}
+
+// readClusters reads the env and bundles of each cluster with values
+// files from its cluster file, or --labels.
+func (v *valuesImporter) readClusters(cfs []*load.ClusterFile, inputs []*ValuesInput) error {
 	files := map[string]*load.ClusterFile{}
-	for _, cf := range p.Clusters {
+	for _, cf := range cfs {
 		files[cf.Name] = cf
 	}
-	infos := map[string]*clusterInfo{}
+	v.infos = map[string]*clusterInfo{}
 	var missing []string
-	renamed := map[string]string{}
-	for _, in := range tree.Files {
+	renamed := map[string]bool{}
+	for _, in := range inputs {
 		// A directory named after a cluster's old name that import argocd
 		// replaced, such as a kubeconfig context: the values are the
 		// cluster's under its new name.
 		if files[in.Cluster] == nil {
 			if to := ClusterName(in.Cluster); to != in.Cluster && files[to] != nil {
-				if _, seen := renamed[in.Cluster]; !seen {
-					res.Renamed = append(res.Renamed, fmt.Sprintf("%s/%s: the values of cluster %s, as import argocd named it", ValuesDir, in.Cluster, to))
+				if !renamed[in.Cluster] {
+					v.res.Renamed = append(v.res.Renamed, fmt.Sprintf("%s/%s: the values of cluster %s, as import argocd named it", ValuesDir, in.Cluster, to))
 				}
-				renamed[in.Cluster] = to
+				renamed[in.Cluster] = true
 				in.Cluster = to
 			}
 		}
-		if _, ok := infos[in.Cluster]; ok {
+		if _, ok := v.infos[in.Cluster]; ok {
 			continue
 		}
 		cf := files[in.Cluster]
 		if cf == nil {
 			missing = append(missing, in.Cluster)
-			infos[in.Cluster] = nil
+			v.infos[in.Cluster] = nil
 			continue
 		}
-		ci, err := readClusterInfo(cf, voc, opts.Labels[in.Cluster])
+		ci, err := readClusterInfo(cf, v.voc, v.opts.Labels[in.Cluster])
 		if err != nil {
-			return nil, err
+			return err
 		}
-		infos[in.Cluster] = ci
+		v.infos[in.Cluster] = ci
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("no cluster file for %s in %s/: import the clusters' registrations first (fleetc import argocd or fleetc import tkc), so that their env and bundles are known",
+		return fmt.Errorf("no cluster file for %s in %s/: import the clusters' registrations first (fleetc import argocd or fleetc import tkc), so that their env and bundles are known",
 			strings.Join(missing, ", "), load.ClustersDir)
 	}
-	for c := range opts.Labels {
-		if _, ok := infos[c]; !ok {
-			return nil, fmt.Errorf("--labels %s: the tree has no values of cluster %s", c, c)
+	for c := range v.opts.Labels {
+		if _, ok := v.infos[c]; !ok {
+			return fmt.Errorf("--labels %s: the tree has no values of cluster %s", c, c)
 		}
 	}
-	res.Clusters = len(infos)
-	res.inTree = map[string]bool{}
-	for c := range infos {
-		res.inTree[c] = true
+	v.clusters = slices.Sorted(maps.Keys(v.infos))
+	v.res.Clusters = len(v.infos)
+	v.res.inTree = map[string]bool{}
+	for c := range v.infos {
+		v.res.inTree[c] = true
 	}
+	return nil
+}
 
-	// The apps, their category and bundle.
-	type appIn struct {
-		name, category, bundle string
-		catalog                *compile.CatalogApp
-		inputs                 []*ValuesInput
+// readApps groups the values files by app, and tells each app's category
+// and bundle: the catalog's, else its directory's and --bundle or the
+// bundle its clusters tell (inferBundle).
+func (v *valuesImporter) readApps(inputs []*ValuesInput, catalog []compile.CatalogApp) error {
+	known := map[string]compile.CatalogApp{}
+	for _, a := range catalog {
+		known[a.Name] = a
 	}
-	apps := map[string]*appIn{}
-	for _, in := range tree.Files {
-		a := apps[in.App]
+	v.apps = map[string]*appIn{}
+	for _, in := range inputs {
+		a := v.apps[in.App]
 		if a == nil {
 			a = &appIn{name: in.App, category: in.Category}
 			if k, ok := known[in.App]; ok {
 				a.catalog, a.bundle = &k, k.Bundle
 				if k.Category != in.Category {
-					return nil, fmt.Errorf("%s: app %s is in category %s of the catalog, so its values are %s: move the file or the app", in.Rel(), in.App, k.Category, strings.Replace(in.Rel(), "/"+in.Category+"/", "/"+k.Category+"/", 1))
+					return fmt.Errorf("%s: app %s is in category %s of the catalog, so its values are %s: move the file or the app", in.Rel(), in.App, k.Category, strings.Replace(in.Rel(), "/"+in.Category+"/", "/"+k.Category+"/", 1))
 				}
 			}
-			apps[in.App] = a
+			v.apps[in.App] = a
 		}
 		if in.Category != a.category {
-			return nil, fmt.Errorf("%s: app %s is also in category %s (%s): an app has one category", in.Rel(), in.App, a.category, a.inputs[0].Rel())
+			return fmt.Errorf("%s: app %s is also in category %s (%s): an app has one category", in.Rel(), in.App, a.category, a.inputs[0].Rel())
 		}
 		a.inputs = append(a.inputs, in)
 	}
-	for app := range opts.Bundles {
-		if _, ok := apps[app]; !ok {
-			return nil, fmt.Errorf("--bundle %s: the tree has no values of app %s", app, app)
+	for app := range v.opts.Bundles {
+		if _, ok := v.apps[app]; !ok {
+			return fmt.Errorf("--bundle %s: the tree has no values of app %s", app, app)
 		}
 	}
-	for _, a := range apps {
+	for _, a := range v.apps {
 		if a.catalog != nil {
-			if b, ok := opts.Bundles[a.name]; ok && b != a.bundle {
-				return nil, fmt.Errorf("--bundle %s=%s: the catalog deploys %s with bundle %s", a.name, b, a.name, a.bundle)
+			if b, ok := v.opts.Bundles[a.name]; ok && b != a.bundle {
+				return fmt.Errorf("--bundle %s=%s: the catalog deploys %s with bundle %s", a.name, b, a.name, a.bundle)
 			}
 			continue
 		}
-		b, err := inferBundle(a.name, a.inputs, infos, voc, opts.Bundles[a.name])
+		b, err := inferBundle(a.name, a.inputs, v.infos, v.voc, v.opts.Bundles[a.name])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.bundle = b
 	}
+	return nil
+}
 
-	// Per app: the clusters that deploy it.
-	var clusterNames []string
-	for c := range infos {
-		clusterNames = append(clusterNames, c)
-	}
-	sort.Strings(clusterNames)
+// generate derives each app's catalog entry, env settings and
+// per-cluster settings from the values files of the clusters that deploy
+// it; a values file of a cluster whose bundles leave its app out is
+// unused.
+func (v *valuesImporter) generate() {
 	index := map[string]int{}
-	vcs := make([]vcluster, len(clusterNames))
-	for i, c := range clusterNames {
+	vcs := make([]vcluster, len(v.clusters))
+	for i, c := range v.clusters {
 		index[c] = i
-		vcs[i] = vcluster{name: c, env: infos[c].env}
+		vcs[i] = vcluster{name: c, env: v.infos[c].env}
 	}
-	assigns := map[int][]appAssign{}
-	byCategory := map[string]*categoryGen{}
-	for _, name := range slices.Sorted(maps.Keys(apps)) {
-		a := apps[name]
+	v.assigns, v.byCategory, v.imported = map[int][]appAssign{}, map[string]*categoryGen{}, map[string]bool{}
+	for _, name := range slices.Sorted(maps.Keys(v.apps)) {
+		a := v.apps[name]
 		var ms []member
 		for _, in := range a.inputs {
-			ci := infos[in.Cluster]
-			if !ci.bundles[a.bundle] {
-				res.Unused = append(res.Unused, fmt.Sprintf("%s: cluster %s does not enable bundle %s", in.Rel(), in.Cluster, a.bundle))
+			if ci := v.infos[in.Cluster]; !ci.bundles[a.bundle] {
+				v.res.Unused = append(v.res.Unused, fmt.Sprintf("%s: cluster %s does not enable bundle %s", in.Rel(), in.Cluster, a.bundle))
 				continue
 			}
-			res.byFile[in.Rel()] = in
+			v.res.byFile[in.Rel()] = in
 			ms = append(ms, member{index[in.Cluster], in.Root})
 		}
 		if len(ms) == 0 {
 			continue
 		}
-		g := &appGen{app: name, file: fmt.Sprintf("%s/*/%s/%s/%s", ValuesDir, a.category, name, ValuesFile), clusters: vcs, envs: voc.Envs}
+		g := &appGen{app: name, file: fmt.Sprintf("%s/*/%s/%s/%s", ValuesDir, a.category, name, ValuesFile), clusters: vcs, envs: v.voc.Envs}
 		expr := g.generate(ms)
 		for c, as := range g.assign {
-			assigns[c] = append(assigns[c], appAssign{app: name, settings: as})
+			v.assigns[c] = append(v.assigns[c], appAssign{app: name, settings: as})
 		}
-		cg := byCategory[a.category]
+		cg := v.byCategory[a.category]
 		if cg == nil {
 			cg = &categoryGen{category: a.category}
-			byCategory[a.category] = cg
+			v.byCategory[a.category] = cg
 		}
 		cg.apps = append(cg.apps, genApp{name: name, bundle: a.bundle, catalog: a.catalog, expr: expr, gen: g, clusters: len(ms)})
-		res.Apps = append(res.Apps, ValuesApp{Name: name, Bundle: a.bundle, Category: a.category, New: a.catalog == nil, Clusters: len(ms), Stats: g.stats})
-		res.Stats.add(g.stats)
+		v.res.Apps = append(v.res.Apps, ValuesApp{Name: name, Bundle: a.bundle, Category: a.category, New: a.catalog == nil, Clusters: len(ms), Stats: g.stats})
+		v.res.Stats.add(g.stats)
+		v.imported[name] = true
 	}
-	sort.Strings(res.Unused)
+	sort.Strings(v.res.Unused)
+}
 
-	// The files: catalog packages first, then cluster files.
-	defsDir, catalogFiles, err := catalogPackage(p)
+// catalogFiles adds to out the files of the catalog package that change:
+// those with entries of the imported apps lose them, and each category's
+// file gets its imported apps.
+func (v *valuesImporter) catalogFiles(p *load.Platform) error {
+	defsDir, srcs, err := catalogPackage(p)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	imported := map[string]bool{}
-	for _, a := range res.Apps {
-		imported[a.Name] = true
-	}
-	out := map[string][]byte{}
-	// onDisk is what the files read here hold, so that telling which
-	// outputs change does not read them again.
-	onDisk := maps.Clone(catalogFiles)
-	for path, src := range catalogFiles {
-		edited, changed, err := removeApps(path, src, imported)
+	v.out, v.onDisk = map[string][]byte{}, srcs
+	for path, src := range srcs {
+		edited, changed, err := removeApps(path, src, v.imported)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if changed {
-			out[path] = edited
+			v.out[path] = edited
 		}
 	}
-	for _, category := range slices.Sorted(maps.Keys(byCategory)) {
+	for _, category := range slices.Sorted(maps.Keys(v.byCategory)) {
 		path := filepath.Join(defsDir, category+".cue")
-		base, ok := out[path]
+		base, ok := v.out[path]
 		if !ok {
-			base = catalogFiles[path]
+			base = srcs[path]
 		}
 		pkg := ""
 		if base == nil {
-			pkg = catalogPkgName(catalogFiles)
+			pkg = catalogPkgName(srcs)
 		}
-		data, err := byCategory[category].file(base, pkg)
+		data, err := v.byCategory[category].file(base, pkg)
 		if err != nil {
-			return nil, fmt.Errorf("format %s: %w", path, err)
+			return fmt.Errorf("format %s: %w", path, err)
 		}
-		out[path] = data
+		v.out[path] = data
 	}
-	for _, c := range clusterNames {
-		ci := infos[c]
-		as := assigns[index[c]]
-		src, err := os.ReadFile(ci.file.Path)
+	return nil
+}
+
+// clusterFiles adds to out the cluster files that change: with their
+// settings of the imported apps, and for --labels their env and bundles.
+func (v *valuesImporter) clusterFiles() error {
+	for i, c := range v.clusters {
+		path := v.infos[c].file.Path
+		src, err := os.ReadFile(path)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		onDisk[ci.file.Path] = src
-		data, err := clusterValues(ci, src, as, imported)
+		v.onDisk[path] = src
+		data, err := clusterValues(v.infos[c], src, v.assigns[i], v.imported)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if string(data) != string(src) {
-			out[ci.file.Path] = data
+			v.out[path] = data
 		}
 	}
-	for _, path := range slices.Sorted(maps.Keys(out)) {
-		old, exists := onDisk[path]
+	return nil
+}
+
+// changedFiles is out, sorted by path, without the files that hold the
+// same bytes already.
+func (v *valuesImporter) changedFiles() []SourceFile {
+	var files []SourceFile
+	for _, path := range slices.Sorted(maps.Keys(v.out)) {
+		old, exists := v.onDisk[path]
 		if !exists {
 			var err error
 			old, err = os.ReadFile(path)
 			exists = err == nil
 		}
-		if exists && string(old) == string(out[path]) {
+		if exists && string(old) == string(v.out[path]) {
 			continue
 		}
-		res.Files = append(res.Files, SourceFile{Path: path, Data: out[path], Exists: exists})
+		files = append(files, SourceFile{Path: path, Data: v.out[path], Exists: exists})
 	}
-	return res, nil
+	return files
 }
 
 // clusterInfo is a cluster's env and bundles as its file says them.
