@@ -522,98 +522,121 @@ func (cg *categoryGen) file(base []byte, pkg string) ([]byte, error) {
 	} else {
 		b.Write(base)
 	}
+	cg.writeCatalog(&b)
+	cg.writeClusterSettings(&b)
+	cg.writeEnvSettings(&b)
+	return formatSource(b.String())
+}
+
+// writeCatalog writes the apps' entries of #Catalog.
+func (cg *categoryGen) writeCatalog(b *strings.Builder) {
 	usesEnvs := false
 	for _, a := range cg.apps {
 		usesEnvs = usesEnvs || strings.Contains(a.expr, letEnvs+"[")
 	}
-	fmt.Fprintf(&b, "\n// The apps of %s whose values fleetc import values derived from the\n// values files of every cluster (%s/<cluster>/%s/<app>/%s).\n", cg.category, ValuesDir, cg.category, ValuesFile)
+	fmt.Fprintf(b, "\n// The apps of %s whose values fleetc import values derived from the\n// values files of every cluster (%s/<cluster>/%s/<app>/%s).\n", cg.category, ValuesDir, cg.category, ValuesFile)
 	b.WriteString("#Catalog: {\n\tcluster: _\n")
 	if usesEnvs {
-		fmt.Fprintf(&b, "\tlet %s = platform.envs\n", letEnvs)
+		fmt.Fprintf(b, "\tlet %s = platform.envs\n", letEnvs)
 	}
 	for _, a := range cg.apps {
-		g := a.gen
-		fmt.Fprintf(&b, "\n\t// %s: imported from %s (%s).\n", a.name, g.file, plural(a.clusters, "1 cluster", fmt.Sprintf("%d clusters", a.clusters)))
-		fmt.Fprintf(&b, "\tapps: %s: {\n", label(a.name))
-		fmt.Fprintf(&b, "\t\tbundle:   %s\n\t\tcategory: %s\n", strconv.Quote(a.bundle), strconv.Quote(cg.category))
-		if c := a.catalog; c != nil {
-			if c.Chart != c.Category+"/"+c.Name {
-				fmt.Fprintf(&b, "\t\tchart: %s\n", strconv.Quote(c.Chart))
-			}
-			if c.Namespace != c.Category {
-				fmt.Fprintf(&b, "\t\tnamespace: %s\n", strconv.Quote(c.Namespace))
-			}
-			if c.ServerSideApply {
-				b.WriteString("\t\tserverSideApply: true\n")
-			}
-		}
-		// A let nothing refers to is an error in CUE: each is declared
-		// where the expression uses it.
-		if strings.Contains(a.expr, letCluster+".") {
-			fmt.Fprintf(&b, "\t\tlet %s = cluster\n", letCluster)
-		}
-		if strings.Contains(a.expr, letOwn+".") {
-			fmt.Fprintf(&b, "\t\tlet %s = cluster.%s[%s]\n", letOwn, settingsField, strconv.Quote(a.name))
-		}
-		fmt.Fprintf(&b, "\t\tvalues: %s\n\t}\n", indent(a.expr, 2))
+		a.writeEntry(b, cg.category)
 	}
 	b.WriteString("}\n")
+}
 
-	var withSettings, withEnv []genApp
-	for _, a := range cg.apps {
-		if len(a.gen.settings) > 0 {
-			withSettings = append(withSettings, a)
+// writeEntry writes a's entry of #Catalog: what the catalog said of it
+// besides its defaults, and its values.
+func (a genApp) writeEntry(b *strings.Builder, category string) {
+	fmt.Fprintf(b, "\n\t// %s: imported from %s (%s).\n", a.name, a.gen.file, plural(a.clusters, "1 cluster", fmt.Sprintf("%d clusters", a.clusters)))
+	fmt.Fprintf(b, "\tapps: %s: {\n", label(a.name))
+	fmt.Fprintf(b, "\t\tbundle:   %s\n\t\tcategory: %s\n", strconv.Quote(a.bundle), strconv.Quote(category))
+	if c := a.catalog; c != nil {
+		if c.Chart != c.Category+"/"+c.Name {
+			fmt.Fprintf(b, "\t\tchart: %s\n", strconv.Quote(c.Chart))
 		}
-		if len(a.gen.envSets) > 0 {
-			withEnv = append(withEnv, a)
+		if c.Namespace != c.Category {
+			fmt.Fprintf(b, "\t\tnamespace: %s\n", strconv.Quote(c.Namespace))
+		}
+		if c.ServerSideApply {
+			b.WriteString("\t\tserverSideApply: true\n")
 		}
 	}
-	if len(withSettings) > 0 {
-		b.WriteString("\n// The values of the apps above that differ between clusters: each\n// cluster file sets those where it differs from the default.\n#Cluster: {\n\tenv!: _\n")
-		usesEnv, usesName := false, false
-		for _, a := range withSettings {
-			for _, st := range a.gen.settings {
-				usesEnv = usesEnv || strings.Contains(st.schema, letEnv+"]")
-				usesName = usesName || strings.Contains(st.schema, letName+")")
+	// A let nothing refers to is an error in CUE: each is declared
+	// where the expression uses it.
+	if strings.Contains(a.expr, letCluster+".") {
+		fmt.Fprintf(b, "\t\tlet %s = cluster\n", letCluster)
+	}
+	if strings.Contains(a.expr, letOwn+".") {
+		fmt.Fprintf(b, "\t\tlet %s = cluster.%s[%s]\n", letOwn, settingsField, strconv.Quote(a.name))
+	}
+	fmt.Fprintf(b, "\t\tvalues: %s\n\t}\n", indent(a.expr, 2))
+}
+
+// writeClusterSettings writes the fields of #Cluster that the apps'
+// per-cluster settings add, if any.
+func (cg *categoryGen) writeClusterSettings(b *strings.Builder) {
+	var apps []genApp
+	usesEnv, usesName := false, false
+	for _, a := range cg.apps {
+		if len(a.gen.settings) > 0 {
+			apps = append(apps, a)
+		}
+		for _, st := range a.gen.settings {
+			usesEnv = usesEnv || strings.Contains(st.schema, letEnv+"]")
+			usesName = usesName || strings.Contains(st.schema, letName+")")
+		}
+	}
+	if len(apps) == 0 {
+		return
+	}
+	b.WriteString("\n// The values of the apps above that differ between clusters: each\n// cluster file sets those where it differs from the default.\n#Cluster: {\n\tenv!: _\n")
+	if usesName {
+		fmt.Fprintf(b, "\tname!: _\n\tlet %s = name\n", letName)
+	}
+	if usesEnv {
+		fmt.Fprintf(b, "\tlet %s = env\n\tlet %s = platform.envs\n", letEnv, letEnvs)
+	}
+	fmt.Fprintf(b, "\t%s: {\n", settingsField)
+	for _, a := range apps {
+		fmt.Fprintf(b, "\t\t// %s: what differs between clusters in %s.\n\t\t%s: {\n", a.name, a.gen.file, label(a.name))
+		for _, s := range a.gen.settings {
+			opt := ""
+			if s.optional {
+				opt = "?"
 			}
+			fmt.Fprintf(b, "%s\t\t\t%s%s: %s\n", comment(s.doc, "\t\t\t"), s.name, opt, s.schema)
 		}
-		if usesName {
-			fmt.Fprintf(&b, "\tname!: _\n\tlet %s = name\n", letName)
+		b.WriteString("\t\t}\n")
+	}
+	b.WriteString("\t}\n}\n")
+}
+
+// writeEnvSettings writes the env settings of the apps, if any: per env,
+// per app, what the env decides.
+func (cg *categoryGen) writeEnvSettings(b *strings.Builder) {
+	var apps []genApp
+	for _, a := range cg.apps {
+		if len(a.gen.envSets) > 0 {
+			apps = append(apps, a)
 		}
-		if usesEnv {
-			fmt.Fprintf(&b, "\tlet %s = env\n\tlet %s = platform.envs\n", letEnv, letEnvs)
-		}
-		fmt.Fprintf(&b, "\t%s: {\n", settingsField)
-		for _, a := range withSettings {
-			fmt.Fprintf(&b, "\t\t// %s: what differs between clusters in %s.\n\t\t%s: {\n", a.name, a.gen.file, label(a.name))
-			for _, s := range a.gen.settings {
-				opt := ""
-				if s.optional {
-					opt = "?"
-				}
-				fmt.Fprintf(&b, "%s\t\t\t%s%s: %s\n", comment(s.doc, "\t\t\t"), s.name, opt, s.schema)
+	}
+	if len(apps) == 0 {
+		return
+	}
+	b.WriteString("\n// The values of the apps above that the env decides.\nplatform: envs: {\n")
+	for _, e := range apps[0].gen.envs {
+		fmt.Fprintf(b, "\t%s: %s: {\n", label(e), settingsField)
+		for _, a := range apps {
+			fmt.Fprintf(b, "\t\t%s: {\n", label(a.name))
+			for _, s := range a.gen.envSets {
+				fmt.Fprintf(b, "%s\t\t\t%s: %s\n", comment(s.doc, "\t\t\t"), s.name, s.byEnv[e])
 			}
 			b.WriteString("\t\t}\n")
 		}
-		b.WriteString("\t}\n}\n")
+		b.WriteString("\t}\n")
 	}
-	if len(withEnv) > 0 {
-		b.WriteString("\n// The values of the apps above that the env decides.\nplatform: envs: {\n")
-		envs := withEnv[0].gen.envs
-		for _, e := range envs {
-			fmt.Fprintf(&b, "\t%s: %s: {\n", label(e), settingsField)
-			for _, a := range withEnv {
-				fmt.Fprintf(&b, "\t\t%s: {\n", label(a.name))
-				for _, s := range a.gen.envSets {
-					fmt.Fprintf(&b, "%s\t\t\t%s: %s\n", comment(s.doc, "\t\t\t"), s.name, s.byEnv[e])
-				}
-				b.WriteString("\t\t}\n")
-			}
-			b.WriteString("\t}\n")
-		}
-		b.WriteString("}\n")
-	}
-	return formatSource(b.String())
+	b.WriteString("}\n")
 }
 
 // comment is doc as line comments, each line prefixed with ind.
