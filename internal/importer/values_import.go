@@ -381,22 +381,8 @@ func readClusterInfo(cf *load.ClusterFile, voc Vocabulary, labels map[string]str
 		ci.bundles[b] = true
 	}
 	if labels != nil {
-		ci.labelsGiven = true
-		for k, v := range labels {
-			switch {
-			case k == argocd.EnvLabel:
-				if !slices.Contains(voc.Envs, v) {
-					return nil, fmt.Errorf("--labels %s: env %s is not an env of the platform (%s)", cf.Name, v, strings.Join(voc.Envs, ", "))
-				}
-				ci.env = v
-			case slices.Contains(voc.Bundles, k):
-				if v != argocd.BundleEnabled {
-					return nil, fmt.Errorf("--labels %s: %s=%s: a bundle is on with %s=%s", cf.Name, k, v, k, argocd.BundleEnabled)
-				}
-				ci.bundles[k] = true
-			default:
-				return nil, fmt.Errorf("--labels %s: %s is neither env nor a bundle (%s)", cf.Name, k, strings.Join(voc.Bundles, ", "))
-			}
+		if err := ci.setLabels(labels, voc); err != nil {
+			return nil, err
 		}
 		if ci.env != "" {
 			return ci, nil
@@ -438,6 +424,28 @@ func readClusterInfo(cf *load.ClusterFile, voc Vocabulary, labels map[string]str
 		}
 	}
 	return ci, nil
+}
+
+// setLabels sets the env and bundles that --labels give.
+func (ci *clusterInfo) setLabels(labels map[string]string, voc Vocabulary) error {
+	ci.labelsGiven = true
+	for k, v := range labels {
+		switch {
+		case k == argocd.EnvLabel:
+			if !slices.Contains(voc.Envs, v) {
+				return fmt.Errorf("--labels %s: env %s is not an env of the platform (%s)", ci.name, v, strings.Join(voc.Envs, ", "))
+			}
+			ci.env = v
+		case slices.Contains(voc.Bundles, k):
+			if v != argocd.BundleEnabled {
+				return fmt.Errorf("--labels %s: %s=%s: a bundle is on with %s=%s", ci.name, k, v, k, argocd.BundleEnabled)
+			}
+			ci.bundles[k] = true
+		default:
+			return fmt.Errorf("--labels %s: %s is neither env nor a bundle (%s)", ci.name, k, strings.Join(voc.Bundles, ", "))
+		}
+	}
+	return nil
 }
 
 func litValue(l *ast.BasicLit) string {
