@@ -174,170 +174,227 @@ type Cached[T any] func(f *load.ClusterFile) (v T, server string, ok bool)
 // platform itself is still checked; the caller keys the cache on
 // everything a cluster's result depends on.
 func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step func(*Cluster) (T, error)) ([]Result[T], error) {
+	r, err := newFleetRun(p, opts, cached, step)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	fan.Each(len(r.files)+1, r.workers, r.item, r.run)
+	if opts.Stats != nil {
+		*opts.Stats = Stats{
+			Workers: r.workers, Clusters: len(r.files), Wall: time.Since(start),
+			Setup:    time.Duration(r.evs.setupNanos.Load()),
+			Evaluate: time.Duration(r.evalNanos.Load()), Step: time.Duration(r.stepNanos.Load()),
+			Cached: int(r.hits.Load()), Lookup: time.Duration(r.lookupNanos.Load()),
+		}
+	}
+	if r.canceled.Load() {
+		return nil, context.Canceled
+	}
+	return r.collect()
+}
+
+// fleetRun is one FleetCached between its steps: the clusters, the
+// evaluators its workers borrow, what became of each cluster (a worker
+// writes only its own cluster's slots, so they need no lock) and the
+// figures for Stats.
+type fleetRun[T any] struct {
+	p      *load.Platform
+	opts   Options
+	cached Cached[T]
+	step   func(*Cluster) (T, error)
+	files  []*load.ClusterFile
+	// results[i] and out[i] are what became of files[i]: a cluster that
+	// did not compile has no result (Cluster is "").
+	results []Result[T]
+	out     []outcome
+	// files[selected:] are the context clusters.
+	selected, workers int
+	// creds are the credentials in the shared files: with any, no
+	// cluster goes to the step.
+	creds []credential
+	evs   *evaluators
+
+	evalNanos, stepNanos, lookupNanos, done, hits atomic.Int64
+	canceled                                      atomic.Bool
+}
+
+// outcome is what became of one cluster besides its result: its server,
+// its problems and the credentials they name.
+type outcome struct {
+	server string
+	diags  diag.List
+	creds  []credential
+	// leaked says diags are the credential the step found in what it
+	// would write, which sharedLeaks folds across clusters.
+	leaked bool
+}
+
+// newFleetRun selects the clusters (and the others as context, WithFleet)
+// and finds the shared files' credentials before any evaluator builds,
+// and so mutates, the shared instance.
+func newFleetRun[T any](p *load.Platform, opts Options, cached Cached[T], step func(*Cluster) (T, error)) (*fleetRun[T], error) {
 	files, err := selectClusters(p, opts.Clusters)
 	if err != nil {
 		return nil, err
 	}
-	// files[selected:] are the context clusters.
 	selected := len(files)
 	if opts.WithFleet && len(opts.Clusters) > 0 {
 		files = append(files, contextClusters(p, files)...)
-	}
-	// Before any evaluator builds (and so mutates) the shared instance.
-	creds := sharedCredentials(p.Shared, p.Root)
-	var shared diag.List
-	for _, c := range creds {
-		shared = append(shared, c.diagnostic("", strings.Join(c.path, ".")))
 	}
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = max(1, min(workers, len(files)))
+	return &fleetRun[T]{
+		p: p, opts: opts, cached: cached, step: step, files: files,
+		results: make([]Result[T], len(files)), out: make([]outcome, len(files)),
+		selected: selected, workers: workers, creds: sharedCredentials(p.Shared, p.Root),
+		evs: &evaluators{p: p, readSecret: opts.ReadSecret, idle: make(chan *evaluator, workers)},
+	}, nil
+}
 
-	results := make([]Result[T], len(files))
-	diags := make([]diag.List, len(files))
-	fileCreds := make([][]credential, len(files))
-	// leaked says the cluster's errors are the credential its step found
-	// in what it would write, which sharedLeaks folds across clusters.
-	leaked := make([]bool, len(files))
-	servers := make([]string, len(files))
-	var evalNanos, stepNanos, lookupNanos atomic.Int64
-	var done, hits atomic.Int64
-	start := time.Now()
-	var canceled atomic.Bool
-	evs := &evaluators{p: p, readSecret: opts.ReadSecret, idle: make(chan *evaluator, workers)}
-	// Item 0 builds the first evaluator at once, since it also checks the
-	// platform, while the other workers look clusters up in the cache;
-	// item i > 0 is files[i-1]. A panic is raised again here, in the
-	// caller's goroutine, naming the cluster.
-	item := func(i int) string {
-		if i == 0 {
-			return sharedItem
-		}
-		return "cluster " + files[i-1].Name
+// item names fan.Each's item i for a panic: item 0 builds the first
+// evaluator, item i > 0 is files[i-1].
+func (r *fleetRun[T]) item(i int) string {
+	if i == 0 {
+		return sharedItem
 	}
-	fan.Each(len(files)+1, workers, item, func(i int) {
-		if evs.failed.Load() {
-			return
-		}
-		if i == 0 {
-			if ev := evs.build(true); ev != nil {
-				evs.put(ev)
-			}
-			return
-		}
-		i--
-		select {
-		case <-opts.Done:
-			canceled.Store(true)
-			return
-		default:
-		}
-		if opts.Progress != nil {
-			defer func() { opts.Progress(int(done.Add(1)), len(files)) }()
-		}
-		t1 := time.Now()
-		// A file with problems of its own is evaluated, so
-		// that they are reported with its other errors.
-		if cached != nil && len(files[i].Problems) == 0 {
-			v, server, ok := cached(files[i])
-			lookupNanos.Add(time.Since(t1).Nanoseconds())
-			if ok {
-				hits.Add(1)
-				servers[i] = server
-				results[i] = Result[T]{Cluster: files[i].Name, Server: server, Value: v, Context: i >= selected}
-				return
-			}
-			t1 = time.Now()
-		}
-		ev := evs.get()
-		if ev == nil {
-			return
-		}
-		defer evs.put(ev)
-		read := ev.readSecret
-		if i >= selected {
-			// A context cluster's secrets are not read.
-			ev.readSecret = nil
-		}
-		c, found, ds := ev.cluster(files[i])
-		ev.readSecret = read
-		t2 := time.Now()
-		evalNanos.Add(t2.Sub(t1).Nanoseconds())
-		fileCreds[i] = found
-		if len(ds) > 0 {
-			diags[i] = ds
-			return
-		}
-		servers[i] = c.Server
-		if len(creds) > 0 {
-			// The compile fails for the shared files'
-			// credentials: nothing that may hold one goes to
-			// the caller's step (and so to a cache).
-			return
-		}
-		c.Context = i >= selected
-		v, ds, found := runStep(files[i], c, step)
-		stepNanos.Add(time.Since(t2).Nanoseconds())
-		fileCreds[i] = append(fileCreds[i], found...)
-		leaked[i] = len(found) > 0
-		if len(ds) > 0 {
-			diags[i] = ds
-			return
-		}
-		results[i] = Result[T]{Cluster: c.Name, Server: c.Server, Value: v, Context: c.Context}
-	})
-	if opts.Stats != nil {
-		*opts.Stats = Stats{
-			Workers: workers, Clusters: len(files), Wall: time.Since(start),
-			Setup:    time.Duration(evs.setupNanos.Load()),
-			Evaluate: time.Duration(evalNanos.Load()), Step: time.Duration(stepNanos.Load()),
-			Cached: int(hits.Load()), Lookup: time.Duration(lookupNanos.Load()),
-		}
+	return "cluster " + r.files[i-1].Name
+}
+
+// run is fan.Each's item i. Item 0 builds the first evaluator at once, as
+// it also checks the platform, while the other workers look clusters up
+// in the cache. Once the shared package fails, or Done is closed, no
+// further cluster starts.
+func (r *fleetRun[T]) run(i int) {
+	if r.evs.failed.Load() {
+		return
 	}
-	if canceled.Load() {
-		return nil, context.Canceled
+	if i == 0 {
+		if ev := r.evs.build(true); ev != nil {
+			r.evs.put(ev)
+		}
+		return
 	}
-	for _, c := range fileCreds {
-		creds = append(creds, c...)
+	i--
+	select {
+	case <-r.opts.Done:
+		r.canceled.Store(true)
+		return
+	default:
+	}
+	if r.opts.Progress != nil {
+		defer func() { r.opts.Progress(int(r.done.Add(1)), len(r.files)) }()
+	}
+	if !r.lookup(i) {
+		r.compile(i)
+	}
+}
+
+// lookup asks the cache for files[i]: true if it had its result. A file
+// with problems of its own is evaluated, so that they are reported with
+// its other errors.
+func (r *fleetRun[T]) lookup(i int) bool {
+	f := r.files[i]
+	if r.cached == nil || len(f.Problems) > 0 {
+		return false
+	}
+	t := time.Now()
+	v, server, ok := r.cached(f)
+	r.lookupNanos.Add(time.Since(t).Nanoseconds())
+	if ok {
+		r.hits.Add(1)
+		r.out[i].server = server
+		r.results[i] = Result[T]{Cluster: f.Name, Server: server, Value: v, Context: i >= r.selected}
+	}
+	return ok
+}
+
+// compile evaluates files[i] on a borrowed evaluator and passes a valid
+// cluster to the step, unless the shared files hold a credential: then
+// nothing that may hold one goes to the step (and so to a cache).
+func (r *fleetRun[T]) compile(i int) {
+	t1 := time.Now()
+	ev := r.evs.get()
+	if ev == nil {
+		return
+	}
+	defer r.evs.put(ev)
+	o, isContext := &r.out[i], i >= r.selected
+	read := ev.readSecret
+	if isContext {
+		ev.readSecret = nil // a context cluster's secrets are not read
+	}
+	c, found, ds := ev.cluster(r.files[i])
+	ev.readSecret = read
+	t2 := time.Now()
+	r.evalNanos.Add(t2.Sub(t1).Nanoseconds())
+	o.creds, o.diags = found, ds
+	if len(ds) > 0 {
+		return
+	}
+	o.server = c.Server
+	if len(r.creds) > 0 {
+		return
+	}
+	c.Context = isContext
+	v, ds, found := runStep(r.files[i], c, r.step)
+	r.stepNanos.Add(time.Since(t2).Nanoseconds())
+	o.creds, o.diags, o.leaked = append(o.creds, found...), ds, len(found) > 0
+	if len(ds) == 0 {
+		r.results[i] = Result[T]{Cluster: c.Name, Server: c.Server, Value: v, Context: isContext}
+	}
+}
+
+// collect is FleetCached's answer from the outcomes: the results, or
+// every problem (the platform's, the clusters', leaks folded across
+// clusters, shared servers) sorted, every credential found redacted.
+func (r *fleetRun[T]) collect() ([]Result[T], error) {
+	creds := r.creds
+	for _, o := range r.out {
+		creds = append(creds, o.creds...)
 	}
 	red := newRedactor(creds)
-	if evs.err != nil {
+	if err := r.evs.err; err != nil {
 		var dl diag.List
-		if errors.As(evs.err, &dl) {
+		if errors.As(err, &dl) {
 			return nil, red.list(dl)
 		}
-		return nil, evs.err
+		return nil, err
 	}
-
-	all := append(shared, evs.shared...)
+	var all diag.List
+	for _, c := range r.creds {
+		all = append(all, c.diagnostic("", strings.Join(c.path, ".")))
+	}
+	all = append(all, r.evs.shared...)
 	var leaks diag.List
-	for i, ds := range diags {
-		if i >= selected && len(ds) > 0 {
+	servers := make([]string, len(r.out))
+	for i, o := range r.out {
+		servers[i] = o.server
+		switch {
+		case i >= r.selected && len(o.diags) > 0:
 			// A context cluster's own errors are not the selected
 			// clusters' (vet --cluster leaves them out), but the checks
 			// of the whole fleet still count its server as its file
 			// writes it.
-			servers[i] = literalServer(files[i])
-			if servers[i] == "" {
-				all = append(all, unchecked(files[i]))
+			if servers[i] = literalServer(r.files[i]); servers[i] == "" {
+				all = append(all, unchecked(r.files[i]))
 			}
-			continue
+		case o.leaked:
+			leaks = append(leaks, o.diags...)
+		default:
+			all = append(all, o.diags...)
 		}
-		if leaked[i] {
-			leaks = append(leaks, ds...)
-			continue
-		}
-		all = append(all, ds...)
 	}
-	all = append(all, sharedLeaks(leaks, files)...)
-	all = append(all, duplicateServers(p.Root, fleetServers(files, servers, selected))...)
+	all = append(all, sharedLeaks(leaks, r.files)...)
+	all = append(all, duplicateServers(r.p.Root, fleetServers(r.files, servers, r.selected))...)
 	if len(all) > 0 {
 		return nil, red.list(all).Sorted()
 	}
 	// Context clusters that do not compile have no result.
-	return slices.DeleteFunc(results, func(r Result[T]) bool { return r.Cluster == "" }), nil
+	return slices.DeleteFunc(r.results, func(r Result[T]) bool { return r.Cluster == "" }), nil
 }
 
 // sharedItem names a panic while the shared package evaluates.
