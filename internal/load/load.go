@@ -133,118 +133,25 @@ func Load(cfg Config) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Platform{Root: root}
-	dir := filepath.Join(root, ClustersDir)
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no %s directory in %s: a fleetc platform keeps one file per cluster there", ClustersDir, root)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", dir, err)
-	}
-
-	diags, err := nestedFiles(dir, cfg.Overlay)
+	paths, diags, err := clusterSources(root, cfg.Overlay)
 	if err != nil {
 		return nil, err
 	}
-	var shared []string
-	byName := map[string]*ClusterFile{}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() && !linkedDir(dir, e) {
-			names = append(names, e.Name())
-		}
+	sources, err := parseSources(root, paths, cfg)
+	if err != nil {
+		return nil, err
 	}
-	// An editor's new file is part of the package before it is saved.
-	for path := range cfg.Overlay {
-		if filepath.Dir(path) == dir && !slices.Contains(names, filepath.Base(path)) {
-			names = append(names, filepath.Base(path))
-		}
-	}
-	slices.Sort(names)
-	// A CUE file that the clusters package leaves out (a name starting
-	// with "_" or ".", an extension in other case than .cue) is an error:
-	// its cluster would silently lose its registration and values.
-	for _, name := range names {
-		if isCUE(name) && !compiled(name) {
-			diags = append(diags, leftOut(dir, filepath.Join(dir, name), cfg.Overlay))
-		}
-	}
-	names = slices.DeleteFunc(names, func(name string) bool { return !compiled(name) })
-	// Reading and parsing thousands of files is worth every core; what
-	// they hold is then looked at in name order.
-	type parsed struct {
-		cf        *ClusterFile
-		src       []byte
-		isCluster bool
-		diags     diag.List
-		err       error
-	}
-	all := make([]parsed, len(names))
-	reuse := map[string]*ClusterFile{}
-	if cfg.Reuse != nil && cfg.Reuse.Root == root {
-		for _, cf := range cfg.Reuse.Clusters {
-			reuse[cf.Path] = cf
-		}
-	}
-	// A panic (of the parser, say) is raised again in the caller, naming
-	// the file.
-	fan.Each(len(names), 0, func(i int) string { return "parse " + filepath.Join(dir, names[i]) }, func(i int) {
-		path := filepath.Join(dir, names[i])
-		src, err := readSource(path, cfg.Overlay)
-		if err != nil {
-			all[i].err = fmt.Errorf("read %s: %w", path, err)
-			return
-		}
-		if prev := reuse[path]; prev != nil && prev.Digest == sha256.Sum256(src) {
-			// The syntax tree is shared. Evaluating it writes
-			// only what parsing resolved already; the caller
-			// keeps two evaluations of it from overlapping.
-			cf := *prev
-			all[i].cf, all[i].isCluster = &cf, true
-			return
-		}
-		all[i].cf, all[i].isCluster, all[i].diags = parseClusterFile(path, src)
-		if !all[i].isCluster {
-			all[i].src = src // kept for pinShared
-		}
-	})
-	sharedSrc := map[string][]byte{} // what was read of the shared files
-	for i, name := range names {
-		if all[i].err != nil {
-			return nil, all[i].err
-		}
-		path := filepath.Join(dir, name)
-		cf, isCluster, ds := all[i].cf, all[i].isCluster, all[i].diags
-		diags = append(diags, ds...)
-		if len(ds) > 0 {
-			continue
-		}
-		if !isCluster {
-			shared = append(shared, path)
-			sharedSrc[path] = all[i].src
-			continue
-		}
-		if prev, dup := byName[cf.Name]; dup {
-			// Both files are at fault; name the other one relative to the
-			// module so the message reads the same on every machine.
-			for _, pair := range [][2]*ClusterFile{{cf, prev}, {prev, cf}} {
-				other := pair[1].Pos.Position()
-				rel, _ := filepath.Rel(root, other.Filename)
-				diags = append(diags, diag.Errorf(pair[0].Pos, cf.Name, "cluster %q is defined twice: here and in %s:%d:%d", cf.Name, filepath.ToSlash(rel), other.Line, other.Column))
-			}
-			continue
-		}
-		byName[cf.Name] = cf
-		p.Clusters = append(p.Clusters, cf)
-	}
+	p := &Platform{Root: root}
+	ds, sharedSrc := p.add(sources)
+	diags = append(diags, ds...)
 	for _, cf := range p.Clusters {
 		cf.Problems = fileProblems(cf)
 	}
+	dir := filepath.Join(root, ClustersDir)
 	if len(p.Clusters) == 0 && len(diags) == 0 && !cfg.AllowEmpty {
 		return nil, fmt.Errorf("%s defines no cluster: add one file per cluster, such as clusters/<name>.cue with `clusters: \"<name>\": {...}`", dir)
 	}
-	if len(shared) == 0 && len(diags) == 0 {
+	if len(p.sharedFiles) == 0 && len(diags) == 0 {
 		return nil, fmt.Errorf("%s has no shared file: one file of the clusters package must apply the platform to %s (see clusters/platform.cue in the fleetc repository)", dir, ClustersField)
 	}
 	if len(diags) > 0 {
@@ -255,12 +162,134 @@ func Load(cfg Config) (*Platform, error) {
 		return nil, diags.Sorted()
 	}
 	slices.SortFunc(p.Clusters, func(a, b *ClusterFile) int { return strings.Compare(a.Name, b.Name) })
-
-	p.sharedFiles = shared
 	if err := p.pinShared(cfg.Overlay, sharedSrc); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// clusterSources are the paths of the clusters package's files under
+// root, in name order, an editor's new file included before it is saved.
+// A CUE file that the package leaves out is an error, as its cluster would
+// silently lose its registration and values: one in a subdirectory
+// (nestedFiles), or a name starting with "_" or ".", or an extension in
+// other case than .cue (leftOut).
+func clusterSources(root string, overlay map[string][]byte) ([]string, diag.List, error) {
+	dir := filepath.Join(root, ClustersDir)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("no %s directory in %s: a fleetc platform keeps one file per cluster there", ClustersDir, root)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	diags, err := nestedFiles(dir, overlay)
+	if err != nil {
+		return nil, nil, err
+	}
+	var names, paths []string
+	for _, e := range entries {
+		if !e.IsDir() && !linkedDir(dir, e) {
+			names = append(names, e.Name())
+		}
+	}
+	for path := range overlay {
+		if filepath.Dir(path) == dir && !slices.Contains(names, filepath.Base(path)) {
+			names = append(names, filepath.Base(path))
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		switch path := filepath.Join(dir, name); {
+		case compiled(name):
+			paths = append(paths, path)
+		case isCUE(name):
+			diags = append(diags, leftOut(dir, path, overlay))
+		}
+	}
+	return paths, diags, nil
+}
+
+// parsed is one file of the clusters package as parseSources found it.
+type parsed struct {
+	path      string
+	cf        *ClusterFile
+	isCluster bool
+	src       []byte // a shared file's bytes, for pinShared
+	diags     diag.List
+	err       error
+}
+
+// parseSources reads and parses the files at paths on every core, as a
+// fleet has thousands; a cluster file whose bytes cfg.Reuse parsed is not
+// parsed again. The first file that cannot be read is the error. A panic
+// (of the parser, say) is raised again in the caller, naming the file.
+func parseSources(root string, paths []string, cfg Config) ([]parsed, error) {
+	reuse := map[string]*ClusterFile{}
+	if cfg.Reuse != nil && cfg.Reuse.Root == root {
+		for _, cf := range cfg.Reuse.Clusters {
+			reuse[cf.Path] = cf
+		}
+	}
+	all := make([]parsed, len(paths))
+	fan.Each(len(paths), 0, func(i int) string { return "parse " + paths[i] }, func(i int) {
+		s := &all[i]
+		s.path = paths[i]
+		src, err := readSource(s.path, cfg.Overlay)
+		if err != nil {
+			s.err = fmt.Errorf("read %s: %w", s.path, err)
+			return
+		}
+		if prev := reuse[s.path]; prev != nil && prev.Digest == sha256.Sum256(src) {
+			// The syntax tree is shared. Evaluating it writes only what
+			// parsing resolved already; the caller keeps two
+			// evaluations of it from overlapping.
+			cf := *prev
+			s.cf, s.isCluster = &cf, true
+			return
+		}
+		s.cf, s.isCluster, s.diags = parseClusterFile(s.path, src)
+		if !s.isCluster {
+			s.src = src
+		}
+	})
+	for _, s := range all {
+		if s.err != nil {
+			return nil, s.err
+		}
+	}
+	return all, nil
+}
+
+// add takes the parsed sources in, in name order, a cluster file into
+// p.Clusters and any other into p's shared files, whose bytes it returns;
+// a file with problems goes nowhere. Two files that define the same
+// cluster are both at fault.
+func (p *Platform) add(sources []parsed) (diag.List, map[string][]byte) {
+	var diags diag.List
+	sharedSrc := map[string][]byte{}
+	byName := map[string]*ClusterFile{}
+	for _, s := range sources {
+		diags = append(diags, s.diags...)
+		switch cf := s.cf; {
+		case len(s.diags) > 0:
+		case !s.isCluster:
+			p.sharedFiles = append(p.sharedFiles, s.path)
+			sharedSrc[s.path] = s.src
+		case byName[cf.Name] != nil:
+			// Name the other file relative to the module, so that the
+			// message reads the same on every machine.
+			for _, pair := range [][2]*ClusterFile{{cf, byName[cf.Name]}, {byName[cf.Name], cf}} {
+				other := pair[1].Pos.Position()
+				rel, _ := filepath.Rel(p.Root, other.Filename)
+				diags = append(diags, diag.Errorf(pair[0].Pos, cf.Name, "cluster %q is defined twice: here and in %s:%d:%d", cf.Name, filepath.ToSlash(rel), other.Line, other.Column))
+			}
+		default:
+			byName[cf.Name] = cf
+			p.Clusters = append(p.Clusters, cf)
+		}
+	}
+	return diags, sharedSrc
 }
 
 // nestedFiles reports every CUE file in a subdirectory of the clusters
