@@ -710,8 +710,17 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	if ds := kubernetesRules(c, cv, f); len(ds) > 0 {
 		return nil, ds
 	}
+	if ds := ev.deployApps(f, c); len(ds) > 0 {
+		return nil, ds
+	}
+	return c, nil
+}
 
-	dv := ev.deploy.FillPath(cue.MakePath(cue.Str("cluster")), cv).LookupPath(cue.MakePath(cue.Str("apps")))
+// deployApps fills the valid cluster c of file f into #deploy and reads
+// the apps it gets into c.Apps: what each is from #catalog, its values
+// from #deploy.
+func (ev *evaluator) deployApps(f *load.ClusterFile, c *Cluster) diag.List {
+	dv := ev.deploy.FillPath(cue.MakePath(cue.Str("cluster")), c.Value).LookupPath(cue.MakePath(cue.Str("apps")))
 	// An error in an app is shown in the app's file, else at the line of
 	// the cluster's file that it involves.
 	prefer := func(path []string) []string { return []string{ev.appFileOf(path), f.Path} }
@@ -727,22 +736,22 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 				}
 			}
 		}
-		return nil, ds
+		return ds
 	}
 	iter, err := dv.Fields()
 	if err != nil {
-		return nil, diag.FromCUEIn(err, f.Name, prefer, token.NoPos, trimmer(f.Name))
+		return diag.FromCUEIn(err, f.Name, prefer, token.NoPos, trimmer(f.Name))
 	}
 	for iter.Next() {
 		name := iter.Selector().Unquoted()
 		app, ok := ev.apps[name]
 		if !ok {
-			return nil, diag.List{{Pos: f.Pos.Position(), Cluster: c.Name, Path: "apps." + name, Message: fmt.Sprintf("#deploy gives the cluster app %s, which #catalog does not have: every app a cluster gets must be in the catalog", name)}}
+			return diag.List{{Pos: f.Pos.Position(), Cluster: c.Name, Path: "apps." + name, Message: fmt.Sprintf("#deploy gives the cluster app %s, which #catalog does not have: every app a cluster gets must be in the catalog", name)}}
 		}
 		app.Values = iter.Value().LookupPath(cue.MakePath(cue.Str("values")))
 		c.Apps = append(c.Apps, app)
 	}
-	return c, nil
+	return nil
 }
 
 // appFileOf is the file that declares the app an error at path (in
