@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -968,12 +969,12 @@ func kubernetesRules(c *Cluster, v cue.Value, f *load.ClusterFile) diag.List {
 		out = append(out, diag.Diagnostic{Pos: pos, Cluster: c.Name, Path: path.String(), Message: strings.Join(msgs, "; ")})
 	}
 	report(cue.ParsePath("name"), validation.IsDNS1123Label(c.Name))
-	for _, k := range sortedKeys(c.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
 		p := cue.MakePath(cue.Str("labels"), cue.Str(k))
 		report(p, validation.IsQualifiedName(k))
 		report(p, validation.IsValidLabelValue(c.Labels[k]))
 	}
-	for _, k := range sortedKeys(c.Annotations) {
+	for _, k := range slices.Sorted(maps.Keys(c.Annotations)) {
 		report(cue.MakePath(cue.Str("annotations"), cue.Str(k)), validation.IsQualifiedName(strings.ToLower(k)))
 	}
 	if msg := serverProblem(c.Server); msg != "" {
@@ -989,15 +990,6 @@ func posIn(v cue.Value, f *load.ClusterFile) token.Position {
 		return p.Position()
 	}
 	return f.Pos.Position()
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // vocabularyPaths hold the names that a cluster's schema allows by a
