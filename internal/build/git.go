@@ -159,62 +159,95 @@ func (b *Platform) SameAt(ref Ref) bool {
 		return false
 	}
 	last := b.lastEntry().entry
-	if last.Key == (cache.Key{}) {
+	if hw, ok := b.handwrittenKey(); !ok || last.Key == (cache.Key{}) || b.cc.fleetKey(b.P, b.OutDir, hw) != last.Key {
 		return false
 	}
-	if hw, ok := b.handwrittenKey(); !ok || b.cc.fleetKey(b.P, b.OutDir, hw) != last.Key {
+	in, err := b.inputs(ref.Top)
+	if err != nil {
 		return false
 	}
-	p, s, top, commit := b.P, b.Settings, ref.Top, ref.Commit
+	atRef, err := in.blobsAt(ref.Commit)
+	return err == nil && in.sameIn(b.P.Root, atRef)
+}
+
+// inputs are the files of a repository that compiling a platform reads,
+// by slash path from the top of the repository: the module's CUE files,
+// its cue.mod and the hand-written ApplicationSets, never the output.
+type inputs struct {
+	top, realTop             string
+	module, out, handwritten string
+}
+
+func (b *Platform) inputs(top string) (*inputs, error) {
 	realTop, err := filepath.EvalSymlinks(top)
 	if err != nil {
-		return false
+		return nil, err
 	}
-	rel := func(path string) (string, bool) {
-		r, err := filepath.Rel(realTop, path)
-		return filepath.ToSlash(r), err == nil && filepath.IsLocal(r)
-	}
-	module, ok1 := rel(p.Root)
-	out, ok2 := rel(filepath.Join(p.Root, s.Output))
-	hw, ok3 := rel(filepath.Join(p.Root, s.ApplicationSets.Handwritten))
-	if !ok1 || !ok2 || !ok3 {
-		return false
-	}
-	under := func(path, dir string) bool { return dir == "." || path == dir || strings.HasPrefix(path, dir+"/") }
-	reads := func(path string) bool {
-		return under(path, module) && !under(path, out) &&
-			(strings.HasSuffix(path, ".cue") || under(path, pathJoin(module, "cue.mod")) || under(path, hw))
-	}
-	// At the ref: path -> blob hash.
-	list, err := git(top, "ls-tree", "-r", "-z", "--full-tree", commit)
-	if err != nil {
-		return false
-	}
-	atRef := map[string]string{}
-	for _, entry := range strings.Split(list, "\x00") {
-		meta, path, found := strings.Cut(entry, "\t")
-		if fields := strings.Fields(meta); found && len(fields) == 3 && reads(path) {
-			atRef[path] = fields[2]
+	in := &inputs{top: top, realTop: realTop}
+	for _, x := range []struct {
+		dst  *string
+		path string
+	}{
+		{&in.module, b.P.Root},
+		{&in.out, filepath.Join(b.P.Root, b.Settings.Output)},
+		{&in.handwritten, filepath.Join(b.P.Root, b.Settings.ApplicationSets.Handwritten)},
+	} {
+		var ok bool
+		if *x.dst, ok = in.rel(x.path); !ok {
+			return nil, fmt.Errorf("%s is outside the repository", x.path)
 		}
 	}
-	// In the working tree, the same.
-	same := true
+	return in, nil
+}
+
+// rel is path relative to the top, if it is inside.
+func (in *inputs) rel(path string) (string, bool) {
+	r, err := filepath.Rel(in.realTop, path)
+	return filepath.ToSlash(r), err == nil && filepath.IsLocal(r)
+}
+
+// reads reports whether path is an input.
+func (in *inputs) reads(path string) bool {
+	under := func(path, dir string) bool { return dir == "." || path == dir || strings.HasPrefix(path, dir+"/") }
+	return under(path, in.module) && !under(path, in.out) &&
+		(strings.HasSuffix(path, ".cue") || under(path, pathJoin(in.module, "cue.mod")) || under(path, in.handwritten))
+}
+
+// blobsAt is the blob hash of each input at commit, by path.
+func (in *inputs) blobsAt(commit string) (map[string]string, error) {
+	list, err := git(in.top, "ls-tree", "-r", "-z", "--full-tree", commit)
+	if err != nil {
+		return nil, err
+	}
+	blobs := map[string]string{}
+	for _, entry := range strings.Split(list, "\x00") {
+		meta, path, found := strings.Cut(entry, "\t")
+		if fields := strings.Fields(meta); found && len(fields) == 3 && in.reads(path) {
+			blobs[path] = fields[2]
+		}
+	}
+	return blobs, nil
+}
+
+// sameIn reports whether the inputs in the working tree below root are
+// exactly atRef: the same paths, each with the same blob hash.
+func (in *inputs) sameIn(root string, atRef map[string]string) bool {
 	seen := 0
-	walkErr := filepath.WalkDir(p.Root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		r, ok := rel(path)
-		if !ok && path != p.Root {
+		r, ok := in.rel(path)
+		if !ok && path != root {
 			return errors.New("outside the repository")
 		}
 		if d.IsDir() {
-			if d.Name() == ".git" || r == out {
+			if d.Name() == ".git" || r == in.out {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if !reads(r) {
+		if !in.reads(r) {
 			return nil
 		}
 		data, err := os.ReadFile(path)
@@ -223,16 +256,15 @@ func (b *Platform) SameAt(ref Ref) bool {
 		}
 		seen++
 		if atRef[r] != blobHash(data) {
-			same = false
-			return filepath.SkipAll
+			return errDiffers
 		}
 		return nil
 	})
-	if walkErr != nil || !same || seen != len(atRef) {
-		return false
-	}
-	return true
+	return err == nil && seen == len(atRef)
 }
+
+// errDiffers stops the walk of sameIn at the first input that differs.
+var errDiffers = errors.New("an input differs from the ref")
 
 // pathJoin joins slash-separated relative paths, "." being the top.
 func pathJoin(dir, name string) string {

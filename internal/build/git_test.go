@@ -85,9 +85,9 @@ func writeFile(t *testing.T, path, data string) {
 	}
 }
 
-// TestUnchangedSince: diff --base knows without compiling that nothing
+// TestSameAt: diff --base knows without compiling that nothing
 // changed only when every input is as at the ref; the output may differ.
-func TestUnchangedSince(t *testing.T) {
+func TestSameAt(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("needs git")
 	}
