@@ -56,8 +56,9 @@ type Config struct {
 // Platform is a platform read from disk, with its settings, where its
 // output goes and its cluster cache, before any cluster is compiled.
 type Platform struct {
-	cfg      Config
-	P        *load.Platform
+	cfg Config
+	// Sources are the platform's files as load read them.
+	Sources  *load.Platform
 	Settings *compile.Settings
 	// OutDir is the absolute output directory.
 	OutDir string
@@ -100,7 +101,7 @@ func Load(cfg Config) (*Platform, error) {
 // New is Load for a platform already loaded with its settings (an editor
 // keeps them between edits).
 func New(cfg Config, p *load.Platform, settings *compile.Settings) *Platform {
-	b := &Platform{cfg: cfg, P: p, Settings: settings, OutDir: filepath.Join(p.Root, settings.Output), Stats: Stats{start: time.Now()}}
+	b := &Platform{cfg: cfg, Sources: p, Settings: settings, OutDir: filepath.Join(p.Root, settings.Output), Stats: Stats{start: time.Now()}}
 	if cfg.Out != "" {
 		b.OutDir = cfg.Out
 		if !filepath.IsAbs(b.OutDir) {
@@ -118,13 +119,13 @@ func (b *Platform) OutProblem() string {
 	if b.cfg.Out == "" {
 		return ""
 	}
-	return b.P.OutputProblem(b.OutDir, b.Settings.ApplicationSets.Handwritten)
+	return b.Sources.OutputProblem(b.OutDir, b.Settings.ApplicationSets.Handwritten)
 }
 
 // ClusterNames is the names of the platform's clusters.
 func (b *Platform) ClusterNames() []string {
-	names := make([]string, 0, len(b.P.Clusters))
-	for _, c := range b.P.Clusters {
+	names := make([]string, 0, len(b.Sources.Clusters))
+	for _, c := range b.Sources.Clusters {
 		names = append(names, c.Name)
 	}
 	return names
@@ -136,9 +137,9 @@ func (b *Platform) ClusterNames() []string {
 func (b *Platform) Catalog() (*compile.Catalog, []placement.Set, diag.List, error) {
 	if !b.catRead {
 		b.catRead = true
-		b.cat, b.catErr = compile.ReadCatalog(b.P)
+		b.cat, b.catErr = compile.ReadCatalog(b.Sources)
 		if b.catErr == nil {
-			b.hwSets, b.hwDiags, b.catErr = placement.ReadHandwritten(b.P.Root, b.cat.ApplicationSets.Handwritten)
+			b.hwSets, b.hwDiags, b.catErr = placement.ReadHandwritten(b.Sources.Root, b.cat.ApplicationSets.Handwritten)
 		}
 	}
 	return b.cat, b.hwSets, b.hwDiags, b.catErr

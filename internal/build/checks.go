@@ -29,7 +29,7 @@ import (
 // has seen exactly these inputs pass, they are not run again unless the
 // caller needs the matrix itself (Config.Placement).
 func (b *Platform) check(pl *Plan, partial bool) error {
-	p, s := b.P, b.Settings
+	p, s := b.Sources, b.Settings
 	cat, handwritten, diags, err := b.Catalog()
 	if err != nil {
 		return err

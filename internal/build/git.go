@@ -159,7 +159,7 @@ func (b *Platform) SameAt(ref Ref) bool {
 		return false
 	}
 	last := b.lastEntry().entry
-	if hw, ok := b.handwrittenKey(); !ok || last.Key == (cache.Key{}) || b.cc.fleetKey(b.P, b.OutDir, hw) != last.Key {
+	if hw, ok := b.handwrittenKey(); !ok || last.Key == (cache.Key{}) || b.cc.fleetKey(b.Sources, b.OutDir, hw) != last.Key {
 		return false
 	}
 	in, err := b.inputs(ref.Top)
@@ -167,7 +167,7 @@ func (b *Platform) SameAt(ref Ref) bool {
 		return false
 	}
 	atRef, err := in.blobsAt(ref.Commit)
-	return err == nil && in.sameIn(b.P.Root, atRef)
+	return err == nil && in.sameIn(b.Sources.Root, atRef)
 }
 
 // inputs are the files of a repository that compiling a platform reads,
@@ -188,9 +188,9 @@ func (b *Platform) inputs(top string) (*inputs, error) {
 		dst  *string
 		path string
 	}{
-		{&in.module, b.P.Root},
-		{&in.out, filepath.Join(b.P.Root, b.Settings.Output)},
-		{&in.handwritten, filepath.Join(b.P.Root, b.Settings.ApplicationSets.Handwritten)},
+		{&in.module, b.Sources.Root},
+		{&in.out, filepath.Join(b.Sources.Root, b.Settings.Output)},
+		{&in.handwritten, filepath.Join(b.Sources.Root, b.Settings.ApplicationSets.Handwritten)},
 	} {
 		var ok bool
 		if *x.dst, ok = in.rel(x.path); !ok {
@@ -306,7 +306,7 @@ func archiveSources(cfg Config, top, commit, rel, dir string) (*Platform, error)
 	cfg.Dir = filepath.Join(dir, rel)
 	l, err := Load(cfg)
 	if err == nil {
-		out, err := filepath.Rel(dir, filepath.Join(l.P.Root, l.Settings.Output))
+		out, err := filepath.Rel(dir, filepath.Join(l.Sources.Root, l.Settings.Output))
 		if err == nil && filepath.IsLocal(out) {
 			rest = append(rest, ":(exclude,literal)"+filepath.ToSlash(out))
 		}

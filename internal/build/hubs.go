@@ -20,7 +20,7 @@ import (
 // It reads the hand-written directory only to know whether the root
 // Applications sync it.
 func (b *Platform) hubFiles(pl *Plan, cat *compile.Catalog, m *placement.Matrix, sets []placement.Set) ([]render.File, diag.List, error) {
-	p, s := b.P, b.Settings
+	p, s := b.Sources, b.Settings
 	files := map[string]*load.ClusterFile{}
 	for _, c := range p.Clusters {
 		files[c.Name] = c
@@ -67,7 +67,7 @@ func (b *Platform) hubFiles(pl *Plan, cat *compile.Catalog, m *placement.Matrix,
 // root Applications sync: the catalog's, if it is a directory; else "".
 func (b *Platform) synced(cat *compile.Catalog) string {
 	dir := cat.ApplicationSets.Handwritten
-	if fi, err := os.Stat(filepath.Join(b.P.Root, filepath.FromSlash(dir))); dir == "" || err != nil || !fi.IsDir() {
+	if fi, err := os.Stat(filepath.Join(b.Sources.Root, filepath.FromSlash(dir))); dir == "" || err != nil || !fi.IsDir() {
 		return ""
 	}
 	return dir

@@ -50,7 +50,7 @@ type rendered struct {
 // Plan compiles and renders the platform's clusters and runs the
 // fleet-wide checks. Clusters the cache has are not evaluated again.
 func (b *Platform) Plan() (*Plan, error) {
-	p, settings, cc, cfg := b.P, b.Settings, b.cc, b.cfg
+	p, settings, cc, cfg := b.Sources, b.Settings, b.cc, b.cfg
 	var fleetStats compile.Stats
 	// With Clusters, the other clusters are compiled too (from the cache
 	// where it has them), so that every fleet-wide check sees the whole

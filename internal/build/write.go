@@ -69,7 +69,7 @@ func (b *Platform) Unchanged() (files int, ok bool, err error) {
 	if e.Key == (cache.Key{}) || !fresh(e.Full) {
 		return 0, false, nil
 	}
-	if hw, ok := b.handwrittenKey(); !ok || b.cc.fleetKey(b.P, b.OutDir, hw) != e.Key {
+	if hw, ok := b.handwrittenKey(); !ok || b.cc.fleetKey(b.Sources, b.OutDir, hw) != e.Key {
 		return 0, false, nil
 	}
 	if e.Stamps, ok = b.knownStamps(); !ok {
@@ -141,7 +141,7 @@ func (b *Platform) Write(pl *Plan) (output.Result, error) {
 	if b.cc.cache != nil {
 		e := outputEntry{Stamps: *res.Stamps}
 		if b.whole() && pl.handwritten != nil {
-			e.Key, e.Full = b.cc.fleetKey(b.P, pl.OutDir, pl.handwritten), time.Now()
+			e.Key, e.Full = b.cc.fleetKey(b.Sources, pl.OutDir, pl.handwritten), time.Now()
 		}
 		b.putEntry(&e)
 		b.cc.cache.Trim()

@@ -106,7 +106,7 @@ func (o *compileOptions) run() error {
 	}
 	if n, ok, err := b.Unchanged(); ok || err != nil {
 		if err == nil {
-			o.done(b, len(b.P.Clusters), fmt.Sprintf("0 written, %d unchanged, 0 removed", n))
+			o.done(b, len(b.Sources.Clusters), fmt.Sprintf("0 written, %d unchanged, 0 removed", n))
 		}
 		return err
 	}
