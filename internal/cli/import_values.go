@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/importer"
 	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/output"
@@ -98,7 +100,7 @@ func (v *valuesOptions) run(dir string) error {
 	diffs, err := imp.Prove(p.Root)
 	if err != nil {
 		fmt.Fprintln(v.Stderr, "fleetc: the imported platform does not compile; nothing written")
-		return err
+		return inImported(err, imp.Files, v.Cwd)
 	}
 	for _, d := range diffs {
 		fmt.Fprintf(v.Stderr, "fleetc: %s: not reproduced: %s\n", d.Path, d.Why)
@@ -175,4 +177,34 @@ func parseClusterLabels(flags []string) (map[string]map[string]string, error) {
 		out[name] = m
 	}
 	return out, nil
+}
+
+// inImported says, of each problem of err that lies in a file the import
+// would write, that the file is the import's (it is not on disk, or not as
+// the message reads it); and, of an app whose category the platform does
+// not have, what to do about it.
+func inImported(err error, files []importer.SourceFile, cwd string) error {
+	var dl diag.List
+	if !errors.As(err, &dl) {
+		return err
+	}
+	written := map[string]bool{}
+	for _, f := range files {
+		written[f.Path] = true
+	}
+	out := make(diag.List, len(dl))
+	for i, d := range dl {
+		if written[d.Pos.Filename] {
+			what := "the file import values would write"
+			if _, err := os.Stat(d.Pos.Filename); err != nil {
+				what = "a file import values would create"
+			}
+			d.Message += fmt.Sprintf(" (%s is %s)", filepath.ToSlash(load.DisplayPath(cwd, d.Pos.Filename)), what)
+			if strings.HasSuffix(d.Path, ".category") {
+				d.Message += "; the platform has no such category: add it to the pattern of #Category in defs, or move the app's values files under a category it has"
+			}
+		}
+		out[i] = d
+	}
+	return out
 }
