@@ -310,6 +310,7 @@ func (w *writer) change(st *statCache, t *todo, res *Result) (err error) {
 	if res.Written, err = w.place(s, t.toWrite, touched); err != nil {
 		return err
 	}
+	w.restamp(s, t)
 	if err := w.durableDirs(sortedKeys(touched)); err != nil {
 		return err
 	}
@@ -322,6 +323,24 @@ func (w *writer) change(st *statCache, t *todo, res *Result) (err error) {
 		return w.fail("remove", recordName, err)
 	}
 	return nil
+}
+
+// restamp takes again the stamps of the files renamed into place one by
+// one: a rename changes a file's change time, which its stamp records. A
+// file that cannot be looked at keeps no stamp, and is read next time.
+// (Files of a fresh directory keep theirs: renaming a directory changes
+// its own change time, not its files'.)
+func (w *writer) restamp(s *staged, t *todo) {
+	for i, f := range t.toWrite {
+		if s.fresh[i] != "" {
+			continue
+		}
+		if fi, err := w.r.Lstat(f.path); err == nil && fi.Mode().IsRegular() {
+			t.stamps[f.path] = stampOf(fi, f.sum)
+		} else {
+			delete(t.stamps, f.path)
+		}
+	}
 }
 
 // stamps are the stamps of the planned files after a Write that did res:

@@ -24,6 +24,7 @@ func (s *Stamps) MarshalBinary() ([]byte, error) {
 		n += len(p) + len(s.Files[p].Sum) + 6*binary.MaxVarintLen64
 	}
 	b := make([]byte, 0, n)
+	b = wire.AppendUvarint(b, stampsVersion)
 	b = wire.AppendVarint(b, s.At.UnixNano())
 	b = wire.AppendUvarint(b, uint64(len(paths)))
 	for _, p := range paths {
@@ -32,6 +33,7 @@ func (s *Stamps) MarshalBinary() ([]byte, error) {
 		b = wire.AppendVarint(b, st.Size)
 		b = wire.AppendVarint(b, st.ModTime)
 		b = wire.AppendUvarint(b, st.Inode)
+		b = wire.AppendVarint(b, st.Ctime)
 		b = wire.AppendString(b, st.Sum)
 	}
 	return wire.AppendString(b, s.Ledger), nil
@@ -39,15 +41,22 @@ func (s *Stamps) MarshalBinary() ([]byte, error) {
 
 var errStamps = errors.New("malformed stamps")
 
+// stampsVersion starts the encoding: stamps of another form (before
+// ctime, say) do not decode, and vouch for nothing.
+const stampsVersion = 2
+
 // UnmarshalBinary decodes what MarshalBinary encoded.
 func (s *Stamps) UnmarshalBinary(b []byte) error {
 	r := wire.NewReader(b)
+	if r.Uvarint() != stampsVersion {
+		return errStamps
+	}
 	at := r.Varint()
 	n := r.Count()
 	files := make(map[string]Stamp, n)
 	for range n {
 		p := r.String()
-		files[p] = Stamp{Size: r.Varint(), ModTime: r.Varint(), Inode: r.Uvarint(), Sum: r.String()}
+		files[p] = Stamp{Size: r.Varint(), ModTime: r.Varint(), Inode: r.Uvarint(), Ctime: r.Varint(), Sum: r.String()}
 		if !r.OK() {
 			return errStamps
 		}
@@ -62,11 +71,14 @@ func (s *Stamps) UnmarshalBinary(b []byte) error {
 
 // Stamp is what lstat shows of a file that Write wrote or found
 // unchanged, with the checksum of its bytes then: while size, modification
-// time and inode stay the same, so do the bytes.
+// time, inode and change time stay the same, so do the bytes. The change
+// time is what git's index also keeps: touch can set a modification time
+// back, not a change time.
 type Stamp struct {
 	Size    int64
 	ModTime int64 // nanoseconds since the epoch
 	Inode   uint64
+	Ctime   int64 // nanoseconds since the epoch; 0 where not read
 	Sum     string // hex SHA-256 of the content
 }
 
@@ -89,7 +101,7 @@ func (s *Stamps) trusted(rel, sum string) (Stamp, bool) {
 		return Stamp{}, false
 	}
 	st, ok := s.Files[rel]
-	if !ok || st.Sum != sum || st.ModTime >= s.At.Add(-racyWindow).UnixNano() {
+	if !ok || st.Sum != sum || max(st.ModTime, st.Ctime) >= s.At.Add(-racyWindow).UnixNano() {
 		return Stamp{}, false
 	}
 	return st, true
@@ -97,7 +109,5 @@ func (s *Stamps) trusted(rel, sum string) (Stamp, bool) {
 
 // stampOf returns the stamp of a file with content sum, as fi shows it.
 func stampOf(fi fs.FileInfo, sum string) Stamp {
-	st := Stamp{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Sum: sum}
-	st.Inode = inode(fi)
-	return st
+	return Stamp{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Inode: inode(fi), Ctime: ctime(fi), Sum: sum}
 }

@@ -31,6 +31,20 @@ func TestStamps(t *testing.T) {
 			want:   Result{Written: []string{"a/x.yaml"}, Unchanged: []string{"b/y.yaml", "z.yaml"}},
 		},
 		{
+			// Edited in place by hand, same size, with the old
+			// modification time put back (touch -d): the change time
+			// shows it, which no one can set back.
+			name: "edited, modification time put back",
+			change: func(root string) {
+				p := filepath.Join(root, "a/x.yaml")
+				fi, _ := os.Stat(p)
+				time.Sleep(10 * time.Millisecond) // a change time of its own
+				edit(t, p, "x: 9\n", fi.ModTime())
+			},
+			known: aged,
+			want:  Result{Written: []string{"a/x.yaml"}, Unchanged: []string{"b/y.yaml", "z.yaml"}},
+		},
+		{
 			name:   "removed",
 			change: func(root string) { os.Remove(filepath.Join(root, "b/y.yaml")) },
 			known:  aged,
@@ -114,7 +128,7 @@ func TestRecordRemoved(t *testing.T) {
 
 func TestStampsEncoding(t *testing.T) {
 	s := &Stamps{At: time.Unix(0, 1_700_000_000_123_456_789), Files: map[string]Stamp{
-		"a/x.yaml": {Size: 5, ModTime: 1_699_999_999_000_000_001, Inode: 42, Sum: sum([]byte("x: 1\n"))},
+		"a/x.yaml": {Size: 5, ModTime: 1_699_999_999_000_000_001, Inode: 42, Ctime: 1_699_999_999_000_000_002, Sum: sum([]byte("x: 1\n"))},
 		"z":        {Sum: sum(nil)},
 	}}
 	b, err := s.MarshalBinary()
@@ -124,6 +138,12 @@ func TestStampsEncoding(t *testing.T) {
 	var got Stamps
 	if err := got.UnmarshalBinary(b); err != nil {
 		t.Fatal(err)
+	}
+	// Stamps of another form (before the change time, with no version)
+	// vouch for nothing.
+	var old Stamps
+	if err := old.UnmarshalBinary(b[1:]); err == nil {
+		t.Error("stamps without their version decoded")
 	}
 	if !got.At.Equal(s.At) || len(got.Files) != len(s.Files) {
 		t.Fatalf("got %+v, want %+v", got, s)
