@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -43,7 +44,7 @@ func (l Ledger) Paths() []string {
 // (or a missing root) is an empty Ledger: fleetc owns nothing there yet.
 func ReadLedger(root string) (Ledger, error) {
 	name := filepath.Join(root, LedgerName)
-	data, err := os.ReadFile(name)
+	data, err := readRegular(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Ledger{}, nil
 	}
@@ -200,7 +201,7 @@ func readEarly(root string, known *Stamps) (wait func() earlyLedger) {
 	name := filepath.Join(root, LedgerName)
 	var g fan.Group
 	g.Go("read "+name, func() {
-		data, err := os.ReadFile(name)
+		data, err := readRegular(name)
 		if err == nil && sum(data) == known.Ledger {
 			early = earlyLedger{data: data, l: writtenLedger(data)}
 		}
@@ -333,4 +334,29 @@ func (l Ledger) lists(n int, scope func(string) bool, listed func(i int) bool) b
 		}
 	}
 	return true
+}
+
+// errNotRegular refuses a bookkeeping file that is not a regular file.
+var errNotRegular = errors.New("not a regular file")
+
+// readRegular reads name if it is a regular file, and refuses anything
+// else without waiting on it: a FIFO would block the read for ever, a
+// symbolic link to /dev/zero would never end it.
+func readRegular(name string) ([]byte, error) {
+	f, err := os.OpenFile(name, openFlags, 0)
+	if err != nil {
+		if fi, lerr := os.Lstat(name); lerr == nil && !fi.Mode().IsRegular() {
+			return nil, errNotRegular // a symbolic link O_NOFOLLOW refused
+		}
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
+	return io.ReadAll(f)
 }

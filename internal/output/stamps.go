@@ -78,7 +78,7 @@ type Stamp struct {
 	Size    int64
 	ModTime int64 // nanoseconds since the epoch
 	Inode   uint64
-	Ctime   int64 // nanoseconds since the epoch; 0 where not read
+	Ctime   int64  // nanoseconds since the epoch; 0 where not read
 	Sum     string // hex SHA-256 of the content
 }
 
