@@ -11,20 +11,33 @@ import (
 // consecutive i per worker, each on a goroutine of its own: for work in
 // tree order, a worker's directory handles serve its next file. Once a
 // call returns false no new ones start, and inRuns reports false. A panic
-// in do comes back to the caller as a *fan.Panic named by item(i), once
-// every worker has stopped (fan.Each).
+// in do stops the other workers too, and comes back to the caller as a
+// *fan.Panic named by item(i) once every worker has stopped (fan.Each).
 func inRuns(n, workers int, item func(i int) string, do func(worker, i int) bool) bool {
 	var failed atomic.Bool
 	at := make([]int, workers) // the i each worker is on, to name a panic
 	fan.Each(workers, workers, func(g int) string { return item(at[g]) }, func(g int) {
 		for i := g * n / workers; i < (g+1)*n/workers && !failed.Load(); i++ {
 			at[g] = i
-			if !do(g, i) {
+			if !doOrStop(&failed, g, i, do) {
 				failed.Store(true)
 			}
 		}
 	})
 	return !failed.Load()
+}
+
+// doOrStop is do(g, i), which stops the other workers when it panics as
+// when it fails: fan.Each raises the panic once they all have stopped.
+func doOrStop(failed *atomic.Bool, g, i int, do func(worker, i int) bool) bool {
+	ok := false
+	defer func() {
+		if !ok {
+			failed.Store(true)
+		}
+	}()
+	ok = do(g, i)
+	return ok
 }
 
 // onEveryCore is inRuns with one worker per CPU.

@@ -3,7 +3,9 @@ package output
 import (
 	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fleetc/fleetc/internal/fan"
 	"github.com/fleetc/fleetc/internal/render"
@@ -62,5 +64,31 @@ func TestWorkerPanic(t *testing.T) {
 			mustWrite(t, root, Plan{Files: fl})
 			checkTree(t, root, want(fl, nil))
 		})
+	}
+}
+
+// TestInRunsStopsOnPanic: a panic in one worker stops the others at their
+// next item, as a failure does, rather than letting them finish their
+// runs (files that the next Write would only remove again).
+func TestInRunsStopsOnPanic(t *testing.T) {
+	const n = 1000
+	var calls atomic.Int64
+	v := recovered(func() {
+		inRuns(n, 2, func(i int) string { return fmt.Sprint(i) }, func(worker, i int) bool {
+			calls.Add(1)
+			if i == 10 {
+				panic("boom")
+			}
+			if worker == 1 {
+				time.Sleep(100 * time.Microsecond) // the other run is the slow one
+			}
+			return true
+		})
+	})
+	if p, ok := v.(*fan.Panic); !ok || p.Value != "boom" {
+		t.Fatalf("inRuns panicked with %#v, want boom as a *fan.Panic", v)
+	}
+	if got := calls.Load(); got >= n/2 {
+		t.Errorf("%d items done after a panic at the 11th, want the other worker stopped well before its %d", got, n/2)
 	}
 }

@@ -210,9 +210,10 @@ func (w *writer) stageFile(cur *cursor, s *staged, i int, f planned, atRoot bool
 
 // create writes data to the new file name in d, with the final mode of
 // rel, and returns what fstat shows of it: renaming keeps size,
-// modification time and inode, so this is the stamp the file will have in
-// place. Write renames a temporary file over rel only once every one is
-// durable, so that rel always holds either its old or its new content. A file it could not finish is removed; an error wraps
+// modification time and inode (Write stamps a file renamed over rel again
+// for its change time). Write renames a temporary file over rel only once
+// every one is durable, so that rel always holds either its old or its
+// new content. A file it could not finish is removed; an error wraps
 // fs.ErrExist if name existed.
 func (w *writer) create(d *os.Root, name, rel string, data []byte) (fs.FileInfo, error) {
 	f, err := d.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, w.fileMode)

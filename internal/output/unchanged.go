@@ -16,8 +16,8 @@ import (
 // that returned known left it, and changes nothing (it holds the lock
 // file while it looks, as Write does): no Write is under way or
 // unfinished (there is no record of temporaries), the ledger has the
-// bytes it had, and every file that known stamps is unchanged, by its stamp or, where the stamp is too
-// recent to vouch for it, by its bytes. A caller that would plan exactly
+// bytes it had, and every file that known stamps is unchanged, by its
+// stamp or, where the stamp is too recent to vouch for it, by its bytes. A caller that would plan exactly
 // the files of that Write (the same inputs) has then nothing to do.
 //
 // It also returns the stamps to keep: known, or new ones when files had
