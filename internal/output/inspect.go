@@ -140,7 +140,7 @@ var warmChunk = 512
 
 // sameOnDisk is how warm finds f, looking through c.
 func (w *writer) sameOnDisk(c *statCache, f planned) sameness {
-	if k, ok := w.known.trusted(f.path, f.sum); ok && w.old[f.path] != "" && w.holds(f.path, k) {
+	if k, ok := w.known.trusted(f.path, f.sum); ok && w.old[f.path] != "" && w.holds(c.plain, f.path, k) {
 		return byStamp
 	}
 	if _, absent, err := c.parentState(f.path); err != nil || absent {
@@ -154,10 +154,14 @@ func (w *writer) sameOnDisk(c *statCache, f planned) sameness {
 }
 
 // holds reports whether lstat still shows the regular file rel as its
-// stamp st took it. A plain lstat of the joined path, where the careful
-// path of inspect opens every parent: it only decides that nothing needs
-// doing, so a symlinked parent cannot lead anywhere.
-func (w *writer) holds(rel string, st Stamp) bool {
+// stamp st took it, below directories that are no symlinks (dirsPlain,
+// remembering in seen those it looked at), as a Write would find it. Plain
+// lstats of joined paths, where the careful path of inspect opens every
+// parent: it only decides that nothing needs doing.
+func (w *writer) holds(seen map[string]bool, rel string, st Stamp) bool {
+	if !w.dirsPlain(seen, rel) {
+		return false
+	}
 	fi, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(rel)))
 	return err == nil && fi.Mode().IsRegular() && stampOf(fi, st.Sum) == st
 }
@@ -183,11 +187,14 @@ type statCache struct {
 	show func(rel string) string // as writer.show
 	info map[string]fs.FileInfo
 	dirs *cursor
+	// plain are the directories seen to be directories, no symlinks
+	// (dirsPlain).
+	plain map[string]bool
 }
 
 // newStatCache is an empty statCache of the tree w has open.
 func (w *writer) newStatCache() *statCache {
-	return &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w)}
+	return &statCache{r: w.r, show: w.show, info: make(map[string]fs.FileInfo), dirs: newCursor(w), plain: map[string]bool{}}
 }
 
 // lstat returns the FileInfo of rel without following a final symlink, or

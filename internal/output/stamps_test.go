@@ -3,6 +3,7 @@ package output
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -164,4 +165,30 @@ func TestStampsEncoding(t *testing.T) {
 // stamps are trusted.
 func aged(s *Stamps) *Stamps {
 	return &Stamps{At: s.At.Add(time.Hour), Files: s.Files, Ledger: s.Ledger}
+}
+
+// TestStampsNotThroughSymlinks: stamps vouch for no file below a
+// directory that became a symlink (to a copy of itself): Unchanged says
+// the tree is not as the Write left it, and a Write with the stamps
+// refuses the symlink as Check and a Write without stamps do.
+func TestStampsNotThroughSymlinks(t *testing.T) {
+	root := t.TempDir()
+	fl := files("a/b/x.yaml", "x: 1\n", "z.yaml", "z\n")
+	first := mustWrite(t, root, Plan{Files: fl})
+	known := aged(first.Stamps)
+	moved := filepath.Join(t.TempDir(), "b")
+	if err := os.Rename(filepath.Join(root, "a/b"), moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(moved, filepath.Join(root, "a/b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := Unchanged(root, known, root); ok || err != nil {
+		t.Errorf("Unchanged through a symlinked directory: %v, %v; want false", ok, err)
+	}
+	checkErr := Check(root, Plan{Files: fl})
+	_, writeErr := Write(root, Plan{Files: fl, Known: known})
+	if checkErr == nil || writeErr == nil || !strings.Contains(writeErr.Error(), "symlink") {
+		t.Errorf("Check: %v; Write with stamps: %v; want both to refuse the symlink", checkErr, writeErr)
+	}
 }

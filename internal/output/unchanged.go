@@ -54,13 +54,13 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 		if !filepath.IsLocal(filepath.FromSlash(p)) {
 			return false
 		}
-		if t, trusted := known.trusted(p, known.Files[p].Sum); trusted {
-			return w.holds(p, t)
-		}
-		read.Store(true)
 		if dirs[g] == nil {
 			dirs[g] = map[string]bool{}
 		}
+		if t, trusted := known.trusted(p, known.Files[p].Sum); trusted {
+			return w.holds(dirs[g], p, t)
+		}
+		read.Store(true)
 		fresh[i], ok = w.reread(dirs[g], known.Files[p].Sum, p)
 		return ok
 	}) {
@@ -82,20 +82,8 @@ func Unchanged(root string, known *Stamps, display string) (*Stamps, bool, error
 // for it, as Write's inspect would (no symlink above it), and returns its
 // stamp now. dirs holds the directories already seen to be directories.
 func (w *writer) reread(dirs map[string]bool, want, p string) (Stamp, bool) {
-	// Plain calls on joined paths, outermost directory first, so that a
-	// symlink is seen before anything is looked up through it; through
-	// the root each call walks the path one openat at a time (70 µs a
-	// file here). Only reading follows, so a symlink swapped in meanwhile
-	// could mislead the check, never a write.
-	for _, d := range parents(p) {
-		if dirs[d] {
-			continue
-		}
-		fi, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(d)))
-		if err != nil || !fi.IsDir() {
-			return Stamp{}, false
-		}
-		dirs[d] = true
+	if !w.dirsPlain(dirs, p) {
+		return Stamp{}, false
 	}
 	name := filepath.Join(w.root, filepath.FromSlash(p))
 	fi, err := os.Lstat(name)
@@ -107,4 +95,24 @@ func (w *writer) reread(dirs map[string]bool, want, p string) (Stamp, bool) {
 		return Stamp{}, false
 	}
 	return stampOf(fi, want), true
+}
+
+// dirsPlain reports whether every directory above p is a directory, no
+// symlink, remembering in seen those it found so. Plain calls on joined
+// paths, outermost directory first, so that a symlink is seen before
+// anything is looked up through it; through the root each call walks the
+// path one openat at a time (70 µs a file here). Only reading follows, so
+// a symlink swapped in meanwhile could mislead a check, never a write.
+func (w *writer) dirsPlain(seen map[string]bool, p string) bool {
+	for _, d := range parents(p) {
+		if seen[d] {
+			continue
+		}
+		fi, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(d)))
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+		seen[d] = true
+	}
+	return true
 }
