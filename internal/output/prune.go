@@ -11,6 +11,7 @@ import (
 // symlink.
 func (w *writer) removable(st *statCache, prunes []string) (map[string]bool, error) {
 	toRemove := make(map[string]bool)
+	var needDirs map[string]bool
 	for _, p := range prunes {
 		_, absent, err := st.parentState(p)
 		var fi fs.FileInfo
@@ -21,6 +22,10 @@ func (w *writer) removable(st *statCache, prunes []string) (map[string]bool, err
 		case err != nil:
 			return nil, w.fail("remove", p, err)
 		case fi == nil:
+		case fi.IsDir() && w.needs(&needDirs, p):
+			// Pruned already, and the directory the plan needs made in
+			// its place: a Write stopped between the two and renaming
+			// files into it left it so. Nothing to remove.
 		case !fi.Mode().IsRegular():
 			return nil, w.fail("remove", p, errors.New("not a regular file; fleetc only removes files it wrote"))
 		default:
@@ -47,12 +52,8 @@ func (w *writer) prune(t *todo, touched map[string]bool) (removed []string, err 
 		removed = append(removed, p)
 		touched[path.Dir(p)] = true
 	}
-	needDirs := make(map[string]bool) // directories holding planned files
-	for _, f := range w.files {
-		for _, d := range parents(f.path) {
-			needDirs[d] = true
-		}
-	}
+	var needDirs map[string]bool
+	w.needs(&needDirs, ".")
 	for _, p := range t.prunes {
 		w.removeEmptyParents(p, needDirs, touched)
 	}
@@ -122,4 +123,18 @@ func (w *writer) removeEmptyParents(p string, needDirs, touched map[string]bool)
 		}
 		touched[path.Dir(d)] = true
 	}
+}
+
+// needs reports whether dir holds planned files, making *dirs, the
+// directories that do, on first use.
+func (w *writer) needs(dirs *map[string]bool, dir string) bool {
+	if *dirs == nil {
+		*dirs = make(map[string]bool)
+		for _, f := range w.files {
+			for _, d := range parents(f.path) {
+				(*dirs)[d] = true
+			}
+		}
+	}
+	return (*dirs)[dir]
 }

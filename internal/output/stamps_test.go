@@ -1,6 +1,7 @@
 package output
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,4 +192,28 @@ func TestStampsNotThroughSymlinks(t *testing.T) {
 	if checkErr == nil || writeErr == nil || !strings.Contains(writeErr.Error(), "symlink") {
 		t.Errorf("Check: %v; Write with stamps: %v; want both to refuse the symlink", checkErr, writeErr)
 	}
+}
+
+// TestFileBecomesDirectoryInterrupted: an owned file a/b whose place a
+// directory takes (a/b/c is planned) is pruned and the directory made
+// before a/b/c is renamed into it; a Write that stops right there leaves
+// a directory where the ledger lists a file, and the next Write repairs
+// the tree rather than refuse to remove a directory.
+func TestFileBecomesDirectoryInterrupted(t *testing.T) {
+	root := t.TempDir()
+	mustWrite(t, root, Plan{Files: files("a/b", "old\n")})
+	fl := files("a/b/c", "new\n")
+	testHookRename = func(rel string) error {
+		if rel == "a/b/c" {
+			return errors.New("stopped")
+		}
+		return nil
+	}
+	_, err := Write(root, Plan{Files: fl})
+	testHookRename = nil
+	if err == nil {
+		t.Fatal("the rename that was to fail did not")
+	}
+	mustWrite(t, root, Plan{Files: fl})
+	checkTree(t, root, want(fl, nil))
 }
