@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/diag"
@@ -74,12 +75,19 @@ func AtRef(cfg Config, ref Ref) (*Platform, *Plan, error) {
 		tmp = real
 	}
 	cfg.Dir, cfg.Out = filepath.Join(tmp, ref.Rel), ""
+	t0 := time.Now()
 	b, err := archiveSources(cfg, ref.Top, ref.Commit, ref.Rel, tmp)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s from git: %w", ref.Name, err)
 	}
 	if b == nil {
 		b, err = Load(cfg)
+	}
+	if err == nil {
+		// The build began with git archive, around the load.
+		st := &b.Stats
+		git := time.Since(t0) - st.Phases[0].D
+		st.start, st.Phases = t0, append([]Phase{{"git", git, "the sources at " + ref.Name + ", from git archive (never the output)"}}, st.Phases...)
 	}
 	var pl *Plan
 	if err == nil {

@@ -10,8 +10,8 @@ import (
 // Stats say where a build spent its time, for --stats: the phases in the
 // order they ran, and what the compile step found in the cache.
 type Stats struct {
-	start  time.Time
-	Phases []Phase
+	start, last time.Time // when the build began, and its last phase ended
+	Phases      []Phase
 	// Clusters is how many clusters were compiled, Cached how many of
 	// them came from the cache; Shortcut says that nothing was compiled
 	// because the inputs were those of the last write (Unchanged).
@@ -29,9 +29,20 @@ type Phase struct {
 // Total is the time since the build began.
 func (s *Stats) Total() time.Duration { return time.Since(s.start) }
 
+// Took is the time from the start of the build to the end of its last
+// phase: a build that waits for another (diff's two sides) took no
+// longer for it.
+func (s *Stats) Took() time.Duration {
+	if s.last.IsZero() {
+		return s.Total()
+	}
+	return s.last.Sub(s.start)
+}
+
 // add records that the phase name took since t0.
 func (s *Stats) add(name string, t0 time.Time, note string) {
-	s.Phases = append(s.Phases, Phase{name, time.Since(t0), note})
+	s.last = time.Now()
+	s.Phases = append(s.Phases, Phase{name, s.last.Sub(t0), note})
 }
 
 // addFleet records the phases of a compile.Fleet: evaluate and render are
@@ -45,6 +56,7 @@ func (s *Stats) addFleet(f compile.Stats, cache string) {
 		return (d / time.Duration(n)).Round(time.Microsecond).String()
 	}
 	s.Clusters, s.Cached = f.Clusters, f.Cached
+	s.last = time.Now()
 	evaluated := f.Clusters - f.Cached
 	s.Phases = append(s.Phases,
 		Phase{"setup", f.Setup, "shared package, built once per worker that evaluates"},

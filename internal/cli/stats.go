@@ -16,7 +16,7 @@ func printStats(w io.Writer, label string, s *build.Stats) {
 	for _, p := range s.Phases {
 		fmt.Fprintf(w, "  %-9s %9s  %s\n", p.Name, seconds(p.D), p.Note)
 	}
-	fmt.Fprintf(w, "  %-9s %9s\n", "total", seconds(s.Total()))
+	fmt.Fprintf(w, "  %-9s %9s\n", "total", seconds(s.Took()))
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3fs", d.Seconds()) }
