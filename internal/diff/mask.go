@@ -96,8 +96,13 @@ func mightHoldSecret(data []byte) bool {
 			return true
 		}
 	}
-	return false
+	// A PIN's key (pin, simPin) is no suffix of the list, which would
+	// match spin; a key ends in pin where a colon follows it, or, as a
+	// complex key, the end of its line.
+	return pinKey.MatchString(text)
 }
+
+var pinKey = regexp.MustCompile(`(?m)pin["']?[ \t]*(:|$)`)
 
 // templateRef matches a value made only of Go template actions that read
 // a field or variable and pipe it through functions: no literal text, so
@@ -272,7 +277,7 @@ func (s *scanned) walk(n *yaml.Node, path []string, ctx walkCtx) {
 			case ctx.inSecret && contentKeys[e.name]:
 				uncomment(e.key)
 				s.content(e.value, p, ctx.argo)
-			case credentials.IsName(e.name):
+			case credentials.IsName(e.raw):
 				uncomment(e.key)
 				s.hide(e.value, p, true)
 			default:
@@ -460,6 +465,7 @@ func (s *scanned) add(path []string, value, plain string, set func(string)) {
 // entry is one key and value of a mapping.
 type entry struct {
 	name       string // the key, lowercased
+	raw        string // the key as written: simPin is a PIN, simpin no
 	key, value *yaml.Node
 }
 
@@ -487,7 +493,8 @@ func mappingEntries(n *yaml.Node) []entry {
 					add(v)
 					continue
 				}
-				out = append(out, entry{name: keyName(k), key: k, value: v})
+				raw := keyText(k)
+				out = append(out, entry{name: strings.ToLower(raw), raw: raw, key: k, value: v})
 			}
 		}
 	}
@@ -507,12 +514,15 @@ func resolve(n *yaml.Node) *yaml.Node {
 }
 
 // keyName is the lowercased text of a mapping key.
-func keyName(k *yaml.Node) string {
+func keyName(k *yaml.Node) string { return strings.ToLower(keyText(k)) }
+
+// keyText is a mapping key's text as written ("" for no scalar).
+func keyText(k *yaml.Node) string {
 	k = resolve(k)
 	if k == nil || k.Kind != yaml.ScalarNode {
 		return ""
 	}
-	return strings.ToLower(plainValue(k))
+	return plainValue(k)
 }
 
 // plainValue is a scalar's text, with !!binary decoded.

@@ -331,3 +331,23 @@ func TestMaskNestedMerges(t *testing.T) {
 		t.Errorf("envLabel found an env")
 	}
 }
+
+// TestMaskPin: a PIN, whose key is no credential suffix (pin would match
+// spin), is masked like any credential, in a changed file and by the
+// redactor; a file that only spins is left alone.
+func TestMaskPin(t *testing.T) {
+	for _, key := range []string{"pin", "simPin", "sim_pin", `"pin"`} {
+		before := []byte("modem:\n  " + key + ": \"1234\"\n")
+		after := []byte("modem:\n  " + key + ": \"5678\"\n")
+		mb, ma := MaskPair(before, after)
+		if bytes.Contains(mb, []byte("1234")) || bytes.Contains(ma, []byte("5678")) {
+			t.Errorf("%s: masked %q -> %q, want the PIN hidden", key, mb, ma)
+		}
+		if got := Secrets(before); len(got) != 1 || got[0] != "1234" {
+			t.Errorf("%s: secrets %q, want the PIN", key, got)
+		}
+	}
+	if mightHoldSecret([]byte("spinnaker:\n  mapping: spinning\n")) {
+		t.Error("a file that only spins is parsed for secrets")
+	}
+}
