@@ -431,21 +431,16 @@ func (m *meta) placement() []Placement {
 	return out
 }
 
-func isRegistration(p string) bool {
-	_, ok := render.RegistrationOf(p)
-	return ok
-}
-
 // classify says what the output file at p is, from its path: the layout
 // render writes.
 func classify(p string) (kind Kind, cluster, category, app string) {
+	if c, ok := render.RegistrationOf(p); ok {
+		return Registration, c, "", ""
+	}
 	parts := strings.Split(p, "/")
 	switch {
 	case len(parts) == 5 && parts[0] == render.ValuesDir && parts[4] == "values.yaml":
 		return Values, parts[1], parts[2], parts[3]
-	case isRegistration(p):
-		c, _ := render.RegistrationOf(p)
-		return Registration, c, "", ""
 	case render.IsAppSetPath(p):
 		return ApplicationSet, "", "", strings.TrimSuffix(path.Base(p), ".yaml")
 	case len(parts) > 2 && parts[0] == render.ValuesDir:
