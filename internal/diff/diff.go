@@ -31,10 +31,6 @@ const (
 	Other          Kind = "other"
 )
 
-// applicationSetsDir holds one ApplicationSet per app, relative to the
-// output root.
-const applicationSetsDir = "argocd/applicationsets"
-
 // Status says how a file, cluster or placement differs between the sides.
 type Status string
 
