@@ -116,7 +116,8 @@ func renames(removed, added []string, before, after map[string]registration) []R
 		out := map[string][]string{}
 		for _, n := range names {
 			if s := regs[n].server; s != "" {
-				out[argocd.ServerKey(s)] = append(out[argocd.ServerKey(s)], n)
+				k := argocd.ServerKey(s)
+				out[k] = append(out[k], n)
 			}
 		}
 		return out
