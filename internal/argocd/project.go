@@ -211,13 +211,13 @@ func (p AppProjectSpec) SourcePermitted(repo string) bool {
 // clusterProject ("" for none), by Argo CD's rule
 // (AppProject.IsDestinationPermitted).
 func (p AppProjectSpec) DestinationPermitted(project, server, name, namespace, clusterProject string) bool {
-	if !p.destinationMatched(server, name, namespace) {
-		return false
-	}
-	if p.PermitOnlyProjectScopedClusters {
-		return clusterProject == project
-	}
-	return true
+	return p.destinationMatched(server, name, namespace) && p.scopeAllows(project, clusterProject)
+}
+
+// scopeAllows reports whether project may deploy to a cluster scoped to
+// clusterProject: any cluster, unless PermitOnlyProjectScopedClusters.
+func (p AppProjectSpec) scopeAllows(project, clusterProject string) bool {
+	return !p.PermitOnlyProjectScopedClusters || clusterProject == project
 }
 
 // destinationMatched follows Argo CD's isDestinationMatched, including
@@ -286,13 +286,7 @@ func (p AppProjectSpec) Matcher() *ProjectMatcher {
 
 // DestinationPermitted is AppProjectSpec.DestinationPermitted.
 func (m *ProjectMatcher) DestinationPermitted(project, server, name, namespace, clusterProject string) bool {
-	if !m.destinationMatched(server, name, namespace) {
-		return false
-	}
-	if m.spec.PermitOnlyProjectScopedClusters {
-		return clusterProject == project
-	}
-	return true
+	return m.destinationMatched(server, name, namespace) && m.spec.scopeAllows(project, clusterProject)
 }
 
 // destinationMatched is AppProjectSpec.destinationMatched: whether any
@@ -300,11 +294,10 @@ func (m *ProjectMatcher) DestinationPermitted(project, server, name, namespace, 
 // order, over the index and the rest.
 func (m *ProjectMatcher) destinationMatched(server, name, namespace string) bool {
 	any := server != "" && m.byServer[[2]string{server, namespace}] || name != "" && m.byName[[2]string{name, namespace}]
-	rest := AppProjectSpec{Destinations: m.other}
 	if len(m.other) == 0 {
 		return any
 	}
-	matched, denied := rest.destinations(server, name, namespace)
+	matched, denied := AppProjectSpec{Destinations: m.other}.destinations(server, name, namespace)
 	return (any || matched) && !denied
 }
 
