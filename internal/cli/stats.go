@@ -22,7 +22,8 @@ func printStats(w io.Writer, label string, s *build.Stats) {
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3fs", d.Seconds()) }
 
 // progress shows, on a terminal, how many clusters of how many are done,
-// on one line that it rewrites and clears when the last is done. Nothing shows for a
+// on one line that it rewrites and clears when the last is done (the
+// build reports that one however the compile ends). Nothing shows for a
 // compile that ends within the first delay, so short runs stay quiet.
 type progress struct {
 	w     io.Writer
@@ -65,7 +66,10 @@ func (p *progress) update(done, total int) {
 		// slower worker's update would still draw.
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		p.clearLocked()
+		if p.shown {
+			fmt.Fprint(p.w, "\r\x1b[K")
+			p.shown = false
+		}
 		p.finished = true
 		return
 	}
@@ -79,23 +83,6 @@ func (p *progress) update(done, total int) {
 	}
 	p.last, p.shown = now, true
 	fmt.Fprintf(p.w, "\r\x1b[Kfleetc: %s %d/%d", p.what, done, total)
-}
-
-// clear removes the line, if one was drawn.
-func (p *progress) clear() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.clearLocked()
-}
-
-func (p *progress) clearLocked() {
-	if p.shown {
-		fmt.Fprint(p.w, "\r\x1b[K")
-		p.shown = false
-	}
 }
 
 // fn is update as a compile.Options.Progress, nil when there is no line.

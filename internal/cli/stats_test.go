@@ -23,7 +23,6 @@ func TestProgress(t *testing.T) {
 	step(100*time.Millisecond, 4) // shown
 	step(time.Millisecond, 10)    // the last one wipes the line
 	step(time.Second, 9)          // a slower worker's: too late
-	p.clear()                     // nothing left to wipe
 	want := "\r\x1b[Kfleetc: compiling clusters 2/10" +
 		"\r\x1b[Kfleetc: compiling clusters 4/10" +
 		"\r\x1b[K"
