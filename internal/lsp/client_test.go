@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/textproto"
 	"net/url"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/fleetc/fleetc/internal/lsp"
 	"github.com/fleetc/fleetc/internal/testplatform"
 )
 
@@ -67,19 +67,14 @@ func startClient(t testing.TB, serve func(in io.Reader, out io.Writer) error) *c
 	}()
 	go func() {
 		defer close(c.msgs)
-		r := textproto.NewReader(bufio.NewReader(outR))
+		r := bufio.NewReader(outR)
 		for {
-			h, err := r.ReadMIMEHeader()
-			if err != nil {
+			body, err := lsp.ReadMessage(r)
+			if err == io.EOF {
 				return
 			}
-			n, err := strconv.Atoi(h.Get("Content-Length"))
 			if err != nil {
 				c.msgs <- rpcMessage{Method: "test/error", Params: json.RawMessage(strconv.Quote(err.Error()))}
-				return
-			}
-			body := make([]byte, n)
-			if _, err := io.ReadFull(r.R, body); err != nil {
 				return
 			}
 			var m rpcMessage

@@ -61,18 +61,18 @@ type notification struct {
 	Params  any    `json:"params"`
 }
 
-// reader reads framed messages.
-type reader struct{ r *bufio.Reader }
-
 // errFraming is a stream that is not LSP's framing; the server cannot
 // find the next message in it.
 var errFraming = errors.New("malformed message header")
 
-// read returns the body of the next message.
-func (r *reader) read() ([]byte, error) {
+// ReadMessage returns the body of the next message r holds, io.EOF at
+// the end of the stream: the server reads its client with it, and a
+// client of the server in a test or a benchmark (lsptest) reads the
+// server with it.
+func ReadMessage(r *bufio.Reader) ([]byte, error) {
 	length := -1
 	for {
-		line, err := r.r.ReadString('\n')
+		line, err := r.ReadString('\n')
 		if err != nil {
 			if err == io.EOF && line == "" && length < 0 {
 				return nil, io.EOF
@@ -99,7 +99,7 @@ func (r *reader) read() ([]byte, error) {
 		return nil, fmt.Errorf("%w: no Content-Length", errFraming)
 	}
 	body := make([]byte, length)
-	if _, err := io.ReadFull(r.r, body); err != nil {
+	if _, err := io.ReadFull(r, body); err != nil {
 		return nil, fmt.Errorf("%w: %v", errFraming, err)
 	}
 	return body, nil

@@ -121,9 +121,9 @@ func Serve(in io.Reader, out io.Writer, opts Options) error {
 	msgs := make(chan []byte)
 	readErr := make(chan error, 1)
 	go func() {
-		r := &reader{r: bufio.NewReader(in)}
+		r := bufio.NewReader(in)
 		for {
-			body, err := r.read()
+			body, err := ReadMessage(r)
 			if err != nil {
 				readErr <- err
 				return

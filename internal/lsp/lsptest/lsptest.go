@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/fleetc/fleetc/internal/cli"
+	"github.com/fleetc/fleetc/internal/lsp"
 )
 
 // Options say what to measure.
@@ -212,18 +212,10 @@ func start(root, cache string) *session {
 	}()
 	go func() {
 		defer close(s.msgs)
-		r := textproto.NewReader(bufio.NewReader(outR))
+		r := bufio.NewReader(outR)
 		for {
-			h, err := r.ReadMIMEHeader()
+			body, err := lsp.ReadMessage(r)
 			if err != nil {
-				return
-			}
-			n, err := strconv.Atoi(h.Get("Content-Length"))
-			if err != nil {
-				return
-			}
-			body := make([]byte, n)
-			if _, err := io.ReadFull(r.R, body); err != nil {
 				return
 			}
 			var m message
