@@ -384,24 +384,17 @@ func (a projectApp) handwrittenPos(part func(SpecPos) token.Position, setting to
 	return cmp.Or(setting, a.cl.Pos)
 }
 
-// resolveParams substitutes the cluster generator's name and server
-// parameters of a template string, and fails where something else is
-// left to substitute.
+// resolveParams substitutes the cluster generator's name parameter of a
+// template string (resolve) and then its server parameter, and fails
+// where something else is left to substitute.
 func resolveParams(tmpl string, cl *HubCluster, goTemplate bool) (string, bool) {
-	if !strings.Contains(tmpl, "{{") {
-		return tmpl, true
-	}
-	// Name and server alternate, spaced forms first.
-	params := [...]string{"{{ name }}", "{{ server }}", "{{name}}", "{{server}}"}
+	tmpl, _ = resolve(tmpl, cl.Name, goTemplate)
+	params := [...]string{"{{ server }}", "{{server}}"}
 	if goTemplate {
-		params = [...]string{"{{ .name }}", "{{ .server }}", argocd.ClusterNameParam, argocd.ClusterServerParam}
+		params = [...]string{"{{ .server }}", argocd.ClusterServerParam}
 	}
-	for i, p := range params {
-		val := cl.Name
-		if i%2 == 1 {
-			val = cl.Server
-		}
-		tmpl = strings.ReplaceAll(tmpl, p, val)
+	for _, p := range params {
+		tmpl = strings.ReplaceAll(tmpl, p, cl.Server)
 	}
 	return tmpl, !strings.Contains(tmpl, "{{")
 }
