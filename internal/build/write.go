@@ -24,7 +24,6 @@ type lastWrite struct {
 	raw      []byte
 	decoding *fan.Group
 	stamps   output.Stamps
-	stampsOK bool // they decoded
 }
 
 // Display is the output directory as messages show it.
@@ -72,9 +71,7 @@ func (b *Platform) Unchanged() (files int, ok bool, err error) {
 	if hw, ok := b.handwrittenKey(); !ok || b.cc.fleetKey(b.Sources, b.OutDir, hw) != e.Key {
 		return 0, false, nil
 	}
-	if e.Stamps, ok = b.knownStamps(); !ok {
-		return 0, false, nil
-	}
+	e.Stamps = b.knownStamps()
 	keep, ok, err := output.Unchanged(b.OutDir, &e.Stamps, b.Display())
 	if err != nil || !ok {
 		return 0, false, err
@@ -111,20 +108,20 @@ func (b *Platform) decodeStamps() {
 	last.decoding = &fan.Group{}
 	raw := last.raw
 	last.decoding.Go("decode the stamps of the last compile", func() {
-		last.stampsOK = raw != nil && last.stamps.UnmarshalBinary(raw) == nil
-		if !last.stampsOK {
-			last.stamps = output.Stamps{}
-		}
+		// None if there are none, or they do not decode: UnmarshalBinary
+		// then leaves them as they are.
+		_ = last.stamps.UnmarshalBinary(raw)
 	})
 }
 
-// knownStamps are the stamps of the last compile into OutDir; false (and
-// none) if there was none, or they do not decode.
-func (b *Platform) knownStamps() (output.Stamps, bool) {
+// knownStamps are the stamps of the last compile into OutDir; none if
+// there was none, or they do not decode (Unchanged then finds nothing
+// unchanged, and Write reads every file).
+func (b *Platform) knownStamps() output.Stamps {
 	b.decodeStamps()
 	last := b.lastEntry()
 	last.decoding.Wait()
-	return last.stamps, last.stampsOK
+	return last.stamps
 }
 
 // Write makes the output directory hold pl (output.Write), trusting the
@@ -133,7 +130,7 @@ func (b *Platform) knownStamps() (output.Stamps, bool) {
 // whole fleet.
 func (b *Platform) Write(pl *Plan) (output.Result, error) {
 	t0 := time.Now()
-	known, _ := b.knownStamps()
+	known := b.knownStamps()
 	res, err := output.Write(pl.OutDir, output.Plan{Files: pl.Files, Scope: pl.Scope, Known: &known, Display: b.Display()})
 	if err != nil {
 		return res, err

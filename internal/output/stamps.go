@@ -45,7 +45,8 @@ var errStamps = errors.New("malformed stamps")
 // ctime, say) do not decode, and vouch for nothing.
 const stampsVersion = 2
 
-// UnmarshalBinary decodes what MarshalBinary encoded.
+// UnmarshalBinary decodes what MarshalBinary encoded; on an error s is
+// left as it was.
 func (s *Stamps) UnmarshalBinary(b []byte) error {
 	r := wire.NewReader(b)
 	if r.Uvarint() != stampsVersion {
