@@ -341,9 +341,9 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-// BenchmarkCompute places 19 generated ApplicationSets on 3000 clusters:
-// the reference catalog on a large fleet.
-func BenchmarkCompute(b *testing.B) {
+// benchFleet is the benchmarks' fleet: 19 generated ApplicationSets, each
+// on every one of 3000 clusters, alternately of the two envs.
+func benchFleet() Input {
 	in := Input{Vocab: vocab, ValuesRepo: "git@example.com:values.git", ValuesDir: "deploy"}
 	apps := []render.AppRef{certManager, vmAgent}
 	for i := range 19 {
@@ -353,9 +353,15 @@ func BenchmarkCompute(b *testing.B) {
 		apps = append(apps, app)
 	}
 	for i := range 3000 {
-		env := in.Vocab.Envs[i%2]
-		in.Clusters = append(in.Clusters, cluster(fmt.Sprintf("c%05d", i), env, apps[2:]...))
+		in.Clusters = append(in.Clusters, cluster(fmt.Sprintf("c%05d", i), in.Vocab.Envs[i%2], apps[2:]...))
 	}
+	return in
+}
+
+// BenchmarkCompute places 19 generated ApplicationSets on 3000 clusters:
+// the reference catalog on a large fleet.
+func BenchmarkCompute(b *testing.B) {
+	in := benchFleet()
 	b.ResetTimer()
 	for b.Loop() {
 		if _, ds := Compute(in); len(ds) > 0 {
@@ -367,20 +373,11 @@ func BenchmarkCompute(b *testing.B) {
 // BenchmarkFilter keeps half the clusters of 19 ApplicationSets on 3000,
 // as compile --cluster with a long list does.
 func BenchmarkFilter(b *testing.B) {
-	in := Input{Vocab: vocab, ValuesRepo: "git@example.com:values.git", ValuesDir: "deploy"}
-	apps := []render.AppRef{certManager, vmAgent}
-	for i := range 19 {
-		app := apps[i%2]
-		app.Name = fmt.Sprintf("%s-%d", app.Name, i)
-		in.Sets = append(in.Sets, generated(app.Name, app.Bundle, app.Category))
-		apps = append(apps, app)
-	}
+	in := benchFleet()
 	var names []string
-	for i := range 3000 {
-		name := fmt.Sprintf("c%05d", i)
-		in.Clusters = append(in.Clusters, cluster(name, in.Vocab.Envs[i%2], apps[2:]...))
+	for i, cl := range in.Clusters {
 		if i%2 == 0 {
-			names = append(names, name)
+			names = append(names, cl.Name)
 		}
 	}
 	m, ds := Compute(in)
