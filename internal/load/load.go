@@ -183,7 +183,7 @@ func clusterSources(root string, overlay map[string][]byte) ([]string, diag.List
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", dir, err)
 	}
-	diags, err := nestedFiles(dir, overlay)
+	diags, err := nestedFiles(dir, entries, overlay)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -300,21 +300,22 @@ func (p *Platform) add(sources []parsed) (diag.List, map[string][]byte) {
 // whatever its name ("_old", ".old", testdata, another module), and a
 // symbolic link to a directory is followed (each directory once), so
 // that every CUE file under dir is accounted for. Other files may stay.
-func nestedFiles(dir string, overlay map[string][]byte) (diag.List, error) {
+// entries are dir's, as the caller read them.
+func nestedFiles(dir string, entries []fs.DirEntry, overlay map[string][]byte) (diag.List, error) {
 	var paths []string
 	seen := map[string]bool{RealPath(dir): true}
-	var walk func(d string, top bool) error
-	walk = func(d string, top bool) error {
-		entries, err := os.ReadDir(d)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", d, err)
-		}
+	var walk func(d string, entries []fs.DirEntry, top bool) error
+	walk = func(d string, entries []fs.DirEntry, top bool) error {
 		for _, e := range entries {
 			path := filepath.Join(d, e.Name())
 			if e.IsDir() || linkedDir(d, e) {
 				if real := RealPath(path); !seen[real] {
 					seen[real] = true
-					if err := walk(path, false); err != nil {
+					sub, err := os.ReadDir(path)
+					if err != nil {
+						return fmt.Errorf("read %s: %w", path, err)
+					}
+					if err := walk(path, sub, false); err != nil {
 						return err
 					}
 				}
@@ -326,7 +327,7 @@ func nestedFiles(dir string, overlay map[string][]byte) (diag.List, error) {
 		}
 		return nil
 	}
-	if err := walk(dir, true); err != nil {
+	if err := walk(dir, entries, true); err != nil {
 		return nil, err
 	}
 	for path := range overlay {

@@ -58,7 +58,11 @@ func TestNestedFiles(t *testing.T) {
 		filepath.Join(dir, "_new", "skipped.cue"): []byte("package clusters\n"),
 		filepath.Join(dir, "top-unsaved.cue"):     []byte("package clusters\n"),
 	}
-	ds, err := nestedFiles(dir, overlay)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := nestedFiles(dir, entries, overlay)
 	if err != nil {
 		t.Fatal(err)
 	}
