@@ -10,7 +10,6 @@ package assist
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -265,22 +264,7 @@ func Hover(sh compile.Shared, c *compile.Cluster, pkgs explain.Packages, root st
 	if k := e.Value.IncompleteKind(); k != cue.StructKind && k != cue.ListKind {
 		fmt.Fprintf(&b, "\nValue for %s: `%s`\n", c.Name, show(e.Value))
 	}
-	b.WriteString("\n```\n")
-	for _, s := range e.Steps {
-		b.WriteString(s.Of)
-		if s.Value != "" {
-			b.WriteString(" = " + s.Value)
-		}
-		b.WriteString("\n")
-		for _, or := range s.Origins {
-			line := fmt.Sprintf("  %-8s  %s  %s", or.Kind, position(root, or), or.Expr)
-			if or.Note != "" {
-				line += "  (" + or.Note + ")"
-			}
-			b.WriteString(strings.TrimRight(line, " ") + "\n")
-		}
-	}
-	b.WriteString("```\n")
+	b.WriteString("\n```\n" + explain.Text(e.Steps, root, false) + "```\n")
 	return b.String()
 }
 
@@ -317,15 +301,6 @@ func nameDoc(sh compile.Shared, path []string) string {
 		}
 	}
 	return ""
-}
-
-// position is an origin's place, relative to root.
-func position(root string, or explain.Origin) string {
-	name := or.Pos.Filename
-	if rel, err := filepath.Rel(root, name); err == nil && !strings.HasPrefix(rel, "..") {
-		name = filepath.ToSlash(rel)
-	}
-	return fmt.Sprintf("%s:%d:%d", name, or.Pos.Line, or.Pos.Column)
 }
 
 // docAt is the doc comment of the field at path of the schema.

@@ -211,41 +211,9 @@ func (o *explainOptions) writeText(x *explained) error {
 	var b strings.Builder
 	b.Write(x.yaml)
 	b.WriteString("\n")
-	var width int
-	for _, s := range x.steps {
-		for _, or := range s.Origins {
-			width = max(width, len(o.position(or)))
-		}
-	}
-	for _, s := range x.steps {
-		b.WriteString(s.Of)
-		if s.Value != "" {
-			b.WriteString(" = " + s.Value)
-		}
-		b.WriteString("\n")
-		for _, or := range s.Origins {
-			line := fmt.Sprintf("  %-8s  %-*s  %s", or.Kind, width, o.position(or), or.Expr)
-			if or.Note != "" {
-				line += "  (" + or.Note + ")"
-			}
-			b.WriteString(strings.TrimRight(line, " ") + "\n")
-		}
-	}
+	b.WriteString(explain.Text(x.steps, o.Cwd, true))
 	_, err := io.WriteString(o.Stdout, b.String())
 	return err
-}
-
-// position is an origin's file:line:col, relative to the working
-// directory.
-func (o *explainOptions) position(or explain.Origin) string {
-	return fmt.Sprintf("%s:%d:%d", o.file(or), or.Pos.Line, or.Pos.Column)
-}
-
-func (o *explainOptions) file(or explain.Origin) string {
-	if or.Pos.Filename == "" {
-		return ""
-	}
-	return filepath.ToSlash(load.DisplayPath(o.Cwd, or.Pos.Filename))
 }
 
 // explainJSON is explain's JSON output. Every key is always present.
@@ -280,7 +248,7 @@ func (o *explainOptions) writeJSON(cluster string, x *explained) error {
 		for _, or := range s.Origins {
 			out.Origins = append(out.Origins, originJSON{
 				Of: s.Of, Value: s.Value, Kind: string(or.Kind),
-				File: o.file(or), Line: or.Pos.Line, Column: or.Pos.Column,
+				File: or.File(o.Cwd), Line: or.Pos.Line, Column: or.Pos.Column,
 				Expr: or.Expr, Note: or.Note,
 			})
 		}

@@ -15,6 +15,7 @@ package explain
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,6 +85,47 @@ type Origin struct {
 	// Note adds what the source alone does not say, such as the default
 	// that a set value overrode.
 	Note string
+}
+
+// File is o's file name as messages show it: relative to dir where it
+// lies below it, with slashes; "" when o has none.
+func (o Origin) File(dir string) string {
+	if o.Pos.Filename == "" {
+		return ""
+	}
+	return filepath.ToSlash(load.DisplayPath(dir, o.Pos.Filename))
+}
+
+// Text lays steps out as explain's text output shows them, for the
+// command and the editor's hover alike: each step's value, then its
+// origins, one a line: kind, file:line:col (File of dir), source and
+// note. aligned pads the positions to the longest.
+func Text(steps []Step, dir string, aligned bool) string {
+	pos := func(or Origin) string { return fmt.Sprintf("%s:%d:%d", or.File(dir), or.Pos.Line, or.Pos.Column) }
+	var width int
+	if aligned {
+		for _, s := range steps {
+			for _, or := range s.Origins {
+				width = max(width, len(pos(or)))
+			}
+		}
+	}
+	var b strings.Builder
+	for _, s := range steps {
+		b.WriteString(s.Of)
+		if s.Value != "" {
+			b.WriteString(" = " + s.Value)
+		}
+		b.WriteString("\n")
+		for _, or := range s.Origins {
+			line := fmt.Sprintf("  %-8s  %-*s  %s", or.Kind, width, pos(or), or.Expr)
+			if or.Note != "" {
+				line += "  (" + or.Note + ")"
+			}
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+		}
+	}
+	return b.String()
 }
 
 // Packages holds the evaluated packages of the platform by the absolute
