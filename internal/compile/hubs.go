@@ -3,6 +3,7 @@ package compile
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -120,12 +121,7 @@ func readHubs(pv cue.Value, s *Settings) diag.List {
 			return settingPos(pv.LookupPath(hubsPath).LookupPath(cue.MakePath(p...)))
 		}
 		owner := map[string]string{}
-		names := make([]string, 0, len(s.ArgoCD.Hubs))
-		for n := range s.ArgoCD.Hubs {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(s.ArgoCD.Hubs)) {
 			h := s.ArgoCD.Hubs[n]
 			hub := Hub{Name: n, Namespace: cmp.Or(h.Namespace, s.ArgoCD.Namespace), Revision: h.Revision, Dir: path.Join(HubsDir, n)}
 			for i, e := range h.Envs {
