@@ -33,13 +33,17 @@ type Comparison struct {
 func (b *Platform) Compare(pl *Plan) (*Comparison, error) {
 	t0 := time.Now()
 	defer func() { b.Stats.add("compare", t0, "with the files on disk") }()
-	files, ledger, err := ReadOwned(pl.OutDir, pl.Scope)
+	ledger, err := output.ReadLedger(pl.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	files, err := readListed(pl.OutDir, ledger, pl.Scope)
 	if err != nil {
 		return nil, err
 	}
 	c := &Comparison{Before: files, Stale: diff.Changes(files, pl.Files)}
 	if pl.Scope != nil {
-		if c.Fleet, _, err = ReadOwned(pl.OutDir, render.IsAppSetPath); err != nil {
+		if c.Fleet, err = readListed(pl.OutDir, ledger, render.IsAppSetPath); err != nil {
 			return nil, err
 		}
 	}
@@ -54,16 +58,24 @@ func (b *Platform) Compare(pl *Plan) (*Comparison, error) {
 }
 
 // ReadOwned reads the files fleetc owns under outDir (in scope, if
-// given), as its ledger lists them; a listed file that is gone is left
-// out.
-func ReadOwned(outDir string, scope func(string) bool) ([]render.File, output.Ledger, error) {
+// given): readListed of its ledger.
+func ReadOwned(outDir string, scope func(string) bool) ([]render.File, error) {
 	ledger, err := output.ReadLedger(outDir)
-	if err != nil || len(ledger) == 0 {
-		return nil, ledger, err
+	if err != nil {
+		return nil, err
+	}
+	return readListed(outDir, ledger, scope)
+}
+
+// readListed reads the files under outDir that ledger lists (in scope,
+// if given); a listed file that is gone is left out.
+func readListed(outDir string, ledger output.Ledger, scope func(string) bool) ([]render.File, error) {
+	if len(ledger) == 0 {
+		return nil, nil
 	}
 	root, err := os.OpenRoot(outDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read output: %w", err)
+		return nil, fmt.Errorf("read output: %w", err)
 	}
 	defer root.Close()
 	var files []render.File
@@ -76,9 +88,9 @@ func ReadOwned(outDir string, scope func(string) bool) ([]render.File, output.Le
 			continue
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("read output: %w", err)
+			return nil, fmt.Errorf("read output: %w", err)
 		}
 		files = append(files, render.File{Path: p, Data: data})
 	}
-	return files, ledger, nil
+	return files, nil
 }

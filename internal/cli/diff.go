@@ -146,7 +146,7 @@ func (o *diffOptions) againstDisk() (before, after diff.Side, v diffView, err er
 		// The output on disk still tells the redactor what is secret, in
 		// case an error message quotes it.
 		for _, dir := range o.outputDirs() {
-			files, _, _ := build.ReadOwned(dir, nil)
+			files, _ := build.ReadOwned(dir, nil)
 			before.Files = append(before.Files, files...)
 		}
 		return before, after, v, err
