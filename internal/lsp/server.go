@@ -495,14 +495,8 @@ func (s *server) settled(m *module) error {
 	}
 	if len(problems) > 0 {
 		// The other files were not evaluated: what they show stands.
-		r := &result{m: m, diags: problems, scope: setOf(changed), docs: docs}
-		for _, d := range problems {
-			if d.Pos.Filename != "" {
-				r.scope[filepath.Clean(d.Pos.Filename)] = true
-			}
-		}
 		m.fleetDue = false
-		return s.publish(r)
+		return s.publish(&result{m: m, diags: problems, scope: withFiles(setOf(changed), problems), docs: docs})
 	}
 	m.fleetDue = true
 	if clustersOnly {
@@ -609,6 +603,17 @@ func setOf(paths []string) map[string]bool {
 	return set
 }
 
+// withFiles adds to scope the files that problems are in: where a load
+// that failed says why.
+func withFiles(scope map[string]bool, problems diag.List) map[string]bool {
+	for _, d := range problems {
+		if d.Pos.Filename != "" {
+			scope[filepath.Clean(d.Pos.Filename)] = true
+		}
+	}
+	return scope
+}
+
 // finish publishes a check's result, unless it is a check of the fleet
 // that a change cancelled, and starts what must follow: the queued
 // clusters, the whole fleet.
@@ -630,11 +635,7 @@ func (s *server) finish(r *result) error {
 		if !r.quick {
 			r.scope = setOf(r.changed)
 		}
-		for _, d := range le.Problems {
-			if d.Pos.Filename != "" {
-				r.scope[filepath.Clean(d.Pos.Filename)] = true
-			}
-		}
+		r.scope = withFiles(r.scope, le.Problems)
 	}
 	var err error
 	if r.ctx == nil || r.ctx.Err() == nil {
