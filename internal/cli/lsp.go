@@ -200,10 +200,8 @@ func (ls *lspSession) alone(w *warmPlatform, req lsp.Request) (err error, ok boo
 		if !slices.Contains(names, cf.Name) {
 			continue
 		}
-		if len(cf.Problems) == 0 {
-			if cc.Has(cf) {
-				continue // valid as it is: the cache has it
-			}
+		if len(cf.Problems) == 0 && cc.Has(cf) {
+			continue // valid as it is: the cache has it
 		}
 		files = append(files, cf)
 	}
