@@ -324,9 +324,6 @@ func side(p *build.Plan, names []string) diff.Side {
 	return s
 }
 
-// isAppSet reports whether an output path is a generated ApplicationSet.
-func isAppSet(p string) bool { return render.IsAppSetPath(p) }
-
 // command is the diff command line that shows the whole report, for
 // formats that may cut it short.
 func (o *diffOptions) command() string {
