@@ -66,7 +66,10 @@ func Complete(sh compile.Shared, path []string, value bool) []Item {
 	for i, it := range items {
 		// A name the schema declares (a required bundle): what the
 		// platform says of it.
-		if n := nameDoc(sh, append(slices.Clone(path), strings.Trim(it.Text, `"`))); it.Doc == "" && n != "" && len(path) > 0 {
+		if it.Doc != "" {
+			continue
+		}
+		if n := nameDoc(sh, append(slices.Clone(path), strings.Trim(it.Text, `"`))); n != "" {
 			items[i].Kind, items[i].Doc = Name, n
 		}
 	}
@@ -294,9 +297,12 @@ func defaultExpr(n ast.Node) string {
 // nameDoc is what the platform says of the name that ends path, when it
 // is one of its vocabulary (bundles.<bundle>, labels.<label>).
 func nameDoc(sh compile.Shared, path []string) string {
+	if len(path) < 2 {
+		return ""
+	}
 	name := path[len(path)-1]
 	for _, names := range sh.Names() {
-		if n := names.LookupPath(cue.MakePath(cue.Str(name))); n.Exists() && len(path) >= 2 && strings.HasSuffix(names.Path().String(), path[len(path)-2]) {
+		if n := names.LookupPath(cue.MakePath(cue.Str(name))); n.Exists() && strings.HasSuffix(names.Path().String(), path[len(path)-2]) {
 			return describe(n)
 		}
 	}
