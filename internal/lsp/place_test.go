@@ -1,7 +1,6 @@
 package lsp
 
 import (
-	"slices"
 	"strings"
 	"testing"
 )
@@ -42,6 +41,5 @@ func TestPlaceAt(t *testing.T) {
 		if strings.Join(got.path, ".") != tc.path || got.value != tc.value || got.word != tc.word || got.word != "" && string(src[got.start:got.start+len(got.word)]) != got.word && !tc.whole {
 			t.Errorf("placeAt(%q, whole=%v) = path %q value %v word %q, want %q %v %q", tc.src, tc.whole, strings.Join(got.path, "."), got.value, got.word, tc.path, tc.value, tc.word)
 		}
-		_ = slices.Equal[[]string]
 	}
 }
