@@ -19,17 +19,16 @@ func inRuns(n, workers int, item func(i int) string, do func(worker, i int) bool
 	fan.Each(workers, workers, func(g int) string { return item(at[g]) }, func(g int) {
 		for i := g * n / workers; i < (g+1)*n/workers && !failed.Load(); i++ {
 			at[g] = i
-			if !doOrStop(&failed, g, i, do) {
-				failed.Store(true)
-			}
+			doOrStop(&failed, g, i, do)
 		}
 	})
 	return !failed.Load()
 }
 
-// doOrStop is do(g, i), which stops the other workers when it panics as
-// when it fails: fan.Each raises the panic once they all have stopped.
-func doOrStop(failed *atomic.Bool, g, i int, do func(worker, i int) bool) bool {
+// doOrStop calls do(g, i) and sets failed, which stops the other
+// workers, when it fails or panics: fan.Each raises the panic once they
+// all have stopped.
+func doOrStop(failed *atomic.Bool, g, i int, do func(worker, i int) bool) {
 	ok := false
 	defer func() {
 		if !ok {
@@ -37,7 +36,6 @@ func doOrStop(failed *atomic.Bool, g, i int, do func(worker, i int) bool) bool {
 		}
 	}()
 	ok = do(g, i)
-	return ok
 }
 
 // onEveryCore is inRuns with one worker per CPU.
