@@ -195,12 +195,12 @@ func query(root, file string, text []byte, pos position, hover bool) (Query, pla
 
 // complete answers a completion request: the assistant's completions,
 // each replacing the word typed before the cursor.
-func (s *server) complete(q Query, pl place, text []byte, pos position) (any, error) {
+func (s *server) complete(q Query, pl place, pos position) (any, error) {
 	items, err := s.opts.Assist.Complete(context.Background(), q)
 	if err != nil {
 		return nil, err
 	}
-	start := position{Line: pos.Line, Character: utf16Len(lineBefore(text, pl.start))}
+	start := position{Line: pos.Line, Character: utf16Len(lineBefore(q.Text, pl.start))}
 	if pl.word == "" {
 		start = pos
 	}
@@ -218,14 +218,14 @@ func (s *server) complete(q Query, pl place, text []byte, pos position) (any, er
 
 // hover answers a hover request: the assistant's word on the field, over
 // the token at the cursor.
-func (s *server) hover(q Query, pl place, text []byte, pos position) (any, error) {
+func (s *server) hover(q Query, pl place, pos position) (any, error) {
 	md, err := s.opts.Assist.Hover(context.Background(), q)
 	if err != nil || md == "" {
 		return nil, err
 	}
 	h := hoverResult{Contents: markupContent{Kind: "markdown", Value: md}}
 	if pl.word != "" {
-		before := lineBefore(text, pl.start)
+		before := lineBefore(q.Text, pl.start)
 		start := position{Line: pos.Line, Character: utf16Len(before)}
 		h.Range = &rangeLSP{Start: start, End: position{Line: pos.Line, Character: start.Character + utf16Len([]byte(pl.word))}}
 	}

@@ -658,8 +658,7 @@ func (s *server) assist(id json.RawMessage, method string, p textDocumentPositio
 	if !ok || d == nil || d.module == nil {
 		return s.reply(id, nil)
 	}
-	text := d.text
-	q, pl, ok := query(d.module.root, path, text, p.Position, method == "textDocument/hover")
+	q, pl, ok := query(d.module.root, path, d.text, p.Position, method == "textDocument/hover")
 	if !ok {
 		return s.reply(id, nil)
 	}
@@ -671,9 +670,9 @@ func (s *server) assist(id json.RawMessage, method string, p textDocumentPositio
 		// As in check: a panic fails this request, not the session.
 		if crash := fan.Catch("", func() {
 			if method == "textDocument/hover" {
-				r.result, r.err = s.hover(q, pl, text, p.Position)
+				r.result, r.err = s.hover(q, pl, p.Position)
 			} else {
-				r.result, r.err = s.complete(q, pl, text, p.Position)
+				r.result, r.err = s.complete(q, pl, p.Position)
 			}
 		}); crash != nil {
 			r.err = fmt.Errorf("internal error: %w", crash)
