@@ -274,22 +274,11 @@ func Hover(sh compile.Shared, c *compile.Cluster, pkgs explain.Packages, root st
 // defaultExpr is the default a schema marks with *, as written, when it
 // depends on the cluster (platform.envs[env].retention).
 func defaultExpr(n ast.Node) string {
-	switch x := n.(type) {
-	case *ast.BinaryExpr:
-		if x.Op == token.OR {
-			if e := defaultExpr(x.X); e != "" {
-				return e
-			}
-			return defaultExpr(x.Y)
+	e, _ := n.(ast.Expr)
+	for _, d := range explain.Defaults(e) {
+		if b, err := format.Node(d); err == nil {
+			return strings.Join(strings.Fields(string(b)), " ")
 		}
-	case *ast.UnaryExpr:
-		if x.Op == token.MUL {
-			if b, err := format.Node(x.X); err == nil {
-				return strings.Join(strings.Fields(string(b)), " ")
-			}
-		}
-	case *ast.ParenExpr:
-		return defaultExpr(x.X)
 	}
 	return ""
 }

@@ -246,7 +246,7 @@ func (t *tracer) trace(r ref, depth int) {
 		d, hasDefault := c.Default()
 		// The syntax tells a disjunction with a default: Expr drops a
 		// default that another alternative subsumes (*"a" | string).
-		alts := defaults(expr)
+		alts := Defaults(expr)
 		switch {
 		case t.inClusterFile(c):
 			o.Kind = Set
@@ -622,19 +622,20 @@ func selector(name string) cue.Selector {
 	return cue.Str(name)
 }
 
-// defaults returns the default alternatives of a disjunction.
-func defaults(e ast.Expr) []ast.Expr {
+// Defaults returns the default alternatives of a disjunction as written:
+// those it marks with *.
+func Defaults(e ast.Expr) []ast.Expr {
 	switch x := e.(type) {
 	case *ast.BinaryExpr:
 		if x.Op == token.OR {
-			return append(defaults(x.X), defaults(x.Y)...)
+			return append(Defaults(x.X), Defaults(x.Y)...)
 		}
 	case *ast.UnaryExpr:
 		if x.Op == token.MUL {
 			return []ast.Expr{x.X}
 		}
 	case *ast.ParenExpr:
-		return defaults(x.X)
+		return Defaults(x.X)
 	}
 	return nil
 }
