@@ -187,6 +187,9 @@ type writer struct {
 	files    []planned              // the plan's files, sorted by path
 	scope    func(path string) bool // Plan.Scope
 	known    *Stamps                // Plan.Known
+	// planned are the directories that hold planned files
+	// (plannedDirs).
+	planned map[string]bool
 	// old is the ledger as Write found it, and cur the bytes of the
 	// ledger on disk (nil while there is none).
 	old Ledger

@@ -11,7 +11,6 @@ import (
 // symlink.
 func (w *writer) removable(st *statCache, prunes []string) (map[string]bool, error) {
 	toRemove := make(map[string]bool)
-	var needDirs map[string]bool
 	for _, p := range prunes {
 		_, absent, err := st.parentState(p)
 		var fi fs.FileInfo
@@ -22,7 +21,7 @@ func (w *writer) removable(st *statCache, prunes []string) (map[string]bool, err
 		case err != nil:
 			return nil, w.fail("remove", p, err)
 		case fi == nil:
-		case fi.IsDir() && w.needs(&needDirs, p):
+		case fi.IsDir() && w.plannedDirs()[p]:
 			// Pruned already, and the directory the plan needs made in
 			// its place: a Write stopped between the two and renaming
 			// files into it left it so. Nothing to remove.
@@ -52,10 +51,8 @@ func (w *writer) prune(t *todo, touched map[string]bool) (removed []string, err 
 		removed = append(removed, p)
 		touched[path.Dir(p)] = true
 	}
-	var needDirs map[string]bool
-	w.needs(&needDirs, ".")
 	for _, p := range t.prunes {
-		w.removeEmptyParents(p, needDirs, touched)
+		w.removeEmptyParents(p, touched)
 	}
 	return removed, nil
 }
@@ -104,11 +101,11 @@ func (w *writer) onlyPruned(dir string, toRemove map[string]bool) (ok, any bool)
 // holds planned files, or at the first one that cannot be removed (usually
 // because it is not empty). It is best effort: a directory left behind is
 // harmless.
-func (w *writer) removeEmptyParents(p string, needDirs, touched map[string]bool) {
+func (w *writer) removeEmptyParents(p string, touched map[string]bool) {
 	dirs := parents(p)
 	for i := len(dirs) - 1; i >= 0; i-- {
 		d := dirs[i]
-		if needDirs[d] {
+		if w.plannedDirs()[d] {
 			return
 		}
 		fi, err := w.r.Lstat(d)
@@ -125,16 +122,16 @@ func (w *writer) removeEmptyParents(p string, needDirs, touched map[string]bool)
 	}
 }
 
-// needs reports whether dir holds planned files, making *dirs, the
-// directories that do, on first use.
-func (w *writer) needs(dirs *map[string]bool, dir string) bool {
-	if *dirs == nil {
-		*dirs = make(map[string]bool)
+// plannedDirs are the directories that hold planned files, made on
+// first use, once per Write: few Writes prune anything.
+func (w *writer) plannedDirs() map[string]bool {
+	if w.planned == nil {
+		w.planned = make(map[string]bool)
 		for _, f := range w.files {
 			for _, d := range parents(f.path) {
-				(*dirs)[d] = true
+				w.planned[d] = true
 			}
 		}
 	}
-	return (*dirs)[dir]
+	return w.planned
 }
