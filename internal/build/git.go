@@ -18,7 +18,6 @@ import (
 
 	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/diag"
-	"github.com/fleetc/fleetc/internal/load"
 )
 
 // RefError is a platform that does not build at a git ref; its
@@ -48,7 +47,7 @@ func ResolveRef(dir, name, cwd string) (Ref, error) {
 	}
 	commit, err := git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", name+"^{commit}")
 	if err != nil {
-		return Ref{}, fmt.Errorf("--base %s: no such commit in %s", name, load.DisplayPath(cwd, top))
+		return Ref{}, fmt.Errorf("--base %s: no such commit in %s", name, diag.DisplayPath(cwd, top))
 	}
 	rel, err := relReal(top, dir)
 	if err != nil {

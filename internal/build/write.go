@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/fleetc/fleetc/internal/cache"
+	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/fan"
-	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/output"
 )
 
@@ -27,7 +27,7 @@ type lastWrite struct {
 }
 
 // Display is the output directory as messages show it.
-func (b *Platform) Display() string { return load.DisplayPath(b.cfg.Cwd, b.OutDir) }
+func (b *Platform) Display() string { return diag.DisplayPath(b.cfg.Cwd, b.OutDir) }
 
 // whole reports whether the build is of the whole fleet as it is on disk,
 // with the cache: the builds whose inputs a fleet key names.

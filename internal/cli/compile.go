@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fleetc/fleetc/internal/build"
-	"github.com/fleetc/fleetc/internal/load"
+	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/output"
 )
 
@@ -132,7 +132,7 @@ func (o *compileOptions) writeSecrets(dir string, pl *build.Plan) (string, error
 	if dir == "" {
 		return "", nil
 	}
-	shown := load.DisplayPath(o.Cwd, dir)
+	shown := diag.DisplayPath(o.Cwd, dir)
 	res, err := output.Write(dir, output.Plan{Files: pl.Secrets, Scope: pl.SecretScope, Private: true, Display: shown})
 	if err != nil {
 		return "", err

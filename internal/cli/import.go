@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/importer"
 	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/output"
@@ -158,7 +159,7 @@ func (o *importOptions) run(file string, read importFunc) error {
 		}
 		path := filepath.Join(dir, c.Name+".cue")
 		if _, err := os.Lstat(path); err == nil && !o.force {
-			exist = append(exist, load.DisplayPath(o.Cwd, path))
+			exist = append(exist, diag.DisplayPath(o.Cwd, path))
 		}
 	}
 	if len(exist) > 0 {
@@ -170,10 +171,10 @@ func (o *importOptions) run(file string, read importFunc) error {
 		if err := output.WriteSource(path, files[i], o.force); err != nil {
 			return err
 		}
-		fmt.Fprintln(o.Stdout, filepath.ToSlash(load.DisplayPath(o.Cwd, path)))
+		fmt.Fprintln(o.Stdout, filepath.ToSlash(diag.DisplayPath(o.Cwd, path)))
 	}
 	n, rest := o.counts(res)
-	fmt.Fprintf(o.Stderr, "fleetc: imported %s %s into %s/%s\n", n, res.Objects, filepath.ToSlash(load.DisplayPath(o.Cwd, dir)), rest)
+	fmt.Fprintf(o.Stderr, "fleetc: imported %s %s into %s/%s\n", n, res.Objects, filepath.ToSlash(diag.DisplayPath(o.Cwd, dir)), rest)
 	if len(res.Problems) > 0 {
 		return exitError{exitFailed}
 	}
@@ -217,7 +218,7 @@ func (o *importOptions) input(file string) ([]byte, error) {
 	}
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: no such file", load.DisplayPath(o.Cwd, file))
+		return nil, fmt.Errorf("read %s: no such file", diag.DisplayPath(o.Cwd, file))
 	}
 	return data, err
 }

@@ -117,7 +117,7 @@ func (v *valuesOptions) run(dir string) error {
 	var exist []string
 	for _, f := range imp.Files {
 		if f.Exists && !v.force {
-			exist = append(exist, filepath.ToSlash(load.DisplayPath(v.Cwd, f.Path)))
+			exist = append(exist, filepath.ToSlash(diag.DisplayPath(v.Cwd, f.Path)))
 		}
 	}
 	if len(exist) > 0 {
@@ -143,7 +143,7 @@ func (v *valuesOptions) run(dir string) error {
 	wg.Wait()
 	for i, f := range imp.Files {
 		if errs[i] == nil {
-			fmt.Fprintln(v.Stdout, filepath.ToSlash(load.DisplayPath(v.Cwd, f.Path)))
+			fmt.Fprintln(v.Stdout, filepath.ToSlash(diag.DisplayPath(v.Cwd, f.Path)))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -199,7 +199,7 @@ func inImported(err error, files []importer.SourceFile, cwd string) error {
 			if _, err := os.Stat(d.Pos.Filename); err != nil {
 				what = "a file import values would create"
 			}
-			d.Message += fmt.Sprintf(" (%s is %s)", filepath.ToSlash(load.DisplayPath(cwd, d.Pos.Filename)), what)
+			d.Message += fmt.Sprintf(" (%s is %s)", filepath.ToSlash(diag.DisplayPath(cwd, d.Pos.Filename)), what)
 			if strings.HasSuffix(d.Path, ".category") {
 				d.Message += "; the platform has no such category: add it to the pattern of #Category in defs, or move the app's values files under a category it has"
 			}

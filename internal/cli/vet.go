@@ -14,7 +14,6 @@ import (
 
 	"github.com/fleetc/fleetc/internal/build"
 	"github.com/fleetc/fleetc/internal/diag"
-	"github.com/fleetc/fleetc/internal/load"
 )
 
 type vetOptions struct {
@@ -199,5 +198,5 @@ func displayFile(cwd, name string) string {
 	if name == "" {
 		return ""
 	}
-	return filepath.ToSlash(load.DisplayPath(cwd, name))
+	return filepath.ToSlash(diag.DisplayPath(cwd, name))
 }

@@ -37,7 +37,7 @@ type Diagnostic struct {
 func (d Diagnostic) Format(cwd string) string {
 	var b strings.Builder
 	if d.Pos.Filename != "" {
-		b.WriteString(relPath(cwd, d.Pos.Filename))
+		b.WriteString(DisplayPath(cwd, d.Pos.Filename))
 		if d.Pos.Line > 0 {
 			fmt.Fprintf(&b, ":%d:%d", d.Pos.Line, d.Pos.Column)
 		}
@@ -83,7 +83,9 @@ func hideUnder(path []string, msg string) string {
 // quoted matches a double-quoted string as CUE and Go print one.
 var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
-func relPath(cwd, name string) string {
+// DisplayPath is name as fleetc shows it: relative to cwd where it lies
+// below it, else as it is (also when either is relative or cwd is empty).
+func DisplayPath(cwd, name string) string {
 	if cwd == "" || !filepath.IsAbs(name) {
 		return name
 	}

@@ -27,6 +27,7 @@ import (
 	"cuelang.org/go/cue/token"
 
 	"github.com/fleetc/fleetc/internal/compile"
+	"github.com/fleetc/fleetc/internal/diag"
 	"github.com/fleetc/fleetc/internal/load"
 )
 
@@ -93,7 +94,7 @@ func (o Origin) File(dir string) string {
 	if o.Pos.Filename == "" {
 		return ""
 	}
-	return filepath.ToSlash(load.DisplayPath(dir, o.Pos.Filename))
+	return filepath.ToSlash(diag.DisplayPath(dir, o.Pos.Filename))
 }
 
 // Text lays steps out as explain's text output shows them, for the

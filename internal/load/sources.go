@@ -145,12 +145,3 @@ func (p *Platform) SettingProblem(out, handwritten string) string {
 	}
 	return p.OutputProblem(dir, handwritten)
 }
-
-// DisplayPath is p as messages show it: relative to cwd where it lies
-// below it, else as it is.
-func DisplayPath(cwd, p string) string {
-	if rel, err := filepath.Rel(cwd, p); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return p
-}
