@@ -61,8 +61,9 @@ func (b *Platform) Plan() (*Plan, error) {
 		defer cfg.Progress(len(p.Clusters), len(p.Clusters))
 	}
 	b.decodeStamps() // while the clusters compile
+	memo := &render.Memo{}
 	results, err := compile.FleetCached(p, opts, cc.lookup, func(c *compile.Cluster) (rendered, error) {
-		out, err := render.Cluster(c, settings, p.Root)
+		out, err := render.Cluster(c, settings, p.Root, memo)
 		if err == nil {
 			cc.Put(c, out)
 		}
@@ -75,7 +76,7 @@ func (b *Platform) Plan() (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.Stats.addFleet(fleetStats, cc.describe())
+	b.Stats.addFleet(fleetStats, cc.describe(), memo.Shared.Load())
 	t0 := time.Now()
 	pl := &Plan{OutDir: b.OutDir}
 	var names []string // the selected clusters

@@ -48,7 +48,7 @@ func (s *Stats) add(name string, t0 time.Time, note string) {
 // addFleet records the phases of a compile.Fleet: evaluate and render are
 // summed over the workers, so they are shown with the wall time the two
 // took together.
-func (s *Stats) addFleet(f compile.Stats, cache string) {
+func (s *Stats) addFleet(f compile.Stats, cache string, shared int64) {
 	per := func(d time.Duration, n int) string {
 		if n == 0 {
 			return "-"
@@ -62,7 +62,7 @@ func (s *Stats) addFleet(f compile.Stats, cache string) {
 		Phase{"setup", f.Setup, "shared package, built once per worker that evaluates"},
 		Phase{"cache", f.Lookup, fmt.Sprintf("%d of %d clusters from the %s", f.Cached, f.Clusters, cache)},
 		Phase{"evaluate", f.Evaluate, fmt.Sprintf("%d clusters, %s each, summed over %d workers", evaluated, per(f.Evaluate, evaluated), f.Workers)},
-		Phase{"render", f.Step, fmt.Sprintf("%s per cluster, summed over workers", per(f.Step, evaluated))},
+		Phase{"render", f.Step, fmt.Sprintf("%s per cluster, summed over workers; %d values files shared with another cluster", per(f.Step, evaluated), shared)},
 		Phase{"clusters", f.Wall, "wall time of the four above"},
 	)
 }

@@ -206,7 +206,7 @@ func (ls *lspSession) alone(w *warmPlatform, req lsp.Request) (err error, ok boo
 		files = append(files, cf)
 	}
 	return st.warm.Alone(files, func(c *compile.Cluster) error {
-		out, err := render.Cluster(c, st.settings, p.Root)
+		out, err := render.Cluster(c, st.settings, p.Root, nil)
 		if err == nil {
 			cc.Put(c, out)
 		}

@@ -86,6 +86,11 @@ type App struct {
 	Chart    string `json:"chart"`
 	// Values is the app's values file, as a concrete CUE value.
 	Values cue.Value `json:"-"`
+	// Memo, unless empty, says what the values are made of: the cluster
+	// fields the app reads, with their values. Two apps of one compile
+	// with the same Memo have the same values, field order included, so
+	// their values file is rendered once (see reads.go).
+	Memo string `json:"-"`
 }
 
 // Options selects what Fleet compiles.
@@ -537,6 +542,8 @@ type evaluator struct {
 	secrets     []secretField
 	secretDiags diag.List
 	readSecret  SecretReader
+	// reads is what each app reads of the cluster, for App.Memo.
+	reads *Reads
 }
 
 // newEvaluator builds the shared package in a new context. Building an
@@ -550,13 +557,14 @@ func newEvaluator(p *load.Platform, first bool) (*evaluator, error) {
 			return nil, err
 		}
 	}
+	reads := readsOf(inst) // from the syntax, before building changes it
 	ctx := cuecontext.New()
 	shared := ctx.BuildInstance(inst)
 	if err := shared.Err(); err != nil {
 		ds := diag.FromCUE(err, "", "", token.NoPos, nil)
 		return nil, hintNotAllowed(err, []cue.Value{shared, shared.LookupPath(CatalogPath)}, nil, ds).Sorted()
 	}
-	ev := &evaluator{ctx: ctx, shared: shared}
+	ev := &evaluator{ctx: ctx, shared: shared, reads: reads}
 	ev.clusters = shared.LookupPath(ClustersPath)
 	ev.deploy = shared.LookupPath(DeployDefPath)
 	if !ev.deploy.Exists() {
@@ -714,6 +722,7 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	if ds := ev.deployApps(f, c); len(ds) > 0 {
 		return nil, ds
 	}
+	ev.reads.memo(c)
 	return c, nil
 }
 

@@ -33,7 +33,7 @@ func BenchmarkRenderCluster(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, c := range clusters {
-			if _, err := render.Cluster(c, settings, p.Root); err != nil {
+			if _, err := render.Cluster(c, settings, p.Root, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -64,7 +64,7 @@ clusters: tiny: {env: "dev", server: "https://tiny.example.com"}
 		return
 	}
 	results, err := compile.Fleet(p, compile.Options{}, func(c *compile.Cluster) (*render.Output, error) {
-		return render.Cluster(c, settings, p.Root)
+		return render.Cluster(c, settings, p.Root, nil)
 	})
 	if err != nil {
 		fmt.Println(err)

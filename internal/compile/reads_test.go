@@ -1,0 +1,239 @@
+package compile
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"cuelang.org/go/cue"
+
+	"github.com/fleetc/fleetc/internal/load"
+	"github.com/fleetc/fleetc/internal/testplatform"
+)
+
+// describe writes r as one line per app: its reads, each path with how
+// it is used (= opaque, * iterated, + data); "whole" if r knows nothing.
+func describe(r *Reads) string {
+	if r.whole {
+		return "whole"
+	}
+	var lines []string
+	if r.apps == nil {
+		r = &Reads{apps: map[string][]read{"every": r.every}}
+	}
+	for name, rs := range r.apps {
+		var parts []string
+		for _, rd := range rs {
+			parts = append(parts, cue.MakePath(rd.path...).String()+[]string{"=", "*", "+"}[rd.flow])
+		}
+		lines = append(lines, strings.TrimSpace(name+": "+strings.Join(parts, " ")))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// readsWith reads the reference platform with files added or replaced
+// (by path relative to the module; "" content removes the file), and
+// with each edit of edits (old, new) made to defs/catalog.cue.
+func readsWith(t *testing.T, files map[string]string, edits ...string) *Reads {
+	t.Helper()
+	dir := t.TempDir()
+	if err := testplatform.Copy(dir); err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(edits) > 0 {
+		path := filepath.Join(dir, "defs", "catalog.cue")
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(edits); i += 2 {
+			if !strings.Contains(string(src), edits[i]) {
+				t.Fatalf("defs/catalog.cue no longer has %q", edits[i])
+			}
+			src = []byte(strings.Replace(string(src), edits[i], edits[i+1], 1))
+		}
+		if err := os.WriteFile(path, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := load.Load(load.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := p.LoadShared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readsOf(inst)
+}
+
+// line is the line of describe's output for app.
+func line(r *Reads, app string) string {
+	for _, l := range strings.Split(describe(r), "\n") {
+		if name, _, _ := strings.Cut(l, ":"); name == app {
+			return l
+		}
+	}
+	return app + " unknown"
+}
+
+func TestReads(t *testing.T) {
+	const deployApp = "(name): app\n"
+	tests := []struct {
+		name  string
+		files map[string]string
+		edits []string
+		// want are lines of describe's output; "whole" for no reading.
+		want []string
+	}{{
+		name: "reference",
+		want: []string{
+			// Through a let (proxy), in an interpolation, and the
+			// cluster's schema field as data.
+			"falco: registry= security.falco.driver+",
+			// #Scheduling's #nodetype is data.
+			"cert-manager: nodetype+ registry=",
+			// A let naming part of the cluster, selected from.
+			"victoria-metrics-operator: monitoring.victoriametricsoperator.jimmydysonimagetag= monitoring.victoriametricsoperator.promconfigreloadimagetag= monitoring.victoriametricsoperator.toleration.nodetype+ registry=",
+			// A let holding a struct of cluster fields.
+			"infrastructure-alerts: env+ name+",
+			// Nothing of the cluster: what #deploy's comprehension reads
+			// (bundles, argocd.namespaces) decides which apps there are,
+			// not their values.
+			"prometheus-operator-crds:",
+		},
+	}, {
+		name: "another app's values",
+		files: map[string]string{"defs/zz.cue": `package defs
+#Catalog: {
+	cluster: _
+	apps: falco: values: copy: apps.kyverno.values.kyverno.global
+}
+`},
+		want: []string{"falco unknown", "kyverno: env= nodetype+ registry+"},
+	}, {
+		name: "a pattern over the apps reads for every app",
+		files: map[string]string{"defs/zz.cue": `package defs
+#Catalog: {
+	cluster: _
+	apps: [string]: values: global: region: cluster.labels.region
+}
+`},
+		want: []string{"node-exporter: labels.region+ registry=", "prometheus-operator-crds: labels.region+"},
+	}, {
+		name: "a comprehension over the cluster in an app's values",
+		files: map[string]string{"defs/zz.cue": `package defs
+#Catalog: {
+	cluster: _
+	let meta = cluster.annotations
+	apps: "node-exporter": values: podAnnotations: {for k, v in meta {(k): v}}
+}
+`},
+		want: []string{"node-exporter: annotations* registry="},
+	}, {
+		name: "lets within the app, naming lets",
+		files: map[string]string{"defs/zz.cue": `package defs
+#Catalog: {
+	cluster: _
+	let m = cluster.monitoring
+	apps: "node-exporter": {
+		let r = m.retention
+		values: retention: "keep \(r)"
+	}
+}
+`},
+		want: []string{"node-exporter: monitoring.retention= registry="},
+	}, {
+		name: "a block's cluster must be any cluster",
+		files: map[string]string{"defs/zz.cue": `package defs
+#Catalog: {
+	cluster: #Cluster
+	apps: falco: values: x: 1
+}
+`},
+		want: []string{"whole"},
+	}, {
+		name: "a reference to another field of the block",
+		files: map[string]string{"defs/zz.cue": `package defs
+#Catalog: {
+	cluster: _
+	domain: "\(cluster.name).example.com"
+	apps: falco: values: host: domain
+}
+`},
+		want: []string{"falco unknown", "node-exporter: registry="},
+	}, {
+		name: "a definition of the cluster",
+		files: map[string]string{"defs/zz.cue": `package defs
+#Catalog: {
+	cluster: _
+	apps: falco: values: x: cluster.#internal
+}
+`},
+		want: []string{"falco unknown"},
+	}, {
+		name: "an embedding in a block reads for every app",
+		files: map[string]string{"defs/zz.cue": `package defs
+#Catalog: {
+	cluster: _
+	if cluster.env == "prod" {
+		apps: falco: values: falco: replicas: 2
+	}
+}
+`},
+		want: []string{"prometheus-operator-crds: env=", "node-exporter: env= registry="},
+	}, {
+		name:  "#deploy gives an app another app's values",
+		edits: []string{deployApp, "(name): catalog[\"falco\"]\n"},
+		want:  []string{"whole"},
+	}, {
+		name:  "#deploy adds to the values it gives",
+		edits: []string{deployApp, "(name): app & {values: {}}\n"},
+		want:  []string{"whole"},
+	}, {
+		name:  "#deploy adds to every app in a field of its own",
+		edits: []string{deployApp, deployApp + "[string]: values: global: env: cluster.env\n"},
+		// In the comprehension's body: its clauses count too.
+		want: []string{"prometheus-operator-crds: bundles* env+", "node-exporter: bundles* env+ registry="},
+	}, {
+		name:  "a hidden field #deploy reads from is read",
+		edits: []string{"apps: {\n", "_env: cluster.env\n\tapps: {\n\t\t[string]: values: e: _env\n"},
+		want:  []string{"prometheus-operator-crds: env+"},
+	}, {
+		name:  "a condition whose body adds more than the apps is read",
+		edits: []string{deployApp, deployApp + "if cluster.env == \"prod\" {(name): values: prod: true}\n"},
+		want:  []string{"prometheus-operator-crds: bundles* env="},
+	}, {
+		name:  "#deploy binds nothing the reading knows",
+		edits: []string{`(#Catalog & {"cluster": cluster}).apps`, `(#Catalog & {"cluster": cluster, extra: 1}).apps`},
+		// No catalog: every app reads what #deploy does, here all of
+		// the cluster (the empty path).
+		want: []string{"every: + bundles*"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := readsWith(t, tt.files, tt.edits...)
+			for _, want := range tt.want {
+				var got string
+				if want == "whole" {
+					got = describe(r)
+				} else {
+					app, _, _ := strings.Cut(want, ":")
+					app, _, _ = strings.Cut(app, " unknown")
+					got = line(r, app)
+				}
+				if got != want {
+					t.Errorf("got  %s\nwant %s", got, want)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,160 @@
+package render_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/fleetc/fleetc/internal/compile"
+	"github.com/fleetc/fleetc/internal/fleetgen"
+	"github.com/fleetc/fleetc/internal/load"
+	"github.com/fleetc/fleetc/internal/render"
+	"github.com/fleetc/fleetc/internal/testplatform"
+)
+
+// TestMemoShares compiles generated fleets with a Memo that renders every
+// values file it shares again: a file shared between clusters whose
+// values (or their order) differ fails. The platforms vary the ways an
+// app's values can depend on the cluster, including the ones that bring
+// a cluster's own structs, whose field order comes from its file.
+func TestMemoShares(t *testing.T) {
+	// Clusters alike but for the order of their labels and annotations,
+	// and for their names.
+	alike := func(name, labels, annotations string) string {
+		return "package clusters\n\nclusters: \"" + name + "\": {\n\tenv: \"dev\"\n\tserver: \"https://" + name + ".example.com:6443\"\n" +
+			"\tlabels: {" + labels + "}\n\tannotations: {" + annotations + "}\n}\n"
+	}
+	extraClusters := map[string]string{
+		"clusters/alike-a.cue": alike("alike-a", `region: "eu", team: "blue"`, `a: "1", b: "2"`),
+		"clusters/alike-b.cue": alike("alike-b", `team: "blue", region: "eu"`, `b: "2", a: "1"`),
+		"clusters/alike-c.cue": alike("alike-c", `region: "eu", team: "blue"`, `a: "1", b: "2"`),
+	}
+	tests := []struct {
+		name     string
+		defs     string
+		minShare int64
+	}{
+		{name: "reference", minShare: 100},
+		{name: "a cluster's struct as data", defs: `
+#Catalog: {
+	cluster: _
+	apps: "node-exporter": values: podLabels: cluster.labels
+	apps: falco: values: falco: podAnnotations: {fixed: "x"} & cluster.annotations
+}`},
+		{name: "comprehensions over the cluster", defs: `
+#Catalog: {
+	cluster: _
+	let meta = cluster.annotations
+	apps: "node-exporter": values: podAnnotations: {for k, v in meta {(k): v}}
+	apps: falco: values: falco: labels: [for k, v in cluster.labels {"\(k)=\(v)"}]
+}`},
+		{name: "patterns and conditions", defs: `
+#Catalog: {
+	cluster: _
+	apps: [string]: values: platform: {env: cluster.env, team: *cluster.labels.team | "none"}
+	if cluster.env == "prod" {
+		apps: kyverno: values: kyverno: prod: true
+	}
+}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := fleetgen.Generate(testplatform.Repo(), dir, 120, 7); err != nil {
+				t.Fatal(err)
+			}
+			files := map[string]string{}
+			for k, v := range extraClusters {
+				files[k] = v
+			}
+			if tt.defs != "" {
+				files["defs/zz_memo.cue"] = "package defs\n" + tt.defs
+			}
+			for name, src := range files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := load.Load(load.Config{Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			settings, err := compile.ReadSettings(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			memo := render.CheckedMemo()
+			_, err = compile.Fleet(p, compile.Options{}, func(c *compile.Cluster) (*render.Output, error) {
+				return render.Cluster(c, settings, p.Root, memo)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := memo.Shared.Load(); got < tt.minShare {
+				t.Errorf("%d values files shared, want at least %d", got, tt.minShare)
+			}
+			t.Logf("%d values files shared", memo.Shared.Load())
+		})
+	}
+}
+
+// TestMemoOrder is a platform whose values unify a struct of the cluster
+// with one of the platform: CUE orders the fields by the struct literals
+// they come from, so clusters with equal annotations, one of which sets
+// them in two declarations, get different values files. They must not be
+// shared (a struct read as data is never shared).
+func TestMemoOrder(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"cue.mod/module.cue": "module: \"example.com/order@v0\"\nlanguage: version: \"v0.17.0\"\n",
+		"clusters/platform.cue": `package clusters
+
+import "strings"
+
+platform: {
+	output: "out"
+	argocd: namespace: "argocd"
+	secretStore: {kind: "ClusterSecretStore", name: "vault", tokenProperty: "token", caProperty: "ca", refreshInterval: "1h"}
+}
+clusters: [Name=string]: {
+	name:   Name
+	env:    "dev"
+	server: strings.HasPrefix("https://")
+	annotations: [string]: string
+	bundles: core: true
+	credentials: key: "clusters/\(Name)"
+}
+#catalog: hello: {bundle: "core", category: "apps", chart: "apps/hello"}
+#deploy: {
+	cluster: _
+	apps: hello: values: {b: "2", fixed: "x", a: "1"} & cluster.annotations
+}
+deploy: {for cname, c in clusters {(cname): (#deploy & {cluster: c}).apps}}
+`,
+	}
+	for _, name := range []string{"alike-a", "zz-alike", "alike-b"} {
+		files["clusters/"+name+".cue"] = "package clusters\n\nclusters: \"" + name + "\": {server: \"https://" + name + ".example.com\", annotations: {a: \"1\", b: \"2\"}}\n"
+	}
+	files["clusters/split.cue"] = "package clusters\n\nclusters: split: server: \"https://split.example.com\"\nclusters: split: annotations: a: \"1\"\nclusters: split: annotations: b: \"2\"\n"
+	for name, src := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := load.Load(load.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings, err := compile.ReadSettings(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memo := render.CheckedMemo()
+	_, err = compile.Fleet(p, compile.Options{Workers: 1}, func(c *compile.Cluster) (*render.Output, error) {
+		return render.Cluster(c, settings, p.Root, memo)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
