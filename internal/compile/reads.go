@@ -941,11 +941,18 @@ func fieldText(cluster cue.Value, r read, seen map[string]string) (string, bool)
 		return t, t != "\x00"
 	}
 	t := "\x00"
-	v := cluster.LookupPath(path)
-	switch {
+	v, _ := cluster.LookupPath(path).Default()
+	switch k := v.Kind(); {
 	case !v.Exists():
 		t = "-"
-	case v.Validate(cue.Concrete(true)) != nil:
+	case k == cue.StringKind:
+		s, _ := v.String()
+		t = strconv.Quote(s)
+	case k == cue.BoolKind:
+		b, _ := v.Bool()
+		t = strconv.FormatBool(b)
+	case k == cue.BottomKind, v.Validate(cue.Concrete(true)) != nil:
+		// Not concrete: the app is the cluster's own.
 	case r.flow == data && !structless(v):
 	case r.flow == iterated && !plainElements(v):
 	default:

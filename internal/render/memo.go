@@ -3,68 +3,70 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/fleetc/fleetc/internal/compile"
 )
 
 // Memo renders each distinct values file of a compile once. Apps whose
 // compile.App.Memo is the same have the same values, field order
-// included: the first one's YAML tree serves the others, and only the
-// header that names each cluster's file differs. Walking the CUE value
-// into the tree is most of rendering (CUE orders each struct's fields on
-// the way), and on a fleet most apps read a few fields that many clusters
-// share.
+// included: the first one's YAML serves the others, and only the header
+// that names each cluster's file differs. Walking the CUE value into YAML
+// is most of rendering (CUE orders each struct's fields on the way), and
+// on a fleet most apps read a few fields that many clusters share.
 //
-// A Memo is safe for concurrent use; the trees it holds are never changed.
+// A Memo is safe for concurrent use.
 type Memo struct {
-	trees sync.Map // compile.App.Memo → *yaml.Node
-	// Shared counts the values files that came from a tree made for
-	// another cluster.
+	bodies sync.Map // compile.App.Memo → []byte, the file without a header
+	// Shared counts the values files that came from another cluster's.
 	Shared atomic.Int64
 	// check, in tests, renders every shared file again and fails if its
-	// bytes differ from the shared tree's: the reading of the platform
-	// missed something the values depend on.
+	// bytes differ: the reading of the platform missed something the
+	// values depend on.
 	check bool
 }
 
-// values is the YAML tree of app's values.
-func (m *Memo) values(app compile.App) (*yaml.Node, error) {
+// values renders app's values file with header.
+func (m *Memo) values(app compile.App, header string) ([]byte, error) {
 	if m == nil || app.Memo == "" {
-		return node(app.Values, "")
+		return YAML(app.Values, header)
 	}
-	if n, ok := m.trees.Load(app.Memo); ok {
+	header = strings.ToValidUTF8(header, "\uFFFD") // as Encode does
+	if body, ok := m.bodies.Load(app.Memo); ok && plainHeader(header) {
 		m.Shared.Add(1)
+		data := withHeader(header, body.([]byte))
 		if m.check {
-			if err := sameTree(n.(*yaml.Node), app); err != nil {
-				return nil, err
+			if want, err := YAML(app.Values, header); err != nil || !bytes.Equal(data, want) {
+				return nil, fmt.Errorf("memo %q: the shared values file differs from the app's own (%v):\n%s\nagainst\n%s", app.Memo, err, data, want)
 			}
 		}
-		return n.(*yaml.Node), nil
+		return data, nil
 	}
 	n, err := node(app.Values, "")
 	if err != nil {
 		return nil, err
 	}
-	m.trees.Store(app.Memo, n)
-	return n, nil
+	// Only what the shortcut writes is kept: with yaml.v3's encoder the
+	// header may change how the rest is laid out.
+	var buf bytes.Buffer
+	if plainHeader(header) && emit(&buf, n, "") {
+		m.bodies.LoadOrStore(app.Memo, buf.Bytes())
+		return withHeader(header, buf.Bytes()), nil
+	}
+	return Encode(n, header)
 }
 
-// sameTree is an error if app's values do not render as tree does.
-func sameTree(tree *yaml.Node, app compile.App) error {
-	want, err := YAML(app.Values, "")
-	if err != nil {
-		return err
+// withHeader is body, written by emit without a header, with header as
+// emit writes it.
+func withHeader(header string, body []byte) []byte {
+	if header == "" {
+		return bytes.Clone(body)
 	}
-	got, err := Encode(tree, "")
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(got, want) {
-		return fmt.Errorf("memo %q: the shared values differ from the app's own:\n%s\nagainst\n%s", app.Memo, got, want)
-	}
-	return nil
+	out := make([]byte, 0, len(header)+4+len(body))
+	out = append(out, "# "...)
+	out = append(out, header...)
+	out = append(out, "\n\n"...)
+	return append(out, body...)
 }

@@ -34,7 +34,7 @@ func TestMemoShares(t *testing.T) {
 		defs     string
 		minShare int64
 	}{
-		{name: "reference", minShare: 100},
+		{name: "reference", minShare: 800},
 		{name: "a cluster's struct as data", defs: `
 #Catalog: {
 	cluster: _
