@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -225,21 +224,11 @@ func Registration(c argocd.Cluster, header string) ([]byte, error) {
 		return nil, fmt.Errorf("render Argo CD registration: %w", err)
 	}
 	if plainHeader(header) {
-		// What the path below writes, without turning the object into
-		// text and parsing it back into a node tree, as yaml.v3's
-		// Node.Encode does: a tenth of a cold compile's rendering.
-		// FuzzRegistration holds the two to the same bytes.
-		var buf bytes.Buffer
-		buf.WriteString("# " + header + "\n\n")
-		enc := yaml.NewEncoder(&buf)
-		enc.SetIndent(2)
-		if err := enc.Encode(obj); err != nil {
+		data, err := encodeDirect(obj, header)
+		if err != nil {
 			return nil, fmt.Errorf("render Argo CD registration: %w", err)
 		}
-		if err := enc.Close(); err != nil {
-			return nil, fmt.Errorf("render Argo CD registration: %w", err)
-		}
-		return buf.Bytes(), nil
+		return data, nil
 	}
 	return registrationNode(obj, header)
 }

@@ -170,3 +170,42 @@ func FuzzRegistration(f *testing.F) {
 		}
 	})
 }
+
+// FuzzProject: an AppProject and a root Application written straight by
+// yaml.v3's encoder have the bytes of the node-tree path, whatever their
+// names, descriptions, repositories and destinations hold.
+func FuzzProject(f *testing.F) {
+	f.Add("platform", "the platform's apps", "git@git.corp.local:x/y.git", "https://10.0.0.1:6443", "", "monitoring", "apiextensions.k8s.io", "CustomResourceDefinition")
+	f.Add("p", "line one\nline two", "*", "", "in-cluster", "!kube-system", "", "Namespace")
+	f.Add("a-b", " lead\ttab ", "{{ x }}", "https://[::1]:6443", "x: y", "'*'", "g", "k")
+	f.Fuzz(func(t *testing.T, name, description, repo, server, dest, ns, group, kind string) {
+		p := argocd.AppProject{
+			APIVersion: "argoproj.io/v1alpha1", Kind: "AppProject",
+			Metadata: argocd.ObjectMeta{Name: name, Namespace: "argocd", Annotations: map[string]string{argocd.SyncWaveAnnotation: "-1"}},
+			Spec: argocd.AppProjectSpec{
+				Description:              description,
+				SourceRepos:              []string{repo, repo + "/more"},
+				Destinations:             []argocd.ProjectDestination{{Server: server, Name: dest, Namespace: ns}, {Server: server, Namespace: "default"}},
+				ClusterResourceWhitelist: []argocd.GroupKind{{Group: group, Kind: kind}},
+			},
+		}
+		root := RootApplication(&compile.Hub{Name: name, Namespace: ns}, &compile.Settings{}, repo, dest)
+		for _, obj := range []any{p, root} {
+			got, err := objectYAML(obj, hubHeader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n yaml.Node
+			if err := n.Encode(obj); err != nil {
+				t.Fatal(err)
+			}
+			want, err := Encode(&n, hubHeader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("written straight:\n%s\nby way of nodes:\n%s", got, want)
+			}
+		}
+	})
+}
