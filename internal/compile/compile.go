@@ -544,6 +544,8 @@ type evaluator struct {
 	readSecret  SecretReader
 	// reads is what each app reads of the cluster, for App.Memo.
 	reads *Reads
+	// schemaAt are the schema's fields by path, for missingRequired.
+	schemaAt map[string][]schemaField
 }
 
 // newEvaluator builds the shared package in a new context. Building an
@@ -798,7 +800,7 @@ func (ev *evaluator) validate(f *load.ClusterFile, data, cv cue.Value) diag.List
 	for _, d := range ds {
 		reported[d.Path] = true
 	}
-	ds = append(ds, missingRequired(f, own, schema, nil)...)
+	ds = append(ds, ev.missingRequired(f, own, nil)...)
 	ds = append(ds, secretsSet(f, own, ev.secrets)...)
 	if err := cv.Validate(); err != nil {
 		for _, d := range atOwnField(f, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))) {
@@ -933,23 +935,18 @@ func fieldSchema(schema cue.Value, sel cue.Selector) cue.Value {
 }
 
 // missingRequired reports the required fields of the schema that the
-// cluster file does not set, at the cluster's own position: CUE reports
-// them only when nothing else is wrong.
-func missingRequired(f *load.ClusterFile, own, schema cue.Value, path []cue.Selector) diag.List {
-	iter, err := schema.Fields(cue.Optional(true))
-	if err != nil {
-		return nil
-	}
+// cluster file does not set (own, at path of the cluster), at the
+// cluster's own position: CUE reports them only when nothing else is
+// wrong.
+func (ev *evaluator) missingRequired(f *load.ClusterFile, own cue.Value, path []cue.Selector) diag.List {
 	var out diag.List
-	for iter.Next() {
-		sel := iter.Selector()
-		if len(path) == 0 && sel.Unquoted() == "name" {
+	for _, sf := range ev.schemaFields(path) {
+		if len(path) == 0 && sf.name == "name" {
 			continue // set from the key under `clusters:`
 		}
-		plain := cue.Str(sel.Unquoted())
-		p := append(append([]cue.Selector(nil), path...), plain)
-		mine := own.LookupPath(cue.MakePath(plain))
-		if sel.ConstraintType() == cue.RequiredConstraint {
+		p := append(slices.Clip(path), cue.Str(sf.name))
+		mine := own.LookupPath(cue.MakePath(cue.Str(sf.name)))
+		if sf.required {
 			if !mine.Exists() {
 				out = append(out, diag.Diagnostic{
 					Pos: f.Pos.Position(), Cluster: f.Name,
@@ -959,10 +956,41 @@ func missingRequired(f *load.ClusterFile, own, schema cue.Value, path []cue.Sele
 			continue
 		}
 		if mine.Exists() && mine.IncompleteKind() == cue.StructKind {
-			out = append(out, missingRequired(f, mine, iter.Value(), p)...)
+			out = append(out, ev.missingRequired(f, mine, p)...)
 		}
 	}
 	return out
+}
+
+// schemaField is a field of the cluster schema, for missingRequired.
+type schemaField struct {
+	name     string
+	required bool
+}
+
+// schemaFields are the fields, optional ones included, of the cluster
+// schema at path: the same for every cluster, so read once per path
+// rather than once per cluster (CUE orders a struct's fields each time).
+func (ev *evaluator) schemaFields(path []cue.Selector) []schemaField {
+	key := cue.MakePath(path...).String()
+	if fs, ok := ev.schemaAt[key]; ok {
+		return fs
+	}
+	var fs []schemaField
+	schema := ev.schema
+	for _, sel := range path {
+		schema = fieldSchema(schema, sel)
+	}
+	if iter, err := schema.Fields(cue.Optional(true)); err == nil {
+		for iter.Next() {
+			fs = append(fs, schemaField{iter.Selector().Unquoted(), iter.Selector().ConstraintType() == cue.RequiredConstraint})
+		}
+	}
+	if ev.schemaAt == nil {
+		ev.schemaAt = map[string][]schemaField{}
+	}
+	ev.schemaAt[key] = fs
+	return fs
 }
 
 // kubernetesRules checks what Kubernetes itself would reject, with the
