@@ -685,6 +685,13 @@ func (ev *evaluator) cluster(f *load.ClusterFile) (*Cluster, []credential, diag.
 	return c, creds, nil
 }
 
+// decodedPaths are the fields of a cluster that evaluate decodes into a
+// Cluster, in the order it lists them.
+var decodedPaths = []cue.Path{
+	cue.ParsePath("env"), cue.ParsePath("server"), cue.ParsePath("bundles"), cue.ParsePath("labels"),
+	cue.ParsePath("annotations"), cue.ParsePath("argocd"), cue.ParsePath("credentials.key"),
+}
+
 // evaluate evaluates one cluster file against the shared package.
 func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	data := ev.ctx.BuildFile(f.Syntax, cue.Filename(f.Path))
@@ -697,21 +704,23 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	}
 	c := &Cluster{Name: f.Name, File: f.Path, Value: cv}
 	var fields struct {
-		Env         string            `json:"env"`
-		Server      string            `json:"server"`
-		Bundles     map[string]bool   `json:"bundles"`
-		Labels      map[string]string `json:"labels"`
-		Annotations map[string]string `json:"annotations"`
-		ArgoCD      ArgoCD            `json:"argocd"`
-		Credentials struct {
-			Key string `json:"key"`
-		} `json:"credentials"`
+		Env, Server, CredentialsKey string
+		Bundles                     map[string]bool
+		Labels, Annotations         map[string]string
+		ArgoCD                      ArgoCD
 	}
-	if err := cv.Decode(&fields); err != nil {
-		return nil, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))
+	// Field by field rather than cv.Decode, which would walk every field
+	// of the cluster: a tenth of a second of a cold compile of 3,000.
+	into := []any{&fields.Env, &fields.Server, &fields.Bundles, &fields.Labels, &fields.Annotations, &fields.ArgoCD, &fields.CredentialsKey}
+	for i, p := range decodedPaths {
+		if v := cv.LookupPath(p); v.Exists() {
+			if err := v.Decode(into[i]); err != nil {
+				return nil, diag.FromCUE(err, f.Name, f.Path, f.Pos, trimmer(f.Name))
+			}
+		}
 	}
 	c.Env, c.Server, c.Labels, c.Annotations, c.ArgoCD = fields.Env, fields.Server, fields.Labels, fields.Annotations, fields.ArgoCD
-	c.CredentialsKey = fields.Credentials.Key
+	c.CredentialsKey = fields.CredentialsKey
 	for b, on := range fields.Bundles {
 		if on {
 			c.Bundles = append(c.Bundles, b)
