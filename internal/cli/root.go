@@ -59,6 +59,12 @@ func Run(args []string, io IO) (code int) {
 	root := newRoot(io)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
+	if err != nil {
+		// cobra skips the post-run hooks of a command that failed, and
+		// diff fails whenever it finds changes: the profile is written
+		// all the same.
+		root.PersistentPostRun(cmd, nil)
+	}
 	return report(io, cmd, err)
 }
 
@@ -110,6 +116,7 @@ bundles each cluster gets.`,
 	root.PersistentPostRun = func(*cobra.Command, []string) {
 		if stopProfile != nil {
 			stopProfile()
+			stopProfile = nil
 		}
 	}
 	root.AddCommand(
