@@ -201,6 +201,19 @@ func TestRedactor(t *testing.T) {
 	if got != want {
 		t.Errorf("Redact = %q, want %q", got, want)
 	}
+
+	// Files alike but for their header are parsed once; a secret that
+	// only a header-less file or a later file holds is found all the same.
+	body := "kind: Secret\nstringData:\n  a: shared-s3cret\n"
+	s = Side{Files: []render.File{
+		{Path: "a.yaml", Data: []byte("# Generated from a.\n\n" + body)},
+		{Path: "b.yaml", Data: []byte("# Generated from b.\n\n" + body)},
+		{Path: "c.yaml", Data: []byte(body + "  b: other-s3cret\n")},
+	}}
+	got = NewRedactor(s).Redact("shared-s3cret, other-s3cret")
+	if want := "***, ***"; got != want {
+		t.Errorf("Redact = %q, want %q", got, want)
+	}
 }
 
 // FuzzCompareSelf: a tree compared with itself is empty, whatever its

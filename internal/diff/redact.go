@@ -36,10 +36,20 @@ func NewRedactor(sides ...Side) *Redactor {
 			files = append(files, f)
 		}
 	}
-	// Parsing is most of the cost; spread it over the CPUs.
-	found := make([][]string, len(files))
-	fan.Each(len(files), 0, func(i int) string { return "find the secrets of " + files[i].Path },
-		func(i int) { found[i] = Secrets(files[i].Data) })
+	// Files alike but for their leading comments (fleetc's header names
+	// the cluster: most values files are shared between clusters) are
+	// parsed once. Parsing is most of the cost; spread it over the CPUs.
+	var bodies []render.File // the first file of each body
+	byBody := map[string]bool{}
+	for _, f := range files {
+		if b := uncommented(f.Data); !byBody[string(b)] {
+			byBody[string(b)] = true
+			bodies = append(bodies, render.File{Path: f.Path, Data: b})
+		}
+	}
+	found := make([][]string, len(bodies))
+	fan.Each(len(bodies), 0, func(i int) string { return "find the secrets of " + bodies[i].Path },
+		func(i int) { found[i] = Secrets(bodies[i].Data) })
 
 	known := map[string]bool{}
 	var values []string
@@ -93,4 +103,17 @@ func (r *Report) Redact(red *Redactor) {
 	for i := range r.Groups {
 		redact(r.Groups[i].Hunks)
 	}
+}
+
+// uncommented is data without the comment lines it starts with, which hold
+// no value and so no secret.
+func uncommented(data []byte) []byte {
+	for bytes.HasPrefix(data, []byte("#")) {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return nil
+		}
+		data = data[i+1:]
+	}
+	return data
 }
