@@ -23,7 +23,8 @@ import (
 // understand makes the app, or the whole platform, read the whole cluster,
 // which no other cluster shares, and the app is rendered as before.
 //
-// The reading follows the shape fleetc documents (docs/platform.md):
+// The reading follows the shape docs/platform.md ("Shared values files")
+// documents:
 // `#deploy` is an imported definition, or a struct, whose `cluster: _`
 // fleetc fills; it binds a catalog definition to the cluster, as in
 // `(#Catalog & {cluster: cluster}).apps`, and puts each app of it under
@@ -37,7 +38,9 @@ import (
 //   - what the catalog's blocks say for every app (patterns, embeddings,
 //     comprehensions);
 //   - what `#deploy` itself references, other than through a hidden
-//     field no one references.
+//     field no one references or in the conditions of a comprehension
+//     that only puts the catalog's apps under their names (they decide
+//     which apps a cluster gets, not what they hold).
 //
 // A reference the reading cannot follow (another app's values, a field of
 // the block other than cluster and its lets, an alias) makes the app read
