@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -222,7 +223,10 @@ func (d *deployReader) imported(x *ast.SelectorExpr) (*build.Instance, string, b
 // `#deploy`/`#Deploy: {...}` struct literal whose field `cluster` is the
 // cluster being compiled.
 type reader struct {
-	block *ast.StructLit
+	// levels are the block and the struct literals embedded in it, by
+	// itself or by its comprehensions: their fields are the block's, and
+	// a `cluster` declared in any of them is the cluster.
+	levels map[*ast.StructLit]bool
 	// root is the expression being read; what is declared inside it is
 	// read where it is declared.
 	root ast.Node
@@ -235,22 +239,57 @@ type reader struct {
 	// the catalog (the deploy reader's): they are no reads, and their
 	// only allowed use as data is where the deploy reader checks it.
 	derived func(ast.Expr) binding
+	// gating is set while the deploy reader reads the clauses of a
+	// comprehension that only puts catalog apps under their names: there
+	// alone may a condition look into the catalog (it decides which apps
+	// a cluster gets, not what they hold).
+	gating bool
 }
 
-// newReader checks that block declares cluster as `_` (anything else
-// would change what the cluster's fields read as) and returns a reader
-// of it.
+// newReader returns a reader of block, whose levels must each declare
+// cluster as `_` if at all (anything else would change what the
+// cluster's fields read as) and embed nothing but struct literals and
+// comprehensions: an embedded definition's own `cluster` would be the
+// cluster too, unseen.
 func newReader(block *ast.StructLit) (*reader, bool) {
-	for _, e := range block.Elts {
-		if f, ok := e.(*ast.Field); ok {
-			if l, _, _ := ast.LabelName(f.Label); l == "cluster" {
-				if id, ok := f.Value.(*ast.Ident); !ok || id.Name != "_" || f.Alias != nil {
-					return nil, false
+	r := &reader{levels: map[*ast.StructLit]bool{}, letting: map[*ast.LetClause]bool{}}
+	return r, r.addLevel(block)
+}
+
+// addLevel adds lit and the struct literals it embeds to r's levels.
+func (r *reader) addLevel(lit *ast.StructLit) bool {
+	r.levels[lit] = true
+	for _, e := range lit.Elts {
+		switch x := e.(type) {
+		case *ast.Field:
+			if l, _, _ := ast.LabelName(x.Label); l == "cluster" {
+				if id, ok := x.Value.(*ast.Ident); !ok || id.Name != "_" || x.Alias != nil {
+					return false
 				}
+			}
+		case *ast.EmbedDecl:
+			inner, ok := x.Expr.(*ast.StructLit)
+			if !ok || !r.addLevel(inner) {
+				return false
+			}
+		case *ast.Comprehension:
+			body, ok := x.Value.(*ast.StructLit)
+			if !ok || !r.addLevel(body) {
+				return false
+			}
+			if x.Fallback != nil && !r.addLevel(x.Fallback.Body) {
+				return false
 			}
 		}
 	}
-	return &reader{block: block, letting: map[*ast.LetClause]bool{}}, true
+	return true
+}
+
+// isCluster reports whether id names the cluster: a field `cluster` of
+// the block's levels.
+func (r *reader) isCluster(id *ast.Ident) bool {
+	lit, ok := id.Scope.(*ast.StructLit)
+	return ok && id.Name == "cluster" && r.levels[lit]
 }
 
 // read reads n, an expression or declaration of the block used as fl,
@@ -286,7 +325,7 @@ func (r *reader) collect(n ast.Node, fl flow) []read {
 func (r *reader) expr(n ast.Expr, fl flow) {
 	if r.derived != nil {
 		if b := r.derived(n); b != notBound {
-			if fl != opaque && !(fl == iterated && b == boundApps) {
+			if !(fl == opaque && r.gating) && !(fl == iterated && b == boundApps) {
 				r.unknown = true // the catalog's apps, used in a way the reading does not follow
 			}
 			return
@@ -443,11 +482,16 @@ func (r *reader) chain(n ast.Expr, fl flow) {
 		}
 		break
 	}
-	if r.derived != nil && r.derived(n) != notBound {
-		if fl != opaque && len(sels) > 0 {
-			r.unknown = true // part of the catalog as data: not followed
+	if r.derived != nil {
+		if b := r.derived(n); b != notBound {
+			// An app's bundle, category and the like are the same on
+			// every cluster (#Apps checks them without one); its values
+			// may decide only which apps there are.
+			if fl != opaque || touchesValues(b, sels) && !r.gating {
+				r.unknown = true
+			}
+			return
 		}
-		return
 	}
 	id, ok := n.(*ast.Ident)
 	if !ok {
@@ -489,7 +533,7 @@ func (r *reader) ident(id *ast.Ident, sels []cue.Selector, fl flow) {
 		// the cluster being compiled.
 	case isFile(id.Scope):
 		// A field of the package, or an import.
-	case id.Scope == r.block && id.Name == "cluster":
+	case r.isCluster(id):
 		r.out = append(r.out, read{path: sels, flow: fl})
 	default:
 		if let, ok := id.Node.(*ast.LetClause); ok {
@@ -551,7 +595,7 @@ func (r *reader) clusterPath(e ast.Expr) ([]cue.Selector, bool) {
 			e = x.X
 			continue
 		case *ast.Ident:
-			if x.Scope == r.block && x.Name == "cluster" {
+			if r.isCluster(x) {
 				return sels, true
 			}
 			if l, ok := x.Node.(*ast.LetClause); ok && !r.letting[l] {
@@ -713,7 +757,10 @@ func (d *deployReader) block(b *ast.StructLit, pkg *build.Instance) ([]read, boo
 		return nil, false
 	}
 	r.root = b
-	referenced := identNames(b)
+	referenced := map[string]bool{} // a hidden field may be referenced from anywhere in the package
+	for _, f := range pkg.Files {
+		maps.Copy(referenced, identNames(f))
+	}
 	r.derived = func(e ast.Expr) binding { return d.derived(r, e, pkg) }
 	var out []read
 	for _, e := range b.Elts {
@@ -752,15 +799,17 @@ func (d *deployReader) apps(r *reader, v ast.Expr, referenced map[string]bool) (
 	for _, e := range lit.Elts {
 		switch x := e.(type) {
 		case *ast.Comprehension:
-			var clauses []read
-			for _, cl := range x.Clauses {
-				clauses = append(clauses, r.collect(cl, opaque)...)
-			}
 			body, bodyAdds := d.apps(r, x.Value, referenced)
 			if x.Fallback != nil {
 				fb, fbAdds := d.apps(r, x.Fallback.Body, referenced)
 				body, bodyAdds = append(body, fb...), bodyAdds || fbAdds
 			}
+			r.gating = !bodyAdds
+			var clauses []read
+			for _, cl := range x.Clauses {
+				clauses = append(clauses, r.collect(cl, opaque)...)
+			}
+			r.gating = false
 			if bodyAdds {
 				reads, adds = append(append(reads, clauses...), body...), true
 			}
@@ -839,6 +888,16 @@ func (d *deployReader) derived(r *reader, e ast.Expr, pkg *build.Instance) bindi
 	return notBound
 }
 
+// touchesValues reports whether selecting sels from what b is reaches
+// an app's values, or all of an app.
+func touchesValues(b binding, sels []cue.Selector) bool {
+	app := map[binding]int{boundApp: 0, boundApps: 1, bound: 2}[b] // where the app's field is
+	if b == bound && (len(sels) == 0 || sels[0] != cue.Str("apps")) {
+		return true
+	}
+	return len(sels) <= app || sels[app] == cue.Str("values")
+}
+
 // isCatalog reports whether e names a definition of pkg, or of a package
 // it imports, and makes it the catalog the reading follows: every binding
 // must name the same one.
@@ -880,7 +939,7 @@ func bindsCluster(r *reader, e ast.Expr) bool {
 		return false
 	}
 	id, ok := f.Value.(*ast.Ident)
-	return ok && id.Name == "cluster" && id.Scope == r.block
+	return ok && r.isCluster(id)
 }
 
 // identNames are the names b references, as identifiers or selectors.
@@ -944,20 +1003,27 @@ func fieldText(cluster cue.Value, r read, seen map[string]string) (string, bool)
 		return t, t != "\x00"
 	}
 	t := "\x00"
-	v, _ := cluster.LookupPath(path).Default()
+	whole := cluster.LookupPath(path)
+	v, defaulted := whole.Default()
 	switch k := v.Kind(); {
-	case !v.Exists():
+	case !whole.Exists():
 		t = "-"
+	case k == cue.BottomKind, v.Validate(cue.Concrete(true)) != nil:
+		// Not concrete: the app is the cluster's own.
+	case r.flow == data && !structless(v):
+	case r.flow == iterated && !plainElements(v):
+	case defaulted, k == cue.StructKind, k == cue.ListKind:
+		// A default is not all of the value: what unifies with it may
+		// pick another alternative (cluster.mode & ("b" | "c")), and a
+		// struct or list may hold defaults. The value as CUE writes it
+		// has every alternative, and its fields in order.
+		t = fmt.Sprint(whole)
 	case k == cue.StringKind:
 		s, _ := v.String()
 		t = strconv.Quote(s)
 	case k == cue.BoolKind:
 		b, _ := v.Bool()
 		t = strconv.FormatBool(b)
-	case k == cue.BottomKind, v.Validate(cue.Concrete(true)) != nil:
-		// Not concrete: the app is the cluster's own.
-	case r.flow == data && !structless(v):
-	case r.flow == iterated && !plainElements(v):
 	default:
 		if j, err := v.MarshalJSON(); err == nil {
 			t = string(j)

@@ -191,6 +191,37 @@ func TestReads(t *testing.T) {
 `},
 		want: []string{"prometheus-operator-crds: env=", "node-exporter: env= registry="},
 	}, {
+		name: "a struct embedded in a block",
+		// Its own `cluster` is the cluster too.
+		files: map[string]string{"defs/zz.cue": `package defs
+_extra: {cluster: _, apps: "metrics-server": values: zz: cluster.env}
+#Catalog: {cluster: _, _extra}
+`},
+		want: []string{"whole"},
+	}, {
+		name: "a literal embedded in a block, and a comprehension's body",
+		files: map[string]string{"defs/zz.cue": `package defs
+#Catalog: {
+	cluster: _
+	{cluster: _, apps: "metrics-server": values: zz: cluster.env}
+	if true {cluster: _, apps: falco: values: yy: cluster.labels.team}
+}
+`},
+		want: []string{"node-exporter: env+ labels.team+ registry="},
+	}, {
+		name:  "#deploy's conditions look into the values beside the routing",
+		edits: []string{deployApp, deployApp + "if app.values != _|_ {(name): values: seen: true}\n"},
+		want:  []string{"whole"},
+	}, {
+		name:  "#deploy looks into the values outside a comprehension",
+		edits: []string{"apps: {\n", "apps: {\n\t\tif catalog.falco.values.falco.driver.kind == \"ebpf\" {falco: values: ebpf: true}\n"},
+		want:  []string{"whole"},
+	}, {
+		name:  "a hidden field of #deploy referenced from another of its blocks",
+		files: map[string]string{"defs/zz.cue": "package defs\n#Deploy: {cluster: _, _h: cluster.env}\n"},
+		edits: []string{"apps: {\n", "_h: _\n\tapps: {\n\t\t[string]: values: h: _h\n"},
+		want:  []string{"prometheus-operator-crds: env+"},
+	}, {
 		name:  "#deploy gives an app another app's values",
 		edits: []string{deployApp, "(name): catalog[\"falco\"]\n"},
 		want:  []string{"whole"},

@@ -104,9 +104,34 @@ func TestMemoShares(t *testing.T) {
 // them in two declarations, get different values files. They must not be
 // shared (a struct read as data is never shared).
 func TestMemoOrder(t *testing.T) {
+	clusters := map[string]string{
+		"split": "clusters: split: server: \"https://split.example.com\"\nclusters: split: annotations: a: \"1\"\nclusters: split: annotations: b: \"2\"\n",
+	}
+	for _, name := range []string{"alike-a", "zz-alike", "alike-b"} {
+		clusters[name] = "clusters: \"" + name + "\": {server: \"https://" + name + ".example.com\", annotations: {a: \"1\", b: \"2\"}}\n"
+	}
+	compileShared(t, `hello: values: {b: "2", fixed: "x", a: "1"} & cluster.annotations`, clusters)
+}
+
+// TestMemoDefaults is a platform whose values unify a field of the
+// cluster that has a default with alternatives of their own: the same
+// default, with other alternatives, gives another value.
+func TestMemoDefaults(t *testing.T) {
+	compileShared(t, `hello: values: m: cluster.mode & ("b" | "c")`, map[string]string{
+		"one": "clusters: one: {server: \"https://one.example.com\", mode: *\"a\" | \"b\"}\n",
+		"two": "clusters: two: {server: \"https://two.example.com\", mode: *\"a\" | \"c\"}\n",
+		"six": "clusters: six: {server: \"https://six.example.com\", mode: *\"a\" | \"b\"}\n",
+	})
+}
+
+// compileShared compiles, with a memo that renders every file it shares
+// again, a small platform whose #deploy has apps and whose clusters files
+// say what clusters does (by name, without their package clause).
+func compileShared(t *testing.T, apps string, clusters map[string]string) {
+	t.Helper()
 	dir := t.TempDir()
 	files := map[string]string{
-		"cue.mod/module.cue": "module: \"example.com/order@v0\"\nlanguage: version: \"v0.17.0\"\n",
+		"cue.mod/module.cue": "module: \"example.com/memo@v0\"\nlanguage: version: \"v0.17.0\"\n",
 		"clusters/platform.cue": `package clusters
 
 import "strings"
@@ -121,21 +146,21 @@ clusters: [Name=string]: {
 	env:    "dev"
 	server: strings.HasPrefix("https://")
 	annotations: [string]: string
+	mode?: string
 	bundles: core: true
 	credentials: key: "clusters/\(Name)"
 }
 #catalog: hello: {bundle: "core", category: "apps", chart: "apps/hello"}
 #deploy: {
 	cluster: _
-	apps: hello: values: {b: "2", fixed: "x", a: "1"} & cluster.annotations
+	apps: ` + apps + `
 }
 deploy: {for cname, c in clusters {(cname): (#deploy & {cluster: c}).apps}}
 `,
 	}
-	for _, name := range []string{"alike-a", "zz-alike", "alike-b"} {
-		files["clusters/"+name+".cue"] = "package clusters\n\nclusters: \"" + name + "\": {server: \"https://" + name + ".example.com\", annotations: {a: \"1\", b: \"2\"}}\n"
+	for name, src := range clusters {
+		files["clusters/"+name+".cue"] = "package clusters\n\n" + src
 	}
-	files["clusters/split.cue"] = "package clusters\n\nclusters: split: server: \"https://split.example.com\"\nclusters: split: annotations: a: \"1\"\nclusters: split: annotations: b: \"2\"\n"
 	for name, src := range files {
 		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
