@@ -103,19 +103,33 @@ func readsOf(inst *build.Instance) *Reads {
 		}
 	}
 	collect(inst)
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			for _, a := range f.Decls {
+				if attr, ok := a.(*ast.Attribute); ok && strings.HasPrefix(attr.Text, "@experiment") {
+					return wholeCluster // CUE as the reading does not know it (self, say)
+				}
+			}
+		}
+	}
 	d := &deployReader{pkgs: pkgs}
 	// `#deploy` in the shared package, and what it names.
 	blocks, pkg, ok := d.blocks(inst, DeployDefPath.String())
 	if !ok || len(blocks) == 0 {
 		return wholeCluster
 	}
-	var extra []read
-	for _, b := range blocks {
-		r, ok := d.block(b, pkg)
-		if !ok {
-			return wholeCluster
-		}
-		extra = append(extra, r...)
+	// A condition of #deploy that only routes catalog apps decides which
+	// apps a cluster gets, not what they hold, unless something else adds
+	// to the apps: read once as if nothing did, and again if something
+	// does.
+	d.routesOnly = true
+	extra, ok := d.read(blocks, pkg)
+	if ok && d.adds {
+		*d = deployReader{pkgs: pkgs}
+		extra, ok = d.read(blocks, pkg)
+	}
+	if !ok {
+		return wholeCluster
 	}
 	if d.catalog == "" {
 		// No catalog: every app is #deploy's own and reads what it does.
@@ -126,6 +140,19 @@ func readsOf(inst *build.Instance) *Reads {
 		return wholeCluster
 	}
 	return catalogReads(cat, extra)
+}
+
+// read reads the blocks of #deploy, in package pkg.
+func (d *deployReader) read(blocks []*ast.StructLit, pkg *build.Instance) ([]read, bool) {
+	var extra []read
+	for _, b := range blocks {
+		r, ok := d.block(b, pkg)
+		if !ok {
+			return nil, false
+		}
+		extra = append(extra, r...)
+	}
+	return extra, true
 }
 
 // readsCluster is true for a path the cluster alone has: its name and
@@ -240,10 +267,14 @@ type reader struct {
 	// only allowed use as data is where the deploy reader checks it.
 	derived func(ast.Expr) binding
 	// gating is set while the deploy reader reads the clauses of a
-	// comprehension that only puts catalog apps under their names: there
-	// alone may a condition look into the catalog (it decides which apps
-	// a cluster gets, not what they hold).
+	// comprehension and #deploy only puts catalog apps under their names:
+	// there a condition may look into the catalog (it decides which apps
+	// a cluster gets, not what they hold). own are the for clauses over
+	// the catalog whose app alone the comprehension being read puts in
+	// place: its clauses may look at that app's fields other than its
+	// values, which are the app's own declarations and so in its reads.
 	gating bool
+	own    map[*ast.ForClause]bool
 }
 
 // newReader returns a reader of block, whose levels must each declare
@@ -482,16 +513,11 @@ func (r *reader) chain(n ast.Expr, fl flow) {
 		}
 		break
 	}
-	if r.derived != nil {
-		if b := r.derived(n); b != notBound {
-			// An app's bundle, category and the like are the same on
-			// every cluster (#Apps checks them without one); its values
-			// may decide only which apps there are.
-			if fl != opaque || touchesValues(b, sels) && !r.gating {
-				r.unknown = true
-			}
-			return
+	if r.derived != nil && r.derived(n) != notBound {
+		if fl != opaque || !r.gating && !r.ownField(n, sels) {
+			r.unknown = true // part of the catalog, where it may change what the apps hold
 		}
+		return
 	}
 	id, ok := n.(*ast.Ident)
 	if !ok {
@@ -499,6 +525,17 @@ func (r *reader) chain(n ast.Expr, fl flow) {
 		return
 	}
 	r.ident(id, sels, fl)
+}
+
+// ownField reports whether n.sels is a field other than values of the
+// app of one of r.own's for clauses.
+func (r *reader) ownField(n ast.Expr, sels []cue.Selector) bool {
+	id, ok := n.(*ast.Ident)
+	if !ok || len(sels) == 0 || sels[0] == cue.Str("values") {
+		return false
+	}
+	fc, ok := id.Scope.(*ast.ForClause)
+	return ok && r.own[fc] && fc.Value != nil && fc.Value.Name == id.Name
 }
 
 // literalSelector is the selector of a constant index, as in x["a"] or
@@ -528,6 +565,8 @@ func literalSelector(e ast.Expr) (cue.Selector, bool) {
 // ident reads the reference id, followed by sels.
 func (r *reader) ident(id *ast.Ident, sels []cue.Selector, fl flow) {
 	switch {
+	case id.Scope == nil && (id.Name == "self" || strings.HasPrefix(id.Name, "__")):
+		r.unknown = true // the struct around it, which may be the block
 	case id.Name == "_" || id.Scope == nil:
 		// Top, a builtin, or a field of the package in another file: not
 		// the cluster being compiled.
@@ -746,6 +785,10 @@ type deployReader struct {
 	// in catalogPkg.
 	catalog    string
 	catalogPkg *build.Instance
+	// routesOnly says the reading may take #deploy's apps to be only the
+	// catalog's, each under its own name; adds, that something else adds
+	// to them (a field, a pattern, an embedding).
+	routesOnly, adds bool
 }
 
 // block reads one #deploy block of package pkg: what it references of
@@ -767,11 +810,14 @@ func (d *deployReader) block(b *ast.StructLit, pkg *build.Instance) ([]read, boo
 		switch l := staticLabel(e); {
 		case l == "cluster" || isLet(e):
 		case l == "apps":
-			reads, _ := d.apps(r, e.(*ast.Field).Value, referenced)
+			reads, adds := d.apps(r, e.(*ast.Field).Value, referenced)
+			d.adds = d.adds || adds
 			out = append(out, reads...)
 		case strings.HasPrefix(l, "_") && !referenced[l]:
 			// A hidden field no one references cannot reach the apps.
 		default:
+			// An embedding or a comprehension may add to the apps.
+			d.adds = d.adds || l == ""
 			out = append(out, r.collect(e, data)...)
 		}
 		if r.unknown {
@@ -804,15 +850,23 @@ func (d *deployReader) apps(r *reader, v ast.Expr, referenced map[string]bool) (
 				fb, fbAdds := d.apps(r, x.Fallback.Body, referenced)
 				body, bodyAdds = append(body, fb...), bodyAdds || fbAdds
 			}
-			r.gating = !bodyAdds
+			r.gating = d.routesOnly
+			r.own = map[*ast.ForClause]bool{}
+			for _, cl := range x.Clauses {
+				if fc, ok := cl.(*ast.ForClause); ok && !bodyAdds && d.routesOnlyVia(r, x.Value, fc, referenced) {
+					r.own[fc] = true
+				}
+			}
 			var clauses []read
 			for _, cl := range x.Clauses {
 				clauses = append(clauses, r.collect(cl, opaque)...)
 			}
-			r.gating = false
-			if bodyAdds {
-				reads, adds = append(append(reads, clauses...), body...), true
+			r.gating, r.own = false, nil
+			reads = append(reads, body...)
+			if bodyAdds || !d.routesOnly {
+				reads = append(reads, clauses...)
 			}
+			adds = adds || bodyAdds
 		case *ast.Field:
 			if l := staticLabel(x); strings.HasPrefix(l, "_") && !referenced[l] {
 				continue
@@ -827,6 +881,36 @@ func (d *deployReader) apps(r *reader, v ast.Expr, referenced map[string]bool) (
 		}
 	}
 	return reads, adds
+}
+
+// routesOnlyVia reports whether v, a comprehension's body, puts nothing
+// in the apps but fc's app under its own name, directly or through
+// comprehensions.
+func (d *deployReader) routesOnlyVia(r *reader, v ast.Expr, fc *ast.ForClause, referenced map[string]bool) bool {
+	lit, ok := v.(*ast.StructLit)
+	if !ok {
+		return false
+	}
+	for _, e := range lit.Elts {
+		switch x := e.(type) {
+		case *ast.Field:
+			if l := staticLabel(x); strings.HasPrefix(l, "_") && !referenced[l] {
+				continue
+			}
+			k, _ := x.Label.(*ast.ParenExpr)
+			if !d.routed(r, x) || k.X.(*ast.Ident).Scope != fc {
+				return false
+			}
+		case *ast.Comprehension:
+			if !d.routesOnlyVia(r, x.Value, fc, referenced) || x.Fallback != nil && !d.routesOnlyVia(r, x.Fallback.Body, fc, referenced) {
+				return false
+			}
+		case *ast.LetClause, *ast.CommentGroup, *ast.Attribute:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // routed reports whether f is `(K): V` with K and V the key and value of
@@ -886,16 +970,6 @@ func (d *deployReader) derived(r *reader, e ast.Expr, pkg *build.Instance) bindi
 		}
 	}
 	return notBound
-}
-
-// touchesValues reports whether selecting sels from what b is reaches
-// an app's values, or all of an app.
-func touchesValues(b binding, sels []cue.Selector) bool {
-	app := map[binding]int{boundApp: 0, boundApps: 1, bound: 2}[b] // where the app's field is
-	if b == bound && (len(sels) == 0 || sels[0] != cue.Str("apps")) {
-		return true
-	}
-	return len(sels) <= app || sels[app] == cue.Str("values")
 }
 
 // isCatalog reports whether e names a definition of pkg, or of a package
@@ -1024,6 +1098,9 @@ func fieldText(cluster cue.Value, r read, seen map[string]string) (string, bool)
 	case k == cue.BoolKind:
 		b, _ := v.Bool()
 		t = strconv.FormatBool(b)
+	case k == cue.BytesKind:
+		t = fmt.Sprint(v) // quoted as bytes: JSON would write base64, as a string
+
 	default:
 		if j, err := v.MarshalJSON(); err == nil {
 			t = string(j)

@@ -220,7 +220,7 @@ _extra: {cluster: _, apps: "metrics-server": values: zz: cluster.env}
 		name:  "a hidden field of #deploy referenced from another of its blocks",
 		files: map[string]string{"defs/zz.cue": "package defs\n#Deploy: {cluster: _, _h: cluster.env}\n"},
 		edits: []string{"apps: {\n", "_h: _\n\tapps: {\n\t\t[string]: values: h: _h\n"},
-		want:  []string{"prometheus-operator-crds: env+"},
+		want:  []string{"prometheus-operator-crds: argocd.namespaces+ bundles* env+"},
 	}, {
 		name:  "#deploy gives an app another app's values",
 		edits: []string{deployApp, "(name): catalog[\"falco\"]\n"},
@@ -232,22 +232,37 @@ _extra: {cluster: _, apps: "metrics-server": values: zz: cluster.env}
 	}, {
 		name:  "#deploy adds to every app in a field of its own",
 		edits: []string{deployApp, deployApp + "[string]: values: global: env: cluster.env\n"},
-		// In the comprehension's body: its clauses count too.
-		want: []string{"prometheus-operator-crds: bundles* env+", "node-exporter: bundles* env+ registry="},
+		// In the routing comprehension's body: whether it is there
+		// depends on which app is iterated, so no app can be read.
+		want: []string{"whole"},
 	}, {
 		name:  "a hidden field #deploy reads from is read",
 		edits: []string{"apps: {\n", "_env: cluster.env\n\tapps: {\n\t\t[string]: values: e: _env\n"},
-		want:  []string{"prometheus-operator-crds: env+"},
+		// Something besides the catalog adds to the apps: the routing
+		// conditions count too.
+		want: []string{"prometheus-operator-crds: argocd.namespaces+ bundles* env+"},
 	}, {
-		name:  "a condition whose body adds more than the apps is read",
+		name:  "a condition whose body adds more than the apps",
 		edits: []string{deployApp, deployApp + "if cluster.env == \"prod\" {(name): values: prod: true}\n"},
-		want:  []string{"prometheus-operator-crds: bundles* env="},
+		want:  []string{"whole"},
+	}, {
+		name:  "a routing condition, and something else adds to the same app",
+		edits: []string{"apps: {\n", "apps: {\n\t\tfalco: values: y: 1\n"},
+		want:  []string{"falco: argocd.namespaces+ bundles* registry= security.falco.driver+"},
+	}, {
+		name:  "#deploy looks at another app's bundle where it adds",
+		edits: []string{deployApp, deployApp + "(name): values: wb: catalog.falco.bundle == \"core\"\n"},
+		want:  []string{"whole"},
+	}, {
+		name:  "an experiment, such as self",
+		files: map[string]string{"defs/zz.cue": "@experiment(aliasv2)\n\npackage defs\n\n#Catalog: {cluster: _, let top = self, apps: falco: values: e: top.cluster.env}\n"},
+		want:  []string{"whole"},
 	}, {
 		name:  "#deploy binds nothing the reading knows",
 		edits: []string{`(#Catalog & {"cluster": cluster}).apps`, `(#Catalog & {"cluster": cluster, extra: 1}).apps`},
 		// No catalog: every app reads what #deploy does, here all of
 		// the cluster (the empty path).
-		want: []string{"every: + bundles*"},
+		want: []string{"every: + argocd.namespaces+ bundles*"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -124,6 +124,16 @@ func TestMemoDefaults(t *testing.T) {
 	})
 }
 
+// TestMemoKinds has clusters whose fields differ only in kind: bytes and
+// the string of their base64, an int and a float, null and "null".
+func TestMemoKinds(t *testing.T) {
+	clusters := map[string]string{}
+	for name, v := range map[string]string{"b": "'abc'", "s": `"YWJj"`, "i": "1", "f": "1.0", "n": "null", "q": `"null"`} {
+		clusters[name] = "clusters: " + name + ": {server: \"https://" + name + ".example.com\", extra: " + v + "}\n"
+	}
+	compileShared(t, `hello: values: v: cluster.extra`, clusters)
+}
+
 // compileShared compiles, with a memo that renders every file it shares
 // again, a small platform whose #deploy has apps and whose clusters files
 // say what clusters does (by name, without their package clause).
@@ -147,6 +157,7 @@ clusters: [Name=string]: {
 	server: strings.HasPrefix("https://")
 	annotations: [string]: string
 	mode?: string
+	extra?: _
 	bundles: core: true
 	credentials: key: "clusters/\(Name)"
 }
