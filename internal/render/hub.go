@@ -9,6 +9,7 @@ import (
 
 	"github.com/fleetc/fleetc/internal/argocd"
 	"github.com/fleetc/fleetc/internal/compile"
+	"github.com/fleetc/fleetc/internal/fan"
 )
 
 // RootName is the name of each hub's root Application.
@@ -65,14 +66,24 @@ func RootApplication(hub *compile.Hub, s *compile.Settings, revision, handwritte
 
 // HubFiles renders the AppProjects and the root Application of hub.
 func HubFiles(hub *compile.Hub, projects []argocd.AppProject, root argocd.Application) ([]File, error) {
-	var out []File
-	for _, p := range projects {
+	// An AppProject lists every cluster's server: on a large fleet each
+	// is long, and the checks that render them run alone on one core.
+	out := make([]File, len(projects))
+	errs := make([]error, len(projects))
+	fan.Each(len(projects), 0, func(i int) string { return "render AppProject " + projects[i].Metadata.Name }, func(i int) {
+		p := projects[i]
 		p.Metadata.Annotations = map[string]string{argocd.SyncWaveAnnotation: projectWave}
 		data, err := objectYAML(p, hubHeader)
 		if err != nil {
-			return nil, fmt.Errorf("render AppProject %s: %w", p.Metadata.Name, err)
+			errs[i] = fmt.Errorf("render AppProject %s: %w", p.Metadata.Name, err)
+			return
 		}
-		out = append(out, File{Path: ProjectPath(hub.Dir, p.Metadata.Name), Data: data})
+		out[i] = File{Path: ProjectPath(hub.Dir, p.Metadata.Name), Data: data}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
 	data, err := objectYAML(root, hubHeader)
 	if err != nil {
