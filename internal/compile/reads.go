@@ -39,9 +39,9 @@ import (
 //   - what the catalog's blocks say for every app (patterns, embeddings,
 //     comprehensions);
 //   - what `#deploy` itself references, other than through a hidden
-//     field no one references or in the conditions of a comprehension
-//     that only puts the catalog's apps under their names (they decide
-//     which apps a cluster gets, not what they hold).
+//     field no one in its package references or, when nothing but the
+//     catalog's apps goes into its apps, in the conditions that choose
+//     them (they decide which apps a cluster gets, not what they hold).
 //
 // A reference the reading cannot follow (another app's values, a field of
 // the block other than cluster and its lets, an alias) makes the app read
@@ -207,11 +207,11 @@ func (d *deployReader) blocks(inst *build.Instance, name string) ([]*ast.StructL
 					if !ok || len(out) > 0 {
 						return nil, nil, false
 					}
-					bs, _, ok := d.blocks(pkg, def)
+					bs, in, ok := d.blocks(pkg, def)
 					if !ok {
 						return nil, nil, false
 					}
-					out, from = bs, pkg
+					out, from = bs, in // where the blocks are, through any re-export
 				default:
 					return nil, nil, false
 				}
@@ -293,6 +293,9 @@ func (r *reader) addLevel(lit *ast.StructLit) bool {
 	for _, e := range lit.Elts {
 		switch x := e.(type) {
 		case *ast.Field:
+			if staticLabel(x) == "" && !isAlias(x) {
+				return false // a pattern or a computed label may be cluster
+			}
 			if l, _, _ := ast.LabelName(x.Label); l == "cluster" {
 				if id, ok := x.Value.(*ast.Ident); !ok || id.Name != "_" || x.Alias != nil {
 					return false
@@ -314,6 +317,16 @@ func (r *reader) addLevel(lit *ast.StructLit) bool {
 		}
 	}
 	return true
+}
+
+// isAlias reports whether f's label is static but aliased: the reader
+// makes whatever uses the alias unknown.
+func isAlias(f *ast.Field) bool {
+	if f.Alias != nil {
+		return true
+	}
+	_, ok := f.Label.(*ast.Alias)
+	return ok
 }
 
 // isCluster reports whether id names the cluster: a field `cluster` of
@@ -395,13 +408,14 @@ func (r *reader) expr(n ast.Expr, fl flow) {
 	case *ast.StructLit:
 		r.decls(x.Elts)
 	case *ast.ListLit:
+		// Iterated, each element is a value of the loop: data.
 		for _, e := range x.Elts {
-			r.expr(e, fl)
+			r.expr(e, elements(fl))
 		}
 	case *ast.Ellipsis:
-		r.expr(x.Type, fl)
+		r.expr(x.Type, elements(fl))
 	case *ast.Comprehension:
-		r.comprehension(x, func(v ast.Expr) { r.expr(v, fl) })
+		r.comprehension(x, func(v ast.Expr) { r.expr(v, elements(fl)) })
 	case *ast.SliceExpr:
 		r.expr(x.X, fl)
 		r.expr(x.Low, opaque)
@@ -409,6 +423,15 @@ func (r *reader) expr(n ast.Expr, fl flow) {
 	default:
 		r.unknown = true // *ast.Func, *ast.Alias, *ast.PostfixExpr, …
 	}
+}
+
+// elements is how the elements of a list or the yields of a
+// comprehension are used when the whole is used as fl.
+func elements(fl flow) flow {
+	if fl == iterated {
+		return data
+	}
+	return fl
 }
 
 // decls reads the elements of a struct literal; the values of its fields
@@ -700,7 +723,7 @@ func catalogReads(blocks []*ast.StructLit, extra []read) *Reads {
 						if !isLet(ae) && !anyApp(ae) {
 							return wholeCluster
 						}
-					case strings.HasPrefix(name, "_") || strings.HasPrefix(name, "#"):
+					case hiddenOrDef(ae, "_") || hiddenOrDef(ae, "#"):
 						// Not an app: fleetc reads the regular fields.
 					default:
 						own[name] = append(own[name], r.read(ae.(*ast.Field).Value, data)...)
@@ -768,6 +791,18 @@ func dedupe(rs []read) []read {
 
 func isLet(d ast.Decl) bool { _, ok := d.(*ast.LetClause); return ok }
 
+// hiddenOrDef reports whether d is a field whose label is an identifier
+// starting with prefix: "_" for a hidden field, "#" for a definition. A
+// quoted label ("_x") is a regular field.
+func hiddenOrDef(d ast.Decl, prefix string) bool {
+	f, ok := d.(*ast.Field)
+	if !ok {
+		return false
+	}
+	id, ok := f.Label.(*ast.Ident)
+	return ok && strings.HasPrefix(id.Name, prefix)
+}
+
 // binding is what a #deploy expression is in terms of the bound catalog.
 type binding uint8
 
@@ -813,7 +848,7 @@ func (d *deployReader) block(b *ast.StructLit, pkg *build.Instance) ([]read, boo
 			reads, adds := d.apps(r, e.(*ast.Field).Value, referenced)
 			d.adds = d.adds || adds
 			out = append(out, reads...)
-		case strings.HasPrefix(l, "_") && !referenced[l]:
+		case hiddenOrDef(e, "_") && !referenced[l]:
 			// A hidden field no one references cannot reach the apps.
 		default:
 			// An embedding or a comprehension may add to the apps.
@@ -868,7 +903,7 @@ func (d *deployReader) apps(r *reader, v ast.Expr, referenced map[string]bool) (
 			}
 			adds = adds || bodyAdds
 		case *ast.Field:
-			if l := staticLabel(x); strings.HasPrefix(l, "_") && !referenced[l] {
+			if l := staticLabel(x); hiddenOrDef(x, "_") && !referenced[l] {
 				continue
 			}
 			if d.routed(r, x) {
@@ -894,7 +929,7 @@ func (d *deployReader) routesOnlyVia(r *reader, v ast.Expr, fc *ast.ForClause, r
 	for _, e := range lit.Elts {
 		switch x := e.(type) {
 		case *ast.Field:
-			if l := staticLabel(x); strings.HasPrefix(l, "_") && !referenced[l] {
+			if l := staticLabel(x); hiddenOrDef(x, "_") && !referenced[l] {
 				continue
 			}
 			k, _ := x.Label.(*ast.ParenExpr)
@@ -1102,8 +1137,10 @@ func fieldText(cluster cue.Value, r read, seen map[string]string) (string, bool)
 		t = fmt.Sprint(v) // quoted as bytes: JSON would write base64, as a string
 
 	default:
+		// int and float may write alike (1e0, 1), and differ in what
+		// unifies with them.
 		if j, err := v.MarshalJSON(); err == nil {
-			t = string(j)
+			t = k.String() + " " + string(j)
 		}
 	}
 	seen[key] = t

@@ -44,6 +44,9 @@ func readsWith(t *testing.T, files map[string]string, edits ...string) *Reads {
 		t.Fatal(err)
 	}
 	for name, src := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -221,6 +224,23 @@ _extra: {cluster: _, apps: "metrics-server": values: zz: cluster.env}
 		files: map[string]string{"defs/zz.cue": "package defs\n#Deploy: {cluster: _, _h: cluster.env}\n"},
 		edits: []string{"apps: {\n", "_h: _\n\tapps: {\n\t\t[string]: values: h: _h\n"},
 		want:  []string{"prometheus-operator-crds: argocd.namespaces+ bundles* env+"},
+	}, {
+		name:  "a pattern beside #deploy's cluster",
+		edits: []string{"apps: {\n", "[=~\"^c\"]: {...}\n\tapps: {\n"},
+		want:  []string{"whole"},
+	}, {
+		name: "#Deploy re-exported from another package, with its catalog",
+		files: map[string]string{"base/base.cue": `package base
+
+#Catalog: {cluster: _, apps: falco: {bundle: "security-basic", category: "security", values: v: cluster.env}}
+#Deploy: {
+	cluster: _
+	let catalog = (#Catalog & {"cluster": cluster}).apps
+	apps: {for name, app in catalog {(name): app}}
+}
+`},
+		edits: []string{"import \"list\"", "import (\n\t\"list\"\n\t\"fleetc.dev/platform/base\"\n)\n\n#Deploy: base.#Deploy", "#Deploy: {", "#Deploy2: {"},
+		want:  []string{"falco: env+"},
 	}, {
 		name:  "#deploy gives an app another app's values",
 		edits: []string{deployApp, "(name): catalog[\"falco\"]\n"},

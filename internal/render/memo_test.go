@@ -111,6 +111,8 @@ func TestMemoOrder(t *testing.T) {
 		clusters[name] = "clusters: \"" + name + "\": {server: \"https://" + name + ".example.com\", annotations: {a: \"1\", b: \"2\"}}\n"
 	}
 	compileShared(t, `hello: values: {b: "2", fixed: "x", a: "1"} & cluster.annotations`, clusters)
+	// Iterating a list of them makes each one a value of the loop.
+	compileShared(t, `hello: values: {for x in [cluster.annotations] {v: {b: "2", fixed: "x", a: "1"} & x}}`, clusters)
 }
 
 // TestMemoDefaults is a platform whose values unify a field of the
@@ -132,6 +134,19 @@ func TestMemoKinds(t *testing.T) {
 		clusters[name] = "clusters: " + name + ": {server: \"https://" + name + ".example.com\", extra: " + v + "}\n"
 	}
 	compileShared(t, `hello: values: v: cluster.extra`, clusters)
+	compileShared(t, `hello: values: {v: cluster.extra, if (cluster.extra & int) != _|_ {isint: true}}`, map[string]string{
+		"i": "clusters: i: {server: \"https://i.example.com\", extra: 1}\n",
+		"e": "clusters: e: {server: \"https://e.example.com\", extra: 1e0}\n",
+	})
+}
+
+// TestMemoQuotedLabel has an app whose name starts with an underscore,
+// quoted: a regular field, not a hidden one to leave out.
+func TestMemoQuotedLabel(t *testing.T) {
+	compileShared(t, `{hello: values: a: 1, "_x": values: v: cluster.extra}`, map[string]string{
+		"d": "clusters: d: {server: \"https://d.example.com\", extra: \"dev\"}\n",
+		"p": "clusters: p: {server: \"https://p.example.com\", extra: \"prod\"}\n",
+	})
 }
 
 // compileShared compiles, with a memo that renders every file it shares
@@ -161,7 +176,10 @@ clusters: [Name=string]: {
 	bundles: core: true
 	credentials: key: "clusters/\(Name)"
 }
-#catalog: hello: {bundle: "core", category: "apps", chart: "apps/hello"}
+#catalog: {
+	hello: {bundle: "core", category: "apps", chart: "apps/hello"}
+	"_x": {bundle: "core", category: "apps", chart: "apps/x"}
+}
 #deploy: {
 	cluster: _
 	apps: ` + apps + `
