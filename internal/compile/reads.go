@@ -1119,13 +1119,18 @@ func fieldText(cluster cue.Value, r read, seen map[string]string) (string, bool)
 		t = "-"
 	case k == cue.BottomKind, v.Validate(cue.Concrete(true)) != nil:
 		// Not concrete: the app is the cluster's own.
-	case r.flow == data && !structless(v):
-	case r.flow == iterated && !plainElements(v):
+	case r.flow != iterated && !structless(whole, defaulted):
+		// A struct read any other way than iterated is the cluster's
+		// own: what CUE writes of it leaves out whether it is closed,
+		// its optional, hidden and definition fields and its patterns,
+		// which decide what unifies with it, and its literals decide the
+		// order of the fields it brings.
+	case r.flow == iterated && (defaulted || !plainElements(v)):
 	case defaulted, k == cue.StructKind, k == cue.ListKind:
 		// A default is not all of the value: what unifies with it may
 		// pick another alternative (cluster.mode & ("b" | "c")), and a
-		// struct or list may hold defaults. The value as CUE writes it
-		// has every alternative, and its fields in order.
+		// list may hold defaults. The value as CUE writes it has every
+		// alternative, and an iterated struct's fields in order.
 		t = fmt.Sprint(whole)
 	case k == cue.StringKind:
 		s, _ := v.String()
@@ -1147,13 +1152,15 @@ func fieldText(cluster cue.Value, r read, seen map[string]string) (string, bool)
 	return t, t != "\x00"
 }
 
-// structless reports whether v holds no struct.
-func structless(v cue.Value) bool {
-	switch v.Kind() {
-	case cue.StructKind:
+// structless reports whether v holds no struct, in any alternative and
+// any element; a list with a default is not looked into.
+func structless(v cue.Value, defaulted bool) bool {
+	k := v.IncompleteKind()
+	switch {
+	case k&cue.StructKind != 0:
 		return false
-	case cue.ListKind:
-		return plainElements(v)
+	case k&cue.ListKind != 0:
+		return !defaulted && plainElements(v)
 	}
 	return true
 }
@@ -1168,7 +1175,7 @@ func plainElements(v cue.Value) bool {
 			return false
 		}
 		for ok = true; ok && iter.Next(); {
-			ok = structless(iter.Value())
+			ok = structless(iter.Value().Default())
 		}
 		return ok
 	}
@@ -1177,7 +1184,7 @@ func plainElements(v cue.Value) bool {
 		return false
 	}
 	for ok = true; ok && iter.Next(); {
-		ok = structless(iter.Value())
+		ok = structless(iter.Value().Default())
 	}
 	return ok
 }

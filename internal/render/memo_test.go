@@ -140,6 +140,24 @@ func TestMemoKinds(t *testing.T) {
 	})
 }
 
+// TestMemoTestedStructs has values that only test what a struct of the
+// cluster unifies with: closedness, optional fields, patterns and
+// definitions decide it, and CUE does not write them out, so such a
+// struct is never shared.
+func TestMemoTestedStructs(t *testing.T) {
+	for _, tt := range []struct{ values, one, two string }{
+		{`v: (cluster.extra & {b: 1}) != _|_`, `close({a: 1})`, `{a: 1}`},
+		{`v: (cluster.extra & {a: 2}) != _|_`, `{a?: 1, b: 2}`, `{b: 2}`},
+		{`v: (cluster.extra & {b: "s"}) != _|_`, `{[string]: int, a: 1}`, `{a: 1}`},
+		{`v: (cluster.extra & [{a: 1, b: 2}]) != _|_`, `[close({a: 1})]`, `[{a: 1}]`},
+	} {
+		compileShared(t, `hello: values: {`+tt.values+`}`, map[string]string{
+			"one": "clusters: one: {server: \"https://one.example.com\", extra: " + tt.one + "}\n",
+			"two": "clusters: two: {server: \"https://two.example.com\", extra: " + tt.two + "}\n",
+		})
+	}
+}
+
 // TestMemoQuotedLabel has an app whose name starts with an underscore,
 // quoted: a regular field, not a hidden one to leave out.
 func TestMemoQuotedLabel(t *testing.T) {
