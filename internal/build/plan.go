@@ -61,7 +61,12 @@ func (b *Platform) Plan() (*Plan, error) {
 		defer cfg.Progress(len(p.Clusters), len(p.Clusters))
 	}
 	b.decodeStamps() // while the clusters compile
+	// Values files alike on several clusters are rendered once, unless
+	// FLEETC_SHARE=off: each from its own cluster, to check the sharing.
 	memo := &render.Memo{}
+	if cfg.Getenv != nil && cfg.Getenv("FLEETC_SHARE") == "off" {
+		memo = nil
+	}
 	results, err := compile.FleetCached(p, opts, cc.lookup, func(c *compile.Cluster) (rendered, error) {
 		out, err := render.Cluster(c, settings, p.Root, memo)
 		if err == nil {
@@ -76,7 +81,11 @@ func (b *Platform) Plan() (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.Stats.addFleet(fleetStats, cc.describe(), memo.Shared.Load())
+	var shared int64
+	if memo != nil {
+		shared = memo.Shared.Load()
+	}
+	b.Stats.addFleet(fleetStats, cc.describe(), shared)
 	t0 := time.Now()
 	pl := &Plan{OutDir: b.OutDir}
 	var names []string // the selected clusters
