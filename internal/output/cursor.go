@@ -17,6 +17,9 @@ type cursor struct {
 	w     *writer
 	names []string   // components of the current directory
 	roots []*os.Root // roots[i] is the directory names[:i+1]
+	// raw holds the descriptors through which createFresh makes fresh
+	// trees, where the system has them.
+	raw rawDirs
 }
 
 func newCursor(w *writer) *cursor { return &cursor{w: w} }
@@ -78,4 +81,7 @@ func (c *cursor) truncate(n int) {
 }
 
 // close closes every handle.
-func (c *cursor) close() { c.truncate(0) }
+func (c *cursor) close() {
+	c.truncate(0)
+	c.raw.close()
+}

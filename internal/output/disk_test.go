@@ -91,3 +91,34 @@ func TestPrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestFreshStamps: the stamps of files written into fresh directories
+// (through descriptors on Linux, handles elsewhere) are what lstat shows
+// of them in place, so the next Write trusts them; and files of a
+// directory that exists, written beside it and renamed, likewise.
+func TestFreshStamps(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "deploy")
+	mustWrite(t, root, Plan{Files: files("old/x.yaml", "x\n")})
+	res := mustWrite(t, root, Plan{Files: files("old/x.yaml", "x2\n", "a/b/c/y.yaml", "yy\n", "a/b/d/z.yaml", "z\n", "e/w.yaml", "")})
+	if len(res.Written) != 4 {
+		t.Fatalf("written %v, want 4 files", res.Written)
+	}
+	for _, rel := range res.Written {
+		fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := res.Stamps.Files[rel]
+		want := stampOf(fi, got.Sum)
+		if got != want || got.Inode == 0 || got.Ctime == 0 {
+			t.Errorf("%s: stamp %+v, lstat shows %+v", rel, got, want)
+		}
+		if fi.Mode() != 0o644 {
+			t.Errorf("%s: mode %v, want 0644", rel, fi.Mode())
+		}
+	}
+	res = mustWrite(t, root, Plan{Files: files("old/x.yaml", "x2\n", "a/b/c/y.yaml", "yy\n", "a/b/d/z.yaml", "z\n", "e/w.yaml", ""), Known: res.Stamps})
+	if len(res.Written) != 0 || len(res.Unchanged) != 4 {
+		t.Errorf("rewrite: written %v, unchanged %v", res.Written, res.Unchanged)
+	}
+}

@@ -185,12 +185,7 @@ func firstErr(errs []error) error {
 // atRoot), through the directory handles of cur.
 func (w *writer) stageFile(cur *cursor, s *staged, i int, f planned, atRoot bool) (fs.FileInfo, error) {
 	if fd := s.fresh[i]; fd != "" {
-		at := s.tmpDir[fd] + f.path[len(fd):]
-		d, err := cur.dir(path.Dir(at), true)
-		if err != nil {
-			return nil, w.fail("create directory", path.Dir(f.path), err)
-		}
-		return w.create(d, path.Base(at), f.path, f.data)
+		return w.createFresh(cur, s.tmpDir[fd]+f.path[len(fd):], f)
 	}
 	dir := path.Dir(f.path)
 	if atRoot {
