@@ -20,7 +20,7 @@ import (
 // It is a shortcut, not a second YAML writer: TestEmitMatchesYAML and
 // FuzzEmit hold it to yaml.v3's bytes for every tree it accepts.
 func emit(buf *bytes.Buffer, n *yaml.Node, header string) bool {
-	if !plainTree(n) || !plainHeader(header) {
+	if !plainTree(n, 0) || !plainHeader(header) {
 		return false
 	}
 	if (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && len(n.Content) == 0 {
@@ -50,9 +50,15 @@ func emitMapping(buf *bytes.Buffer, n *yaml.Node, indent int, inline bool) {
 		if i > 0 || !inline {
 			writeIndent(buf, indent)
 		}
-		buf.WriteString(scalarText(n.Content[i], true))
+		k, v := n.Content[i], n.Content[i+1]
+		buf.WriteString(scalarText(k, true))
 		buf.WriteByte(':')
-		emitValue(buf, n.Content[i+1], indent+2)
+		if blockValue(v) {
+			t, _ := blockScalar(k, v, indent)
+			buf.WriteString(t)
+			continue
+		}
+		emitValue(buf, v, indent+2)
 	}
 }
 
@@ -177,10 +183,82 @@ var (
 
 const maxScalars = 1 << 16
 
-// plainTree reports whether every node below n is a block mapping or
-// sequence (or an empty one in flow style), a key plainKey accepts or a
-// scalar plainScalar accepts, with no comments, anchors or aliases.
-func plainTree(n *yaml.Node) bool {
+// blockValue reports whether emitMapping writes the scalar v, a mapping
+// value, as blockScalar's text: one that plainScalar and otherScalar do
+// not take (a string of several lines, or a long one).
+func blockValue(v *yaml.Node) bool {
+	return v.Kind == yaml.ScalarNode && !plainScalar(v) && (strings.ContainsAny(v.Value, "\n\u0085\u2028\u2029") || len(v.Value) > 128)
+}
+
+// blockScalar is yaml.v3's text of the scalar v as the value of the key k
+// at column indent, from just after the colon to the end of its last
+// line: a literal block (a config file, a template) or a quoted string
+// that yaml.v3 folds to its line width, which is why the key and the
+// column are part of what is remembered. yaml.v3 writes it into a
+// document where the key stands at that column, followed by another key
+// (so that nothing of the document's end is taken for the value's). Such
+// values repeat across clusters (the registrations' config template is
+// the same on every one), so each is encoded once per process, up to
+// maxBlock bytes.
+func blockScalar(k, v *yaml.Node, indent int) (string, bool) {
+	if len(v.Value) > maxBlock || indent%2 != 0 || !bare(v) || !bare(k) || k.Kind != yaml.ScalarNode || v.Tag != "!!str" {
+		return "", false
+	}
+	id := blockID{key: scalarID{key: true, tag: k.Tag, style: k.Style, value: k.Value}, value: scalarID{tag: v.Tag, style: v.Style, value: v.Value}, indent: indent}
+	if t, ok := blocks.Load(id); ok {
+		return t.(string), t.(string) != ""
+	}
+	keyText, ok := scalarText(k, true), plainKey(k) || otherKey(k)
+	text := ""
+	if ok {
+		key := &yaml.Node{Kind: k.Kind, Tag: k.Tag, Style: k.Style, Value: k.Value}
+		val := &yaml.Node{Kind: v.Kind, Tag: v.Tag, Style: v.Style, Value: v.Value}
+		next := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "z"}
+		doc := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{key, val, next, {Kind: yaml.ScalarNode, Tag: "!!int", Value: "0"}}}
+		var prefix strings.Builder
+		for d := indent / 2; d > 0; d-- {
+			doc = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "k"}, doc}}
+		}
+		for d := range indent / 2 {
+			prefix.WriteString(strings.Repeat(" ", 2*d) + "k:\n")
+		}
+		prefix.WriteString(strings.Repeat(" ", indent) + keyText + ":")
+		suffix := strings.Repeat(" ", indent) + "z: 0\n"
+		var buf bytes.Buffer
+		if out, err := encodeYAML(&buf, doc, ""); err == nil {
+			s := string(out)
+			if strings.HasPrefix(s, prefix.String()) && strings.HasSuffix(s, suffix) && len(s) > prefix.Len()+len(suffix) {
+				text = s[prefix.Len() : len(s)-len(suffix)]
+			}
+		}
+		if !strings.HasSuffix(text, "\n") {
+			text = ""
+		}
+	}
+	if scalarCount.Add(1) <= maxScalars {
+		blocks.Store(id, text)
+	}
+	return text, text != ""
+}
+
+// blockID is a mapping value as blockScalar remembers it.
+type blockID struct {
+	key, value scalarID
+	indent     int
+}
+
+// blocks holds blockScalar's texts, "" for a value emit cannot write; they
+// count towards maxScalars with otherScalar's.
+var blocks sync.Map
+
+// maxBlock is the longest value blockScalar takes.
+const maxBlock = 16 << 10
+
+// plainTree reports whether every node below n, written at indent, is a
+// block mapping or sequence (or an empty one in flow style), a key
+// plainKey accepts or a scalar plainScalar accepts, or a mapping value
+// blockScalar can write, with no comments, anchors or aliases.
+func plainTree(n *yaml.Node, indent int) bool {
 	if !bare(n) {
 		return false
 	}
@@ -190,8 +268,15 @@ func plainTree(n *yaml.Node) bool {
 			return false
 		}
 		for i := 0; i < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode || !bare(k) || !plainKey(k) && !otherKey(k) || !plainTree(n.Content[i+1]) {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode || !bare(k) || !plainKey(k) && !otherKey(k) {
+				return false
+			}
+			if blockValue(v) {
+				if _, ok := blockScalar(k, v, indent); !ok {
+					return false
+				}
+			} else if !plainTree(v, indent+2) {
 				return false
 			}
 		}
@@ -201,7 +286,7 @@ func plainTree(n *yaml.Node) bool {
 			return false
 		}
 		for _, item := range n.Content {
-			if !plainTree(item) {
+			if !plainTree(item, indent+2) {
 				return false
 			}
 		}

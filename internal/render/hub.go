@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"reflect"
 
 	"go.yaml.in/yaml/v3"
 
@@ -104,14 +105,25 @@ func objectYAML(obj any, header string) ([]byte, error) {
 	return Encode(&n, header)
 }
 
-// encodeDirect writes obj with yaml.v3's encoder after header, as one
-// comment line and a blank line: the bytes Encode writes for obj's node
-// tree when header is plain, without turning obj into text and parsing it
-// back into nodes, as yaml.v3's Node.Encode does (which cost a tenth of a
-// cold compile's rendering for registrations, and a third of the hub
-// files' checks for AppProjects listing every cluster). FuzzRegistration
-// and FuzzProject hold the two to the same bytes.
+// encodeDirect writes obj after header, as one comment line and a blank
+// line: the bytes Encode writes for obj's node tree when header is plain,
+// built by objectNode and written by emit, else by yaml.v3's encoder
+// (encodeV3), and never by turning obj into text and parsing it back into
+// nodes, as yaml.v3's Node.Encode does (which cost a tenth of a cold
+// compile's rendering for registrations, and a third of the hub files'
+// checks for AppProjects listing every cluster).
 func encodeDirect(obj any, header string) ([]byte, error) {
+	if n, ok := objectNode(reflect.ValueOf(obj)); ok {
+		var buf bytes.Buffer
+		if emit(&buf, n, header) {
+			return buf.Bytes(), nil
+		}
+	}
+	return encodeV3(obj, header)
+}
+
+// encodeV3 writes obj with yaml.v3's encoder after header.
+func encodeV3(obj any, header string) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("# " + header + "\n\n")
 	enc := yaml.NewEncoder(&buf)

@@ -145,6 +145,12 @@ func FuzzRegistration(f *testing.F) {
 	f.Add("a", "https://a.example.com:6443", "team", "x", "x.io/y", "z: w", "argocd", "k/a", "1h")
 	f.Add("b", "https://b.example.com", "region", "yes", "note", "line one\nline two", "argocd", "k/b", "")
 	f.Add("c", "https://c.example.com", "a", "{{ x }}", "n", " lead\ttab ", "argo", "k", "5m")
+	// Keys that yaml.v3 orders otherwise than by bytes (numbers by value,
+	// letters before other characters), values of several lines and YAML
+	// 1.1 words.
+	f.Add("d", "https://d.example.com", "env10", "on", "env2", "a\n  b\n", "argocd", "1:30", "")
+	f.Add("e", "https://e.example.com", "a-b", "", "a.b", strings.Repeat("long value, ", 20), "n", "k/e", "1h")
+	f.Add("f", "https://f.example.com", "Zeta", "0x1F", "_under", "keep\n\n", "argocd", "k", "10")
 	f.Fuzz(func(t *testing.T, name, server, lk, lv, ak, av, ns, key, refresh string) {
 		c := argocd.Cluster{
 			Name: name, Server: server, Env: "dev", Bundles: []string{"core-basic"},
@@ -167,6 +173,11 @@ func FuzzRegistration(f *testing.F) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Fatalf("written straight:\n%s\nby way of nodes:\n%s", got, want)
+		}
+		// yaml.v3 itself, for the headers fleetc writes (registrationNode
+		// makes others valid UTF-8).
+		if v3, err := encodeV3(obj, header); plainHeader(header) && (err != nil || !bytes.Equal(got, v3)) {
+			t.Fatalf("written straight:\n%s\nby yaml.v3's encoder (%v):\n%s", got, err, v3)
 		}
 	})
 }
@@ -205,6 +216,9 @@ func FuzzProject(f *testing.F) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Fatalf("written straight:\n%s\nby way of nodes:\n%s", got, want)
+			}
+			if v3, err := encodeV3(obj, hubHeader); err != nil || !bytes.Equal(got, v3) {
+				t.Fatalf("written straight:\n%s\nby yaml.v3's encoder (%v):\n%s", got, err, v3)
 			}
 		}
 	})
