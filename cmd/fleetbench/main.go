@@ -4,7 +4,8 @@
 // export in alternating pairs (fleetc, cue, fleetc, cue, …) with the
 // median of their ratios, with the fleet on disk and on tmpfs, since this
 // machine's speed drifts too much for unpaired runs to compare; what
-// diff --base costs a reviewer; and how long an editor waits for the
+// diff --base costs a reviewer, after a platform default changed in
+// alternating pairs with a cold compile; and how long an editor waits for the
 // language server's diagnostics (internal/lsp/lsptest), with an empty
 // cache and a warm one. `make bench` runs it.
 //
@@ -85,6 +86,14 @@ type pair struct {
 	cueGaveUp   bool
 }
 
+// diffPair is one round of diff --base after a platform default changed
+// against a cold compile of the same working tree, run one after the
+// other.
+type diffPair struct {
+	size       int
+	diff, cold time.Duration
+}
+
 func run(cfg config, sizesFlag, work string) error {
 	var err error
 	if cfg.fleetc, err = filepath.Abs(cfg.fleetc); err != nil {
@@ -116,6 +125,7 @@ func run(cfg config, sizesFlag, work string) error {
 type results struct {
 	steps []measurement
 	pairs []pair
+	diffs []diffPair
 	lsp   []editorWait
 }
 
@@ -130,6 +140,11 @@ type editorWait struct {
 func measureFleet(cfg config, dir string, n int, r *results) error {
 	steps, pairs, err := measureSteps(cfg, dir, n)
 	r.steps, r.pairs = append(r.steps, steps...), append(r.pairs, pairs...)
+	if err != nil {
+		return err
+	}
+	diffs, err := diffPairs(cfg, dir, n)
+	r.diffs = append(r.diffs, diffs...)
 	if err != nil {
 		return err
 	}
@@ -266,6 +281,41 @@ func measureSteps(cfg config, dir string, n int) ([]measurement, []pair, error) 
 		return out, pairs, err
 	}
 	return out, pairs, stepWith(fresh, floorStep, "compile")
+}
+
+// diffPairs runs cfg.rounds pairs of diff --base HEAD after a platform
+// default changed and a cold compile of the same working tree (an empty
+// cache of its own, the output outside the fleet), alternating, on the
+// fleet measureSteps left in dir: its cache holds HEAD's clusters. Each
+// round changes the default to a value no compile has seen, so that the
+// diff evaluates every cluster of the working tree again, as on a pull
+// request, while the base comes from the cache.
+func diffPairs(cfg config, dir string, n int) ([]diffPair, error) {
+	var pairs []diffPair
+	cache := dir + "-cache"
+	for i := range cfg.rounds {
+		platform := filepath.Join(dir, "defs", "platform.cue")
+		if err := replaceRE(platform, `configmapReload: +"v0\.11\.[0-9]+"`, fmt.Sprintf(`configmapReload:          "v0.11.%d"`, 10+i)); err != nil {
+			return pairs, err
+		}
+		coldCache, coldOut := fmt.Sprintf("%s-cache-diffcold-%d", dir, i), fmt.Sprintf("%s-out-diffcold-%d", dir, i)
+		for _, p := range []string{coldCache, coldOut} {
+			if err := os.RemoveAll(p); err != nil {
+				return pairs, err
+			}
+		}
+		c, err := measure(dir, 0, append(os.Environ(), "FLEETC_CACHE="+coldCache), cfg.fleetc, "compile", "--out", coldOut)
+		if err != nil {
+			return pairs, err
+		}
+		d, err := measure(dir, 0, append(os.Environ(), "FLEETC_CACHE="+cache), cfg.fleetc, "diff", "--base", "HEAD", "--format", "json")
+		if err != nil {
+			return pairs, err
+		}
+		pairs = append(pairs, diffPair{size: n, diff: d.wall, cold: c.wall})
+		fmt.Fprintf(os.Stderr, "fleetbench: %d clusters, diff --base after a default changed, round %d: diff %s, cold compile %s\n", n, i+1, round(d.wall), round(c.wall))
+	}
+	return pairs, nil
 }
 
 // coldPairs runs cfg.rounds pairs of a cold fleetc compile (an empty cache
@@ -434,7 +484,16 @@ func printTable(r results) {
 		}
 		d, ok1 := find(n, diffDefaultStep)
 		c, ok2 := find(n, coldStep)
-		if ok1 && ok2 {
+		var rs []float64
+		for _, p := range r.diffs {
+			if p.size == n {
+				rs = append(rs, p.diff.Seconds()/p.cold.Seconds())
+			}
+		}
+		switch {
+		case len(rs) > 0:
+			fmt.Printf("\n%d clusters: diff --base after a platform default changed takes %.2fx a cold compile, median of %d alternating rounds (%s) (target ≤ 1.2x)", n, median(rs), len(rs), ratios(rs))
+		case ok1 && ok2:
 			fmt.Printf("\n%d clusters: diff --base after a platform default changed takes %.2fx a cold compile (target ≤ 1.2x)", n, d.wall.Seconds()/c.wall.Seconds())
 		}
 		if f, ok := find(n, floorStep); ok && ok2 {
