@@ -70,7 +70,7 @@ func (d *rawDirs) dir(w *writer, dir string) (int, error) {
 		err := ignoringEINTR(func() error { return unix.Mkdirat(parent, name, uint32(w.dirMode.Perm())) })
 		if errors.Is(err, unix.EEXIST) {
 			var st unix.Stat_t
-			if err = unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			if err = ignoringEINTR(func() error { return unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW) }); err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
 				return -1, &fs.PathError{Op: "mkdir", Path: name, Err: errors.New("exists and is not a directory")}
 			}
 		}
@@ -128,20 +128,21 @@ func (w *writer) createAt(dir int, name, rel string, data []byte) (fs.FileInfo, 
 		err = testHookStage(rel)
 	}
 	info := &rawInfo{name: name}
+	fstat := func() error { return ignoringEINTR(func() error { return syscall.Fstat(fd, &info.st) }) }
 	if err == nil {
-		err = syscall.Fstat(fd, &info.st)
+		err = fstat()
 	}
 	if err == nil && fs.FileMode(info.st.Mode).Perm() != w.fileMode.Perm() {
 		// The umask took bits the mode must have.
-		if err = unix.Fchmod(fd, uint32(w.fileMode.Perm())); err == nil {
-			err = syscall.Fstat(fd, &info.st)
+		if err = ignoringEINTR(func() error { return unix.Fchmod(fd, uint32(w.fileMode.Perm())) }); err == nil {
+			err = fstat()
 		}
 	}
 	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		if rerr := unix.Unlinkat(dir, name, 0); rerr != nil && !errors.Is(rerr, unix.ENOENT) {
+		if rerr := ignoringEINTR(func() error { return unix.Unlinkat(dir, name, 0) }); rerr != nil && !errors.Is(rerr, unix.ENOENT) {
 			w.tempsLeft.Store(true)
 		}
 		return nil, w.fail("write", rel, err)
@@ -183,7 +184,7 @@ type rawInfo struct {
 
 func (i *rawInfo) Name() string       { return i.name }
 func (i *rawInfo) Size() int64        { return i.st.Size }
-func (i *rawInfo) Mode() fs.FileMode  { return fs.FileMode(i.st.Mode).Perm() }
+func (i *rawInfo) Mode() fs.FileMode  { return fs.FileMode(i.st.Mode).Perm() } // a regular file, created without setuid, setgid or sticky bits
 func (i *rawInfo) ModTime() time.Time { return time.Unix(i.st.Mtim.Unix()) }
 func (i *rawInfo) IsDir() bool        { return false }
 func (i *rawInfo) Sys() any           { return &i.st }

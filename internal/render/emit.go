@@ -235,7 +235,7 @@ func blockScalar(k, v *yaml.Node, indent int) (string, bool) {
 			text = ""
 		}
 	}
-	if scalarCount.Add(1) <= maxScalars {
+	if blockBytes.Add(int64(len(v.Value)+len(text))) <= maxBlockBytes {
 		blocks.Store(id, text)
 	}
 	return text, text != ""
@@ -247,12 +247,19 @@ type blockID struct {
 	indent     int
 }
 
-// blocks holds blockScalar's texts, "" for a value emit cannot write; they
-// count towards maxScalars with otherScalar's.
-var blocks sync.Map
+// blocks holds blockScalar's texts, "" for a value emit cannot write, up
+// to maxBlockBytes of values and texts.
+var (
+	blocks     sync.Map
+	blockBytes atomic.Int64
+)
 
-// maxBlock is the longest value blockScalar takes.
-const maxBlock = 16 << 10
+// maxBlock is the longest value blockScalar takes, and maxBlockBytes what
+// blocks may hold.
+const (
+	maxBlock      = 16 << 10
+	maxBlockBytes = 64 << 20
+)
 
 // plainTree reports whether every node below n, written at indent, is a
 // block mapping or sequence (or an empty one in flow style), a key

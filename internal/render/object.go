@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -92,6 +94,9 @@ func structNode(v reflect.Value) (*yaml.Node, bool) {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if f.Anonymous {
+			return nil, false // yaml.v3 encodes even an unexported embedded struct
+		}
 		if !f.IsExported() {
 			continue
 		}
@@ -100,7 +105,7 @@ func structNode(v reflect.Value) (*yaml.Node, bool) {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		if name == "" || f.Anonymous || opts != "" && opts != "omitempty" {
+		if name == "" || opts != "" && opts != "omitempty" {
 			return nil, false
 		}
 		fv := v.Field(i)
@@ -184,6 +189,14 @@ func keyOrder(keys []string) ([]string, bool) {
 	if len(keys) < 2 {
 		return keys, true
 	}
+	for _, k := range keys {
+		// yaml.v3 compares digits by value, and with digits outside
+		// ASCII its order is not transitive: the same map comes out in
+		// several orders. Such maps are left to it.
+		if strings.IndexFunc(k, func(r rune) bool { return r > unicode.MaxASCII && unicode.IsDigit(r) }) >= 0 {
+			return nil, false
+		}
+	}
 	var id strings.Builder
 	sorted := append([]string(nil), keys...)
 	slices.Sort(sorted)
@@ -211,30 +224,38 @@ func keyOrder(keys []string) ([]string, bool) {
 		}
 		order = append(order, sorted[j])
 	}
-	if scalarCount.Add(1) <= maxScalars {
+	if keyOrderCount.Add(1) <= maxKeyOrders {
 		keyOrders.Store(id.String(), order)
 	}
 	return order, true
 }
 
-// keyOrders holds keyOrder's orders; they count towards maxScalars.
-var keyOrders sync.Map
+// keyOrders holds keyOrder's orders, at most maxKeyOrders of them.
+var (
+	keyOrders     sync.Map
+	keyOrderCount atomic.Int64
+)
+
+const maxKeyOrders = 1 << 14
 
 var (
 	durationType      = reflect.TypeFor[time.Duration]()
 	marshalerType     = reflect.TypeFor[yaml.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+	isZeroerType      = reflect.TypeFor[yaml.IsZeroer]()
 )
 
 // customMarshaller reports whether yaml.v3 writes values of t its own way
-// rather than by kind (MarshalYAML, MarshalText), which objectNode leaves
-// to it.
+// rather than by kind (MarshalYAML, MarshalText), or decides by IsZero
+// whether omitempty leaves them out, which objectNode leaves to it.
 func customMarshaller(t reflect.Type) bool {
 	if c, ok := marshallers.Load(t); ok {
 		return c.(bool)
 	}
-	c := t.Implements(marshalerType) || t.Implements(textMarshalerType) ||
-		t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && (reflect.PointerTo(t).Implements(marshalerType) || reflect.PointerTo(t).Implements(textMarshalerType))
+	c := false
+	for _, i := range []reflect.Type{marshalerType, textMarshalerType, isZeroerType} {
+		c = c || t.Implements(i) || t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(i)
+	}
 	marshallers.Store(t, c)
 	return c
 }

@@ -189,6 +189,7 @@ func FuzzProject(f *testing.F) {
 	f.Add("platform", "the platform's apps", "git@git.corp.local:x/y.git", "https://10.0.0.1:6443", "", "monitoring", "apiextensions.k8s.io", "CustomResourceDefinition")
 	f.Add("p", "line one\nline two", "*", "", "in-cluster", "!kube-system", "", "Namespace")
 	f.Add("a-b", " lead\ttab ", "{{ x }}", "https://[::1]:6443", "x: y", "'*'", "g", "k")
+	f.Add("0", "0", "\n", "0", "0", "0", "", "0")
 	f.Fuzz(func(t *testing.T, name, description, repo, server, dest, ns, group, kind string) {
 		p := argocd.AppProject{
 			APIVersion: "argoproj.io/v1alpha1", Kind: "AppProject",
@@ -206,9 +207,15 @@ func FuzzProject(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if v3, err := encodeV3(obj, hubHeader); err != nil || !bytes.Equal(got, v3) {
+				t.Fatalf("written straight:\n%s\nby yaml.v3's encoder (%v):\n%s", got, err, v3)
+			}
+			// yaml.v3's Node.Encode writes with an indentation of 4 and
+			// cannot always read back what it wrote (a sequence item
+			// "|4+" block): then only its encoder is the reference.
 			var n yaml.Node
 			if err := n.Encode(obj); err != nil {
-				t.Fatal(err)
+				continue
 			}
 			want, err := Encode(&n, hubHeader)
 			if err != nil {
@@ -222,4 +229,44 @@ func FuzzProject(f *testing.F) {
 			}
 		}
 	})
+}
+
+// zeroish decides by IsZero whether omitempty leaves it out.
+type zeroish struct {
+	A string `yaml:"a"`
+}
+
+func (z zeroish) IsZero() bool { return z.A == "unset" }
+
+type Embedded struct {
+	B string `yaml:"b"`
+}
+
+// TestObjectNodeDeclines: what yaml.v3 writes its own way is left to it,
+// and encodeDirect still writes yaml.v3's bytes: a type with IsZero, an
+// embedded struct, map keys with digits outside ASCII (whose order
+// yaml.v3 does not keep from one run to the next).
+func TestObjectNodeDeclines(t *testing.T) {
+	type withZero struct {
+		Name string  `yaml:"name"`
+		Z    zeroish `yaml:"z,omitempty"`
+	}
+	type withEmbedded struct {
+		Embedded
+		Name string `yaml:"name"`
+	}
+	for name, obj := range map[string]any{
+		"IsZero":   withZero{Name: "n", Z: zeroish{"unset"}},
+		"embedded": withEmbedded{Embedded{"x"}, "n"},
+		"digits":   argocd.ObjectMeta{Name: "n", Annotations: map[string]string{"0٣٣": "a", "٣00": "b", "٣٣": "c", "x": "d"}},
+	} {
+		if _, ok := objectNode(reflect.ValueOf(obj)); ok {
+			t.Errorf("%s: objectNode took %+v", name, obj)
+		}
+		got, err := encodeDirect(obj, hubHeader)
+		want, werr := encodeV3(obj, hubHeader)
+		if err != nil || werr != nil || !bytes.Equal(got, want) && name != "digits" {
+			t.Errorf("%s: encodeDirect wrote (%v)\n%s\nyaml.v3 (%v)\n%s", name, err, got, werr, want)
+		}
+	}
 }
