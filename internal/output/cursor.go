@@ -28,14 +28,7 @@ func newCursor(w *writer) *cursor { return &cursor{w: w} }
 // root, "." for the root). With create, it makes the directories that do
 // not exist; an existing one must be a directory, not a symlink.
 func (c *cursor) dir(dir string, create bool) (*os.Root, error) {
-	var want []string
-	if dir != "." {
-		want = strings.Split(dir, "/")
-	}
-	keep := 0
-	for keep < len(c.names) && keep < len(want) && c.names[keep] == want[keep] {
-		keep++
-	}
+	want, keep := components(dir, c.names)
 	c.truncate(keep)
 	for i := keep; i < len(want); i++ {
 		parent := c.w.r
@@ -70,6 +63,19 @@ func (c *cursor) dir(dir string, create bool) (*os.Root, error) {
 		return c.w.r, nil
 	}
 	return c.roots[len(want)-1], nil
+}
+
+// components splits dir (slash-separated, "." for the root) into its
+// components, and counts how many of them lead the components of the
+// directory a cursor has open: those it keeps.
+func components(dir string, open []string) (want []string, keep int) {
+	if dir != "." {
+		want = strings.Split(dir, "/")
+	}
+	for keep < len(open) && keep < len(want) && open[keep] == want[keep] {
+		keep++
+	}
+	return want, keep
 }
 
 // truncate closes the handles below the first n components.

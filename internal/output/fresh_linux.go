@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strings"
 	"syscall"
 	"time"
 
@@ -52,14 +51,7 @@ func (d *rawDirs) dir(w *writer, dir string) (int, error) {
 		}
 		d.root = root
 	}
-	var want []string
-	if dir != "." {
-		want = strings.Split(dir, "/")
-	}
-	keep := 0
-	for keep < len(d.names) && keep < len(want) && d.names[keep] == want[keep] {
-		keep++
-	}
+	want, keep := components(dir, d.names)
 	d.truncate(keep)
 	for i := keep; i < len(want); i++ {
 		parent := int(d.root.Fd())

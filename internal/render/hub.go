@@ -126,12 +126,7 @@ func encodeDirect(obj any, header string) ([]byte, error) {
 func encodeV3(obj any, header string) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("# " + header + "\n\n")
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(obj); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
+	if err := encodeTo(&buf, obj); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

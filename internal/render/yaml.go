@@ -42,15 +42,20 @@ func Encode(n *yaml.Node, header string) ([]byte, error) {
 // encodeYAML is Encode through yaml.v3's encoder.
 func encodeYAML(buf *bytes.Buffer, n *yaml.Node, header string) ([]byte, error) {
 	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}, HeadComment: header}
-	enc := yaml.NewEncoder(buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
+	if err := encodeTo(buf, doc); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// encodeTo appends v to buf as yaml.v3's encoder writes it, indented by 2.
+func encodeTo(buf *bytes.Buffer, v any) error {
+	enc := yaml.NewEncoder(buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return enc.Close()
 }
 
 // node walks v, the value of the field named field ("" in a list or at the
