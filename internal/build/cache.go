@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/compile"
+	"github.com/fleetc/fleetc/internal/fan"
 	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/output"
 	"github.com/fleetc/fleetc/internal/render"
@@ -116,14 +118,63 @@ func (cc *Cache) Has(cf *load.ClusterFile) bool {
 
 // Put stores what c rendered to; losing it only costs time later.
 func (cc *Cache) Put(c *compile.Cluster, out *render.Output) {
+	if e, ok := cc.pending(c, out); ok {
+		e.to.Put("cluster", e.key, e.data)
+	}
+}
+
+// pendingEntry is a cluster's entry, encoded, and where it goes.
+type pendingEntry struct {
+	to   *cache.Cache
+	key  cache.Key
+	data []byte
+}
+
+// pending is the entry Put would store for c; false if none.
+func (cc *Cache) pending(c *compile.Cluster, out *render.Output) (pendingEntry, bool) {
 	if cc.others != nil && c.Context {
-		cc.others.Put(c, out)
-		return
+		return cc.others.pending(c, out)
 	}
-	if cc.cache != nil {
-		e := clusterEntry{Server: c.Server, Out: *out}
-		cc.cache.Put("cluster", cc.keys[c.Name], e.encode())
+	if cc.cache == nil {
+		return pendingEntry{}, false
 	}
+	e := clusterEntry{Server: c.Server, Out: *out}
+	return pendingEntry{to: cc.cache, key: cc.keys[c.Name], data: e.encode()}, true
+}
+
+// Later is Put for a compile's workers: it encodes the entry at once
+// but keeps it until flush, which stores every entry kept on a goroutine
+// of its own, and whose wait returns once they are stored. While a cold
+// compile evaluates, every core is busy and the cache's thousands of
+// file creations take time from the evaluation; the fleet-wide checks
+// that follow run on one core, and flush puts the writes on the others.
+func (cc *Cache) Later() (put func(*compile.Cluster, *render.Output), flush func() (wait func())) {
+	var mu sync.Mutex
+	var kept []pendingEntry
+	put = func(c *compile.Cluster, out *render.Output) {
+		if e, ok := cc.pending(c, out); ok {
+			mu.Lock()
+			kept = append(kept, e)
+			mu.Unlock()
+		}
+	}
+	flush = func() func() {
+		mu.Lock()
+		entries := kept
+		kept = nil
+		mu.Unlock()
+		if len(entries) == 0 {
+			return func() {}
+		}
+		var g fan.Group
+		g.Go("store the compiled clusters in the build cache", func() {
+			for _, e := range entries {
+				e.to.Put("cluster", e.key, e.data)
+			}
+		})
+		return g.Wait
+	}
+	return put, flush
 }
 
 // checksKey is the key of the fleet-wide checks passing for the clusters

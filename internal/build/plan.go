@@ -67,10 +67,11 @@ func (b *Platform) Plan() (*Plan, error) {
 	if cfg.Getenv != nil && cfg.Getenv("FLEETC_SHARE") == "off" {
 		memo = nil
 	}
+	put, flush := cc.Later()
 	results, err := compile.FleetCached(p, opts, cc.lookup, func(c *compile.Cluster) (rendered, error) {
 		out, err := render.Cluster(c, settings, p.Root, memo)
 		if err == nil {
-			cc.Put(c, out)
+			put(c, out)
 		}
 		if err != nil || cfg.ReadSecret == nil || c.Context {
 			return rendered{out: out}, err
@@ -78,6 +79,8 @@ func (b *Platform) Plan() (*Plan, error) {
 		secret, err := render.InlineSecret(c, settings, p.Root)
 		return rendered{out: out, secret: secret}, err
 	})
+	// The cache is written while the checks run, and before Plan returns.
+	defer flush()()
 	if err != nil {
 		return nil, err
 	}
