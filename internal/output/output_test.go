@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -976,5 +977,40 @@ func TestPlanNotModified(t *testing.T) {
 	mustWrite(t, t.TempDir(), Plan{Files: fl})
 	if fl[0].Path != "b" || fl[1].Path != "a" {
 		t.Errorf("Write reordered the plan: %v", fl)
+	}
+}
+
+// TestNextLedger checks the merge that writes the next ledger against
+// its definition: the old files that keep reports, the planned files
+// over them, every path once, in order.
+func TestNextLedger(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	paths := []string{"a", "a/b", "a/b/c", "a.b", "b", "b/a", "c", "c/d/e", "d", "e"}
+	for range 2000 {
+		old := Ledger{}
+		var files []planned
+		for _, p := range paths {
+			if rng.IntN(2) == 0 {
+				old[p] = fmt.Sprintf("%064x", rng.IntN(4))
+			}
+			if rng.IntN(2) == 0 {
+				files = append(files, planned{path: p, sum: fmt.Sprintf("%064x", rng.IntN(4))})
+			}
+		}
+		slices.SortFunc(files, func(a, b planned) int { return strings.Compare(a.path, b.path) })
+		dropped := paths[rng.IntN(len(paths))]
+		keep := func(p string) bool { return p < dropped }
+		want := Ledger{}
+		for p, s := range old {
+			if keep(p) {
+				want[p] = s
+			}
+		}
+		for _, f := range files {
+			want[f.path] = f.sum
+		}
+		if got := string(nextLedger(old, files, keep)); got != string(want.bytes()) {
+			t.Fatalf("old %v, files %v, kept below %q:\n%s\nwant\n%s", old, files, dropped, got, want.bytes())
+		}
 	}
 }
