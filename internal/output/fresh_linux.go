@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,75 +22,108 @@ import (
 // flags, a second fstat) and a handle for the garbage collector to
 // finalize; on tmpfs that was a third of the write step.
 //
-// It is as confined as the handles: every path is one name relative to a
-// directory opened without following a symbolic link, and every file is
-// created with O_EXCL and O_NOFOLLOW.
+// It is as confined as the handles: every directory is opened by one
+// name relative to its parent's descriptor without following a symbolic
+// link, and every file is created with O_EXCL and O_NOFOLLOW. The
+// directory a file goes in is made but not opened where openat2 can
+// create the file through it without following a symbolic link or
+// leaving the parent (RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS): a values
+// file is alone in its directory, and opening and closing the directory
+// were two of the seven system calls that made it.
 type rawDirs struct {
 	root  *os.File // the output root, opened through the writer's os.Root
 	names []string // components of the current directory
-	fds   []int    // fds[i] is the directory names[:i+1]
+	fds   []int    // fds[i] is the directory names[:i+1]; -1 when made but not opened
 }
+
+// noOpenat2 is set once openat2 turns out not to be there (Linux before
+// 5.6, or a sandbox that filters it): every directory is opened then.
+var noOpenat2 atomic.Bool
 
 // createFresh writes f into the fresh tree at at (its path under the
 // fresh directory's temporary name), making its directories.
 func (w *writer) createFresh(cur *cursor, at string, f planned) (fs.FileInfo, error) {
-	dir, err := cur.raw.dir(w, path.Dir(at))
+	dir, leaf, err := cur.raw.dir(w, path.Dir(at), !noOpenat2.Load())
 	if err != nil {
 		return nil, w.fail("create directory", path.Dir(f.path), err)
 	}
-	return w.createAt(dir, path.Base(at), f.path, f.data)
+	return w.createAt(&cur.raw, dir, leaf, path.Base(at), f.path, f.data)
 }
 
 // dir returns a descriptor of dir (slash-separated, relative to the output
 // root), making the directories that do not exist; an existing one must
-// be a directory, not a symbolic link.
-func (d *rawDirs) dir(w *writer, dir string) (int, error) {
+// be a directory, not a symbolic link. With lazy, the last directory is
+// made but not opened: then leaf is its name, and the descriptor its
+// parent's.
+func (d *rawDirs) dir(w *writer, dir string, lazy bool) (fd int, leaf string, err error) {
 	if d.root == nil {
 		root, err := w.r.Open(".")
 		if err != nil {
-			return -1, err
+			return -1, "", err
 		}
 		d.root = root
 	}
 	want, keep := components(dir, d.names)
 	d.truncate(keep)
 	for i := keep; i < len(want); i++ {
-		parent := int(d.root.Fd())
-		if i > 0 {
-			parent = d.fds[i-1]
+		parent, err := d.fd(i - 1)
+		if err != nil {
+			return -1, "", err
 		}
 		name := want[i]
-		err := ignoringEINTR(func() error { return unix.Mkdirat(parent, name, uint32(w.dirMode.Perm())) })
+		err = ignoringEINTR(func() error { return unix.Mkdirat(parent, name, uint32(w.dirMode.Perm())) })
 		if errors.Is(err, unix.EEXIST) {
 			var st unix.Stat_t
 			if err = ignoringEINTR(func() error { return unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW) }); err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
-				return -1, &fs.PathError{Op: "mkdir", Path: name, Err: errors.New("exists and is not a directory")}
+				return -1, "", &fs.PathError{Op: "mkdir", Path: name, Err: errors.New("exists and is not a directory")}
 			}
 		}
 		if err != nil {
-			return -1, &fs.PathError{Op: "mkdir", Path: name, Err: err}
-		}
-		var fd int
-		err = ignoringEINTR(func() (err error) {
-			fd, err = unix.Openat(parent, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			return err
-		})
-		if err != nil {
-			return -1, &fs.PathError{Op: "open", Path: name, Err: err}
+			return -1, "", &fs.PathError{Op: "mkdir", Path: name, Err: err}
 		}
 		d.names = append(d.names, name)
-		d.fds = append(d.fds, fd)
+		d.fds = append(d.fds, -1)
 	}
-	if len(want) == 0 {
+	last := len(want) - 1
+	if lazy && last >= 0 && d.fds[last] == -1 {
+		fd, err := d.fd(last - 1)
+		return fd, want[last], err
+	}
+	fd, err = d.fd(last)
+	return fd, "", err
+}
+
+// fd returns the descriptor of the directory names[:i+1], the root's for
+// i < 0, opening it if it was made but not opened.
+func (d *rawDirs) fd(i int) (int, error) {
+	if i < 0 {
 		return int(d.root.Fd()), nil
 	}
-	return d.fds[len(want)-1], nil
+	if d.fds[i] != -1 {
+		return d.fds[i], nil
+	}
+	parent, err := d.fd(i - 1)
+	if err != nil {
+		return -1, err
+	}
+	var fd int
+	err = ignoringEINTR(func() (err error) {
+		fd, err = unix.Openat(parent, d.names[i], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: d.names[i], Err: err}
+	}
+	d.fds[i] = fd
+	return fd, nil
 }
 
 // truncate closes the descriptors below the first n components.
 func (d *rawDirs) truncate(n int) {
 	for i := len(d.fds) - 1; i >= n; i-- {
-		unix.Close(d.fds[i])
+		if d.fds[i] != -1 {
+			unix.Close(d.fds[i])
+		}
 	}
 	d.names, d.fds = d.names[:n], d.fds[:n]
 }
@@ -104,14 +138,34 @@ func (d *rawDirs) close() {
 }
 
 // createAt is create for a directory descriptor: it writes data to the
-// new file name in dir, with the final mode of rel, and returns what
-// fstat shows of it; a file it could not finish is removed.
-func (w *writer) createAt(dir int, name, rel string, data []byte) (fs.FileInfo, error) {
-	var fd int
-	err := ignoringEINTR(func() (err error) {
-		fd, err = unix.Openat(dir, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(w.fileMode.Perm()))
-		return err
-	})
+// new file name in dir, or in its subdirectory leaf if leaf is not empty,
+// with the final mode of rel, and returns what fstat shows of it; a file
+// it could not finish is removed.
+func (w *writer) createAt(d *rawDirs, dir int, leaf, name, rel string, data []byte) (fs.FileInfo, error) {
+	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd := -1
+	var err error
+	if leaf != "" {
+		how := unix.OpenHow{Flags: flags, Mode: uint64(w.fileMode.Perm()), Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+		err = ignoringEINTR(func() (err error) {
+			fd, err = unix.Openat2(dir, leaf+"/"+name, &how)
+			return err
+		})
+		if errors.Is(err, unix.ENOSYS) {
+			// No openat2: open the directory, from now on always.
+			noOpenat2.Store(true)
+			if dir, err = d.fd(len(d.fds) - 1); err != nil {
+				return nil, w.fail("write", rel, err)
+			}
+			leaf = ""
+		}
+	}
+	if leaf == "" {
+		err = ignoringEINTR(func() (err error) {
+			fd, err = unix.Openat(dir, name, flags, uint32(w.fileMode.Perm()))
+			return err
+		})
+	}
 	if err != nil {
 		return nil, w.fail("write", rel, err)
 	}
@@ -134,7 +188,16 @@ func (w *writer) createAt(dir int, name, rel string, data []byte) (fs.FileInfo, 
 		err = cerr
 	}
 	if err != nil {
-		if rerr := ignoringEINTR(func() error { return unix.Unlinkat(dir, name, 0) }); rerr != nil && !errors.Is(rerr, unix.ENOENT) {
+		// Removed from the directory itself, opened without following a
+		// symbolic link, as it was created.
+		var rerr error
+		if leaf != "" {
+			dir, rerr = d.fd(len(d.fds) - 1)
+		}
+		if rerr == nil {
+			rerr = ignoringEINTR(func() error { return unix.Unlinkat(dir, name, 0) })
+		}
+		if rerr != nil && !errors.Is(rerr, unix.ENOENT) {
 			w.tempsLeft.Store(true)
 		}
 		return nil, w.fail("write", rel, err)
