@@ -119,16 +119,18 @@ func (cc *Cache) Has(cf *load.ClusterFile) bool {
 // Put stores what c rendered to; losing it only costs time later.
 func (cc *Cache) Put(c *compile.Cluster, out *render.Output) {
 	if e, ok := cc.pending(c, out); ok {
-		e.to.Put("cluster", e.key, e.data)
+		e.store()
 	}
 }
 
-// pendingEntry is a cluster's entry, encoded, and where it goes.
+// pendingEntry is a cluster's entry and where it goes.
 type pendingEntry struct {
-	to   *cache.Cache
-	key  cache.Key
-	data []byte
+	to    *cache.Cache
+	key   cache.Key
+	entry clusterEntry
 }
+
+func (e *pendingEntry) store() { e.to.Put("cluster", e.key, e.entry.encode()) }
 
 // pending is the entry Put would store for c; false if none.
 func (cc *Cache) pending(c *compile.Cluster, out *render.Output) (pendingEntry, bool) {
@@ -138,16 +140,17 @@ func (cc *Cache) pending(c *compile.Cluster, out *render.Output) (pendingEntry, 
 	if cc.cache == nil {
 		return pendingEntry{}, false
 	}
-	e := clusterEntry{Server: c.Server, Out: *out}
-	return pendingEntry{to: cc.cache, key: cc.keys[c.Name], data: e.encode()}, true
+	return pendingEntry{to: cc.cache, key: cc.keys[c.Name], entry: clusterEntry{Server: c.Server, Out: *out}}, true
 }
 
-// Later is Put for a compile's workers: it encodes the entry at once
-// but keeps it until flush, which stores every entry kept on a goroutine
-// of its own, and whose wait returns once they are stored. While a cold
-// compile evaluates, every core is busy and the cache's thousands of
-// file creations take time from the evaluation; the fleet-wide checks
-// that follow run on one core, and flush puts the writes on the others.
+// Later is Put for a compile's workers: it keeps each entry until flush,
+// which encodes and stores every entry kept on a goroutine of its own,
+// and whose wait returns once they are stored. While a cold compile
+// evaluates, every core is busy and the cache's thousands of file
+// creations take time from the evaluation; the fleet-wide checks that
+// follow run on one core, and flush puts the writes on the other. The
+// outputs kept are the ones the plan holds anyway, and nothing changes
+// them until Plan returns, after wait.
 func (cc *Cache) Later() (put func(*compile.Cluster, *render.Output), flush func() (wait func())) {
 	var mu sync.Mutex
 	var kept []pendingEntry
@@ -168,8 +171,8 @@ func (cc *Cache) Later() (put func(*compile.Cluster, *render.Output), flush func
 		}
 		var g fan.Group
 		g.Go("store the compiled clusters in the build cache", func() {
-			for _, e := range entries {
-				e.to.Put("cluster", e.key, e.data)
+			for i := range entries {
+				entries[i].store()
 			}
 		})
 		return g.Wait
