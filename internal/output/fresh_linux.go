@@ -40,6 +40,18 @@ type rawDirs struct {
 // 5.6, or a sandbox that filters it): every directory is opened then.
 var noOpenat2 atomic.Bool
 
+// testHookOpenat2, when set by a test, is what openat2 fails with.
+var testHookOpenat2 func() error
+
+// noSyscall reports whether openat2 failed for want of openat2: ENOSYS
+// where the kernel lacks it, EPERM where a seccomp filter refuses it
+// (older container runtimes' default profiles), EINVAL or E2BIG where the
+// kernel does not know a flag. Opening the directory instead is always
+// safe: a real error comes back from openat as well.
+func noSyscall(err error) bool {
+	return errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG)
+}
+
 // createFresh writes f into the fresh tree at at (its path under the
 // fresh directory's temporary name), making its directories.
 func (w *writer) createFresh(cur *cursor, at string, f planned) (fs.FileInfo, error) {
@@ -97,6 +109,9 @@ func (d *rawDirs) dir(w *writer, dir string, lazy bool) (fd int, leaf string, er
 // i < 0, opening it if it was made but not opened.
 func (d *rawDirs) fd(i int) (int, error) {
 	if i < 0 {
+		if d.root == nil {
+			return -1, errors.New("output root not open")
+		}
 		return int(d.root.Fd()), nil
 	}
 	if d.fds[i] != -1 {
@@ -148,10 +163,13 @@ func (w *writer) createAt(d *rawDirs, dir int, leaf, name, rel string, data []by
 	if leaf != "" {
 		how := unix.OpenHow{Flags: flags, Mode: uint64(w.fileMode.Perm()), Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
 		err = ignoringEINTR(func() (err error) {
+			if testHookOpenat2 != nil {
+				return testHookOpenat2()
+			}
 			fd, err = unix.Openat2(dir, leaf+"/"+name, &how)
 			return err
 		})
-		if errors.Is(err, unix.ENOSYS) {
+		if noSyscall(err) {
 			// No openat2: open the directory, from now on always.
 			noOpenat2.Store(true)
 			if dir, err = d.fd(len(d.fds) - 1); err != nil {

@@ -27,11 +27,16 @@ func TestFreshWithoutOpenat2(t *testing.T) {
 	)
 	var trees []map[string]string
 	for _, without := range []bool{false, true} {
-		was := noOpenat2.Load()
-		noOpenat2.Store(without)
 		root := filepath.Join(t.TempDir(), "deploy")
-		res := mustWrite(t, root, Plan{Files: plan})
-		noOpenat2.Store(was)
+		var res Result
+		if without {
+			was := noOpenat2.Load()
+			noOpenat2.Store(true)
+			res = mustWrite(t, root, Plan{Files: plan})
+			noOpenat2.Store(was)
+		} else {
+			res = mustWrite(t, root, Plan{Files: plan})
+		}
 		for _, rel := range res.Written {
 			fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(rel)))
 			if err != nil {
@@ -74,7 +79,7 @@ func TestFreshLeafSymlink(t *testing.T) {
 	defer unix.Close(fd)
 	w := newWriter(dir, Plan{}, nil)
 	_, err = w.createAt(&rawDirs{}, fd, "leaf", "values.yaml", "leaf/values.yaml", []byte("x\n"))
-	if errors.Is(err, unix.ENOSYS) {
+	if noOpenat2.Load() {
 		t.Skip("no openat2 here")
 	}
 	if !errors.Is(err, unix.ELOOP) {
@@ -82,5 +87,34 @@ func TestFreshLeafSymlink(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "elsewhere", "values.yaml")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the file is there through the link: %v", err)
+	}
+}
+
+// TestFreshOpenat2Refused makes openat2 fail as a kernel without it and a
+// seccomp filter that refuses it do, in the middle of a fresh tree: the
+// write opens the directories from then on, and the tree is whole.
+func TestFreshOpenat2Refused(t *testing.T) {
+	for _, errno := range []error{unix.ENOSYS, unix.EPERM} {
+		was := noOpenat2.Load()
+		calls := 0
+		testHookOpenat2 = func() error { calls++; return errno }
+		root := filepath.Join(t.TempDir(), "deploy")
+		plan := files("a/b/x.yaml", "x\n", "a/c/y.yaml", "y\n", "d/z.yaml", "z\n")
+		res := mustWrite(t, root, Plan{Files: plan})
+		testHookOpenat2 = nil
+		refused := noOpenat2.Load()
+		noOpenat2.Store(was)
+		if calls != 1 || !refused {
+			t.Errorf("%v: openat2 tried %d times, then given up %v; want once, then given up", errno, calls, refused)
+		}
+		got := tree(t, root)
+		for _, f := range plan {
+			if got[f.Path] != string(f.Data) {
+				t.Errorf("%v: %s holds %q, want %q", errno, f.Path, got[f.Path], f.Data)
+			}
+		}
+		if len(res.Written) != len(plan) {
+			t.Errorf("%v: written %v", errno, res.Written)
+		}
 	}
 }
