@@ -18,6 +18,7 @@ import (
 
 	"github.com/fleetc/fleetc/internal/cache"
 	"github.com/fleetc/fleetc/internal/diag"
+	"github.com/fleetc/fleetc/internal/load"
 )
 
 // RefError is a platform that does not build at a git ref; its
@@ -298,19 +299,26 @@ var cueSpecs = []string{":(glob)**/*.cue", ":(glob)**/cue.mod/**"}
 // large fleet's files and none of its inputs: first the CUE files, from
 // which the settings at commit say where the output is, then every other
 // file but that directory (hand-written ApplicationSets, files that CUE
-// embeds). It returns the platform as loaded from the CUE files, for the
-// compile to go on from (nil if it does not load: then the rest comes
-// whole, so that the compile reports what is wrong at commit).
+// embeds). The files of the clusters package, thousands in a large fleet,
+// are not written: the load reads them once, from memory (extractCUE). It
+// returns the platform as loaded from the CUE files, for the compile to go
+// on from (nil if it does not load: then every file is on disk, and the
+// rest comes whole, so that the compile reports what is wrong at commit).
 func archiveSources(cfg Config, top, commit, rel, dir string) (*Platform, error) {
-	if err := archive(top, commit, dir, cueSpecs...); err != nil {
+	var entries []tarEntry
+	if err := gitArchive(top, commit, func(r io.Reader) (err error) { entries, err = readTar(r); return err }, cueSpecs...); err != nil {
 		// No CUE file at commit: the compile will say what is missing.
 		return nil, archive(top, commit, dir)
+	}
+	overlay, err := extractCUE(dir, rel, entries)
+	if err != nil {
+		return nil, err
 	}
 	rest := []string{"."}
 	for _, s := range cueSpecs {
 		rest = append(rest, ":(exclude,"+strings.TrimPrefix(s, ":("))
 	}
-	cfg.Dir = filepath.Join(dir, rel)
+	cfg.Dir, cfg.Overlay = filepath.Join(dir, rel), overlay
 	l, err := Load(cfg)
 	if err == nil {
 		out, err := filepath.Rel(dir, filepath.Join(l.Sources.Root, l.Settings.Output))
@@ -319,13 +327,104 @@ func archiveSources(cfg Config, top, commit, rel, dir string) (*Platform, error)
 		}
 	} else {
 		l = nil
+		if err := writeOverlay(overlay); err != nil {
+			return nil, err
+		}
 	}
 	return l, archive(top, commit, dir, rest...)
+}
+
+// tarEntry is a file of a tar stream, read into memory.
+type tarEntry struct {
+	h    *tar.Header
+	data []byte
+}
+
+// readTar reads a tar stream into memory.
+func readTar(r io.Reader) ([]tarEntry, error) {
+	var out []tarEntry
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tarEntry{h: h, data: data})
+	}
+}
+
+// extractCUE writes entries, the CUE files of a commit, into dir, but for
+// the .cue files of the clusters directory of the module at or above rel:
+// it makes that directory and returns them, by absolute path, for the
+// load's overlay. Writing them to the disk and reading them back was most
+// of what extracting a fleet of 3,000 clusters cost.
+func extractCUE(dir, rel string, entries []tarEntry) (map[string][]byte, error) {
+	names := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		names[path.Clean(e.h.Name)] = true
+	}
+	clusters := ""
+	for d := path.Clean(filepath.ToSlash(rel)); ; d = path.Dir(d) {
+		if names[path.Join(d, "cue.mod", "module.cue")] {
+			clusters = path.Join(d, load.ClustersDir)
+			break
+		}
+		if d == "." || d == "/" {
+			break
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	overlay := map[string][]byte{}
+	for _, e := range entries {
+		name := path.Clean(e.h.Name)
+		if e.h.Typeflag == tar.TypeReg && clusters != "" && path.Dir(name) == clusters && strings.HasSuffix(name, ".cue") {
+			overlay[filepath.Join(dir, filepath.FromSlash(name))] = e.data
+			continue
+		}
+		if err := writeEntry(root, e.h, bytes.NewReader(e.data)); err != nil {
+			return nil, err
+		}
+	}
+	if len(overlay) > 0 {
+		if err := root.MkdirAll(filepath.FromSlash(clusters), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return overlay, nil
+}
+
+// writeOverlay writes the files extractCUE kept in memory, for a compile
+// that loads the platform from the disk.
+func writeOverlay(overlay map[string][]byte) error {
+	for name, data := range overlay {
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // archive writes the files of commit in the repository top that the
 // pathspecs name (all of them without any) into dir.
 func archive(top, commit, dir string, pathspecs ...string) error {
+	return gitArchive(top, commit, func(r io.Reader) error { return untar(r, dir) }, pathspecs...)
+}
+
+// gitArchive runs git archive of the files of commit in the repository
+// top that the pathspecs name (all of them without any), and passes its
+// tar stream to read.
+func gitArchive(top, commit string, read func(io.Reader) error, pathspecs ...string) error {
 	args := []string{"-C", top, "archive", "--format=tar", commit}
 	if len(pathspecs) > 0 {
 		args = append(append(args, "--"), pathspecs...)
@@ -340,7 +439,7 @@ func archive(top, commit, dir string, pathspecs ...string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	xerr := untar(pipe, dir)
+	xerr := read(pipe)
 	// Drain, so git is not stuck writing when extraction stopped early.
 	_, _ = io.Copy(io.Discard, pipe)
 	if err := cmd.Wait(); err != nil {
@@ -368,23 +467,30 @@ func untar(r io.Reader, dir string) error {
 		if err != nil {
 			return err
 		}
-		name := filepath.FromSlash(path.Clean(h.Name))
-		switch h.Typeflag {
-		case tar.TypeDir:
-			err = root.MkdirAll(name, 0o755)
-		case tar.TypeReg:
-			if err = root.MkdirAll(filepath.Dir(name), 0o755); err == nil {
-				err = writeFrom(root, name, tr, fs.FileMode(h.Mode)&0o755|0o600)
-			}
-		case tar.TypeSymlink:
-			if err = root.MkdirAll(filepath.Dir(name), 0o755); err == nil {
-				err = root.Symlink(h.Linkname, name)
-			}
-		}
-		if err != nil {
+		if err := writeEntry(root, h, tr); err != nil {
 			return err
 		}
 	}
+}
+
+// writeEntry writes the tar entry h, with its data from r, under root.
+func writeEntry(root *os.Root, h *tar.Header, r io.Reader) error {
+	name := filepath.FromSlash(path.Clean(h.Name))
+	switch h.Typeflag {
+	case tar.TypeDir:
+		return root.MkdirAll(name, 0o755)
+	case tar.TypeReg:
+		if err := root.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		return writeFrom(root, name, r, fs.FileMode(h.Mode)&0o755|0o600)
+	case tar.TypeSymlink:
+		if err := root.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		return root.Symlink(h.Linkname, name)
+	}
+	return nil
 }
 
 func writeFrom(root *os.Root, name string, r io.Reader, mode fs.FileMode) error {

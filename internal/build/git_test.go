@@ -3,9 +3,11 @@ package build
 import (
 	"bytes"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/fleetc/fleetc/internal/load"
@@ -52,9 +54,30 @@ func TestArchiveSources(t *testing.T) {
 	if l == nil {
 		t.Error("the platform loaded from the CUE files is not handed on to the compile")
 	}
-	for _, want := range []string{"platform/cue.mod/module.cue", "platform/defs/platform.cue", "platform/clusters/platform.cue", "platform/argocd/handwritten", "platform/notes/embedded.json", "README.md"} {
+	for _, want := range []string{"platform/cue.mod/module.cue", "platform/defs/platform.cue", "platform/clusters", "platform/argocd/handwritten", "platform/notes/embedded.json", "README.md"} {
 		if _, err := os.Stat(filepath.Join(got, want)); err != nil {
 			t.Errorf("%s not extracted: %v", want, err)
+		}
+	}
+	// The files of the clusters package are loaded from memory, never
+	// written: every one of them, and nothing else.
+	entries, err := os.ReadDir(filepath.Join(plat, load.ClustersDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, e := range entries {
+		want = append(want, filepath.Join(got, "platform", load.ClustersDir, e.Name()))
+		if _, err := os.Lstat(want[len(want)-1]); !os.IsNotExist(err) {
+			t.Errorf("%s was written to the disk: %v", e.Name(), err)
+		}
+	}
+	if l != nil {
+		if keys := slices.Sorted(maps.Keys(l.cfg.Overlay)); !slices.Equal(keys, want) {
+			t.Errorf("loaded from memory %v, want %v", keys, want)
+		}
+		if n := len(l.Sources.Clusters); n == 0 || n != len(want)-1 {
+			t.Errorf("%d clusters loaded from %d files of the clusters package", n, len(want))
 		}
 	}
 	if _, err := os.Stat(filepath.Join(got, "platform", "deploy")); !os.IsNotExist(err) {
@@ -72,6 +95,12 @@ func TestArchiveSources(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(whole, "platform", "deploy", ".fleetc-ledger"))
 	if err != nil || !bytes.Equal(data, []byte("ledger\n")) {
 		t.Errorf("a ref whose settings do not load did not come whole: %q, %v", data, err)
+	}
+	for _, w := range want {
+		rel, _ := filepath.Rel(got, w)
+		if _, err := os.Stat(filepath.Join(whole, rel)); err != nil {
+			t.Errorf("a ref whose settings do not load: %s not on the disk for the compile: %v", rel, err)
+		}
 	}
 }
 
