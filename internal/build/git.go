@@ -70,7 +70,12 @@ func AtRef(cfg Config, ref Ref) (*Platform, *Plan, error) {
 		return nil, nil, err
 	}
 	defer os.RemoveAll(tmp)
-	// The loader reports real paths; relabel must recognise them.
+	// The loader reports real, absolute paths; relabel and the overlay of
+	// the clusters package must be named as it names them (TMPDIR may be
+	// relative).
+	if abs, err := filepath.Abs(tmp); err == nil {
+		tmp = abs
+	}
 	if real, err := filepath.EvalSymlinks(tmp); err == nil {
 		tmp = real
 	}
@@ -327,7 +332,7 @@ func archiveSources(cfg Config, top, commit, rel, dir string) (*Platform, error)
 		}
 	} else {
 		l = nil
-		if err := writeOverlay(overlay); err != nil {
+		if err := writeOverlay(dir, overlay); err != nil {
 			return nil, err
 		}
 	}
@@ -352,9 +357,12 @@ func readTar(r io.Reader) ([]tarEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, err
+		var data []byte
+		if h.Typeflag == tar.TypeReg {
+			data = make([]byte, h.Size)
+			if _, err := io.ReadFull(tr, data); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, tarEntry{h: h, data: data})
 	}
@@ -404,11 +412,20 @@ func extractCUE(dir, rel string, entries []tarEntry) (map[string][]byte, error) 
 	return overlay, nil
 }
 
-// writeOverlay writes the files extractCUE kept in memory, for a compile
-// that loads the platform from the disk.
-func writeOverlay(overlay map[string][]byte) error {
+// writeOverlay writes the files extractCUE kept in memory into dir, for
+// a compile that loads the platform from the disk.
+func writeOverlay(dir string, overlay map[string][]byte) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	for name, data := range overlay {
-		if err := os.WriteFile(name, data, 0o644); err != nil {
+		rel, err := filepath.Rel(dir, name)
+		if err != nil {
+			return err
+		}
+		if err := root.WriteFile(rel, data, 0o644); err != nil {
 			return err
 		}
 	}

@@ -19,32 +19,8 @@ import (
 // file) and never the committed output, which is most of a fleet's files.
 // A platform whose settings do not load at the ref comes whole.
 func TestArchiveSources(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("needs git")
-	}
-	top := t.TempDir()
+	top, run := committedPlatform(t)
 	plat := filepath.Join(top, "platform")
-	if err := testplatform.Copy(plat); err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string]string{
-		"platform/deploy/cluster/a/core/x/values.yaml": "x: 1\n",
-		"platform/deploy/.fleetc-ledger":               "ledger\n",
-		"platform/notes/embedded.json":                 "{}\n",
-		"README.md":                                    "top\n",
-	} {
-		writeFile(t, filepath.Join(top, name), data)
-	}
-	run := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-C", top, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	run("init", "-q")
-	run("add", "-A")
-	run("commit", "-q", "-m", "base")
 
 	got := t.TempDir()
 	l, err := archiveSources(Config{}, top, "HEAD", "platform", got)
@@ -101,6 +77,73 @@ func TestArchiveSources(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(whole, rel)); err != nil {
 			t.Errorf("a ref whose settings do not load: %s not on the disk for the compile: %v", rel, err)
 		}
+	}
+}
+
+// committedPlatform commits the test platform under platform/ of a new
+// repository, with committed output and other files beside it, and
+// returns the repository's top and a runner of git in it.
+func committedPlatform(t *testing.T) (string, func(args ...string)) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("needs git")
+	}
+	top := t.TempDir()
+	if err := testplatform.Copy(filepath.Join(top, "platform")); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{
+		"platform/deploy/cluster/a/core/x/values.yaml": "x: 1\n",
+		"platform/deploy/.fleetc-ledger":               "ledger\n",
+		"platform/notes/embedded.json":                 "{}\n",
+		"README.md":                                    "top\n",
+	} {
+		writeFile(t, filepath.Join(top, name), data)
+	}
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", top, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	run("init", "-q")
+	run("add", "-A")
+	run("commit", "-q", "-m", "base")
+	return top, run
+}
+
+// TestAtRefRelativeTmpdir: the platform at a ref compiles, its clusters
+// loaded from memory, when TMPDIR is a relative path.
+func TestAtRefRelativeTmpdir(t *testing.T) {
+	top, _ := committedPlatform(t)
+	scratch := t.TempDir()
+	if err := os.Mkdir(filepath.Join(scratch, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(scratch)
+	t.Setenv("TMPDIR", "tmp")
+	dir := filepath.Join(top, "platform")
+	ref, err := ResolveRef(dir, "HEAD", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, pl, err := AtRef(Config{}, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, load.ClustersDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(b.Sources.Clusters); n != len(entries)-1 || pl.Clusters != n {
+		t.Errorf("%d clusters loaded and %d planned, from %d files of the clusters package", n, pl.Clusters, len(entries))
+	}
+	if len(b.cfg.Overlay) != len(entries) {
+		t.Errorf("%d files of the clusters package loaded from memory, want all %d", len(b.cfg.Overlay), len(entries))
+	}
+	if left, _ := os.ReadDir(filepath.Join(scratch, "tmp")); len(left) != 0 {
+		t.Errorf("left in TMPDIR: %v", left)
 	}
 }
 

@@ -188,14 +188,19 @@ func clusterSources(root string, overlay map[string][]byte) ([]string, diag.List
 		return nil, nil, err
 	}
 	var names, paths []string
+	listed := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		if !e.IsDir() && !linkedDir(dir, e) {
 			names = append(names, e.Name())
+			listed[e.Name()] = true
 		}
 	}
+	// An overlay may hold every file (diff --base loads the clusters
+	// package at a ref from memory), not an editor's few.
 	for path := range overlay {
-		if filepath.Dir(path) == dir && !slices.Contains(names, filepath.Base(path)) {
-			names = append(names, filepath.Base(path))
+		if name := filepath.Base(path); filepath.Dir(path) == dir && !listed[name] {
+			names = append(names, name)
+			listed[name] = true
 		}
 	}
 	slices.Sort(names)
@@ -436,7 +441,17 @@ func cueSkips(name string) bool {
 // is saved while fleetc runs.
 func (p *Platform) pinShared(overlay, srcs map[string][]byte) error {
 	pinned := maps.Clone(srcs)
-	maps.Copy(pinned, overlay)
+	// The cluster files of the overlay are no input of the shared
+	// package; each LoadShared hands cue/load every file pinned.
+	clusterFile := make(map[string]bool, len(p.Clusters))
+	for _, cf := range p.Clusters {
+		clusterFile[cf.Path] = true
+	}
+	for name, src := range overlay {
+		if !clusterFile[name] {
+			pinned[name] = src
+		}
+	}
 	p.overlay = pinned
 	for range 3 {
 		inst, err := p.LoadShared()
