@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command fleetbench measures fleetc against the cue CLI on generated
 // fleets of the reference platform and prints tables: wall time, CPU time,
 // peak memory and files written for each step; cold compiles against cue
