@@ -3,8 +3,6 @@ package render
 import (
 	"bytes"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -132,15 +130,13 @@ func scalarText(n *yaml.Node, key bool) string {
 // Values files repeat such scalars ("30d", "1h", a cron schedule) across
 // every cluster, so each is encoded once and remembered.
 func otherScalar(n *yaml.Node, key bool) (string, bool) {
-	// yaml.v3 continues a string after a line break (also U+0085, U+2028
-	// and U+2029) on a line indented by the depth, so its text cannot be
-	// reused at another depth.
-	if strings.ContainsAny(n.Value, "\n\u0085\u2028\u2029") || len(n.Value) > 128 {
+	// Such text cannot be reused at another depth.
+	if depthBound(n.Value) {
 		return "", false
 	}
 	id := scalarID{key: key, tag: n.Tag, style: n.Style, value: n.Value}
-	if t, ok := scalars.Load(id); ok {
-		return t.(string), t.(string) != ""
+	if t, ok := scalars.load(id); ok {
+		return t, t != ""
 	}
 	// The scalar alone, as a key or as a sequence item: the text between
 	// the indicators is what yaml.v3 writes for it anywhere in a block.
@@ -151,17 +147,11 @@ func otherScalar(n *yaml.Node, key bool) (string, bool) {
 		doc = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{one, {Kind: yaml.ScalarNode, Tag: "!!int", Value: "0"}}}
 		prefix, suffix = "", ": 0\n"
 	}
-	var buf bytes.Buffer
-	text := ""
-	if out, err := encodeYAML(&buf, doc, ""); err == nil {
-		s := string(out)
-		if strings.HasPrefix(s, prefix) && strings.HasSuffix(s, suffix) && strings.Count(s, "\n") == 1 {
-			text = s[len(prefix) : len(s)-len(suffix)]
-		}
+	text := textBetween(doc, prefix, suffix)
+	if strings.Contains(text, "\n") {
+		text = ""
 	}
-	if scalarCount.Add(1) <= maxScalars {
-		scalars.Store(id, text)
-	}
+	scalars.store(id, text, 1)
 	return text, text != ""
 }
 
@@ -174,12 +164,8 @@ type scalarID struct {
 }
 
 // scalars holds otherScalar's texts, "" for a scalar emit cannot write; at
-// most maxScalars, so that a fleet of unique odd strings does not grow it
-// without end.
-var (
-	scalars     sync.Map
-	scalarCount atomic.Int64
-)
+// most maxScalars of them.
+var scalars = remembered[scalarID, string]{max: maxScalars}
 
 const maxScalars = 1 << 16
 
@@ -187,7 +173,7 @@ const maxScalars = 1 << 16
 // value, as blockScalar's text: one that plainScalar and otherScalar do
 // not take (a string of several lines, or a long one).
 func blockValue(v *yaml.Node) bool {
-	return v.Kind == yaml.ScalarNode && !plainScalar(v) && (strings.ContainsAny(v.Value, "\n\u0085\u2028\u2029") || len(v.Value) > 128)
+	return v.Kind == yaml.ScalarNode && !plainScalar(v) && depthBound(v.Value)
 }
 
 // blockScalar is yaml.v3's text of the scalar v as the value of the key k
@@ -205,12 +191,11 @@ func blockScalar(k, v *yaml.Node, indent int) (string, bool) {
 		return "", false
 	}
 	id := blockID{key: scalarID{key: true, tag: k.Tag, style: k.Style, value: k.Value}, value: scalarID{tag: v.Tag, style: v.Style, value: v.Value}, indent: indent}
-	if t, ok := blocks.Load(id); ok {
-		return t.(string), t.(string) != ""
+	if t, ok := blocks.load(id); ok {
+		return t, t != ""
 	}
-	keyText, ok := scalarText(k, true), plainKey(k) || otherKey(k)
 	text := ""
-	if ok {
+	if plainKey(k) || otherKey(k) {
 		key := &yaml.Node{Kind: k.Kind, Tag: k.Tag, Style: k.Style, Value: k.Value}
 		val := &yaml.Node{Kind: v.Kind, Tag: v.Tag, Style: v.Style, Value: v.Value}
 		next := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "z"}
@@ -222,22 +207,13 @@ func blockScalar(k, v *yaml.Node, indent int) (string, bool) {
 		for d := range indent / 2 {
 			prefix.WriteString(strings.Repeat(" ", 2*d) + "k:\n")
 		}
-		prefix.WriteString(strings.Repeat(" ", indent) + keyText + ":")
-		suffix := strings.Repeat(" ", indent) + "z: 0\n"
-		var buf bytes.Buffer
-		if out, err := encodeYAML(&buf, doc, ""); err == nil {
-			s := string(out)
-			if strings.HasPrefix(s, prefix.String()) && strings.HasSuffix(s, suffix) && len(s) > prefix.Len()+len(suffix) {
-				text = s[prefix.Len() : len(s)-len(suffix)]
-			}
-		}
+		prefix.WriteString(strings.Repeat(" ", indent) + scalarText(k, true) + ":")
+		text = textBetween(doc, prefix.String(), strings.Repeat(" ", indent)+"z: 0\n")
 		if !strings.HasSuffix(text, "\n") {
 			text = ""
 		}
 	}
-	if blockBytes.Add(int64(len(v.Value)+len(text))) <= maxBlockBytes {
-		blocks.Store(id, text)
-	}
+	blocks.store(id, text, int64(len(v.Value)+len(text)))
 	return text, text != ""
 }
 
@@ -249,10 +225,7 @@ type blockID struct {
 
 // blocks holds blockScalar's texts, "" for a value emit cannot write, up
 // to maxBlockBytes of values and texts.
-var (
-	blocks     sync.Map
-	blockBytes atomic.Int64
-)
+var blocks = remembered[blockID, string]{max: maxBlockBytes}
 
 // maxBlock is the longest value blockScalar takes, and maxBlockBytes what
 // blocks may hold.

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -205,8 +204,8 @@ func keyOrder(keys []string) ([]string, bool) {
 		id.WriteByte(':')
 		id.WriteString(k)
 	}
-	if o, ok := keyOrders.Load(id.String()); ok {
-		return o.([]string), true
+	if o, ok := keyOrders.load(id.String()); ok {
+		return o, true
 	}
 	m := make(map[string]int, len(sorted))
 	for i, k := range sorted {
@@ -224,17 +223,12 @@ func keyOrder(keys []string) ([]string, bool) {
 		}
 		order = append(order, sorted[j])
 	}
-	if keyOrderCount.Add(1) <= maxKeyOrders {
-		keyOrders.Store(id.String(), order)
-	}
+	keyOrders.store(id.String(), order, 1)
 	return order, true
 }
 
 // keyOrders holds keyOrder's orders, at most maxKeyOrders of them.
-var (
-	keyOrders     sync.Map
-	keyOrderCount atomic.Int64
-)
+var keyOrders = remembered[string, []string]{max: maxKeyOrders}
 
 const maxKeyOrders = 1 << 14
 
