@@ -348,23 +348,35 @@ type tarEntry struct {
 // readTar reads a tar stream into memory.
 func readTar(r io.Reader) ([]tarEntry, error) {
 	var out []tarEntry
+	err := eachEntry(r, func(h *tar.Header, r io.Reader) error {
+		var data []byte
+		if h.Typeflag == tar.TypeReg {
+			data = make([]byte, h.Size)
+			if _, err := io.ReadFull(r, data); err != nil {
+				return err
+			}
+		}
+		out = append(out, tarEntry{h: h, data: data})
+		return nil
+	})
+	return out, err
+}
+
+// eachEntry calls fn with each entry of the tar stream r and a reader of
+// its data, until fn fails.
+func eachEntry(r io.Reader, fn func(h *tar.Header, r io.Reader) error) error {
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		var data []byte
-		if h.Typeflag == tar.TypeReg {
-			data = make([]byte, h.Size)
-			if _, err := io.ReadFull(tr, data); err != nil {
-				return nil, err
-			}
+		if err := fn(h, tr); err != nil {
+			return err
 		}
-		out = append(out, tarEntry{h: h, data: data})
 	}
 }
 
@@ -475,19 +487,7 @@ func untar(r io.Reader, dir string) error {
 		return err
 	}
 	defer root.Close()
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := writeEntry(root, h, tr); err != nil {
-			return err
-		}
-	}
+	return eachEntry(r, func(h *tar.Header, r io.Reader) error { return writeEntry(root, h, r) })
 }
 
 // writeEntry writes the tar entry h, with its data from r, under root.
