@@ -133,6 +133,10 @@ func (d *rawDirs) fd(i int) (int, error) {
 	return fd, nil
 }
 
+// last returns the descriptor of the current directory, opening it if it
+// was made but not opened.
+func (d *rawDirs) last() (int, error) { return d.fd(len(d.fds) - 1) }
+
 // truncate closes the descriptors below the first n components.
 func (d *rawDirs) truncate(n int) {
 	for i := len(d.fds) - 1; i >= n; i-- {
@@ -172,7 +176,7 @@ func (w *writer) createAt(d *rawDirs, dir int, leaf, name, rel string, data []by
 		if noSyscall(err) {
 			// No openat2: open the directory, from now on always.
 			noOpenat2.Store(true)
-			if dir, err = d.fd(len(d.fds) - 1); err != nil {
+			if dir, err = d.last(); err != nil {
 				return nil, w.fail("write", rel, err)
 			}
 			leaf = ""
@@ -210,7 +214,7 @@ func (w *writer) createAt(d *rawDirs, dir int, leaf, name, rel string, data []by
 		// symbolic link, as it was created.
 		var rerr error
 		if leaf != "" {
-			dir, rerr = d.fd(len(d.fds) - 1)
+			dir, rerr = d.last()
 		}
 		if rerr == nil {
 			rerr = ignoringEINTR(func() error { return unix.Unlinkat(dir, name, 0) })
