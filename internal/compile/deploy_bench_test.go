@@ -43,7 +43,18 @@ import (
 //     adds to the fleet's shared file), which is no cheaper: filling it
 //     evaluates every app;
 //   - deploy-as-data: #deploy filled with the cluster's JSON rather than
-//     its evaluated value, which is no cheaper either (the JSON included).
+//     its evaluated value, which is no cheaper either (the JSON included);
+//   - apps-alone: the values of every app the cluster gets, each from a
+//     definition of its own that holds only `cluster: _`, the lets its
+//     values use and its values (aloneDefs): what evaluating an app costs
+//     without the catalog, #deploy and the other apps around it;
+//   - unshared-apps-alone: the same for only the apps whose values differ
+//     on every cluster: what is left to evaluate when the memo has every
+//     other app's values and the apps a cluster gets are known without
+//     evaluating #deploy.
+//
+// Setting up the last two checks, on every cluster, that each app's values
+// alone are what #deploy gives it.
 //
 // docs/performance.md reads these figures.
 func BenchmarkDeploy(b *testing.B) {
@@ -60,6 +71,7 @@ func BenchmarkDeploy(b *testing.B) {
 	if err := os.WriteFile(shared, append(src, "\n#Catalog: defs.#Catalog\n"...), 0o644); err != nil {
 		b.Fatal(err)
 	}
+	alone := aloneDefs(b, dir)
 	p, err := load.Load(load.Config{Dir: dir})
 	if err != nil {
 		b.Fatal(err)
@@ -79,6 +91,7 @@ func BenchmarkDeploy(b *testing.B) {
 	none := evaluatorFor(b, p, func(string) bool { return true })
 	unshared := evaluatorFor(b, p, func(app string) bool { return alike[app] })
 	deployed := evaluatorFor(b, p, func(app string) bool { return slices.Contains(optional, full.apps[app].Bundle) })
+	all := compiled(b, full, p)
 	variants := []struct {
 		name string
 		run  func(i int)
@@ -95,6 +108,8 @@ func BenchmarkDeploy(b *testing.B) {
 		{"required-deploy-deployed-values", deployer(b, deployed, evaluated(b, deployed, p, requiredOnly))},
 		{"catalog-one-app", oneApp(b, full, p)},
 		{"deploy-as-data", filledAsData(b, full, evaluated(b, full, p, nil))},
+		{"apps-alone", appsAlone(b, full, all, alone, func(string) bool { return true })},
+		{"unshared-apps-alone", appsAlone(b, full, all, alone, func(app string) bool { return !alike[app] })},
 	}
 	spent := make([]time.Duration, len(variants))
 	for i := 0; b.Loop(); i++ {
@@ -146,6 +161,19 @@ func oneApp(b *testing.B, ev *evaluator, p *load.Platform) func(i int) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// compiled evaluates every cluster of p with ev.
+func compiled(b *testing.B, ev *evaluator, p *load.Platform) []*Cluster {
+	var out []*Cluster
+	for _, f := range p.Clusters {
+		c, ds := ev.evaluate(f)
+		if len(ds) > 0 {
+			b.Fatal(ds)
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // filledAsData fills the i-th cluster into ev's #deploy as its JSON, compiled
