@@ -20,6 +20,13 @@ import (
 const neovimInit = `
 local out = os.getenv("FLEETC_OUT")
 local function finish(result)
+  -- Stop the server (shutdown, then exit) and wait for its process to
+  -- end: Neovim would leave without waiting, and a server still writing
+  -- its cache into the test's directory races the test's removing it.
+  for _, c in pairs(vim.lsp.get_active_clients()) do
+    c.stop()
+  end
+  result.stopped = vim.wait(10000, function() return next(vim.lsp.get_active_clients()) == nil end, 10)
   local f = assert(io.open(out, "w"))
   f:write(vim.fn.json_encode(result))
   f:close()
@@ -160,12 +167,16 @@ func TestNeovim(t *testing.T) {
 				} `json:"documentation"`
 			} `json:"items"`
 		} `json:"answers"`
+		Stopped bool `json:"stopped"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		t.Fatalf("%v: %s", err, data)
 	}
 	if raw.Error != "" {
 		t.Fatalf("in nvim: %s (%s)\n%s", raw.Error, data, logOf(tmp))
+	}
+	if !raw.Stopped {
+		t.Errorf("the language server was still running 10 s after Neovim asked it to shut down and exit\n%s", logOf(tmp))
 	}
 	if len(raw.Answers) != 3 {
 		t.Fatalf("answers = %s, want 3", data)
