@@ -84,6 +84,19 @@ type Reads struct {
 	every []read
 	// whole is set when no app's reads are known.
 	whole bool
+	// choose, when chooseOK, are the cluster fields that decide which apps
+	// #deploy gives a cluster and whether its own checks pass: what the
+	// conditions choosing the apps and its hidden fields read (the apps'
+	// reads leave both out), and what else it reads. Two clusters alike in
+	// these get the same apps (see fast.go).
+	choose   []read
+	chooseOK bool
+	// blocks are the catalog's declarations, in catalogPkg, when #deploy
+	// puts nothing in its apps but the catalog's, each under its own
+	// name: then an app's values are what the catalog says, and can be
+	// evaluated alone (alone.go).
+	blocks     []*ast.StructLit
+	catalogPkg *build.Instance
 }
 
 // wholeCluster is the reading of a platform it does not understand.
@@ -139,7 +152,12 @@ func readsOf(inst *build.Instance) *Reads {
 	if !ok || len(cat) == 0 {
 		return wholeCluster
 	}
-	return catalogReads(cat, extra)
+	reads := catalogReads(cat, extra)
+	if !reads.whole && d.routesOnly && !d.adds && !d.chooseUnknown {
+		reads.choose, reads.chooseOK = dedupe(append(d.choosing, extra...)), true
+		reads.blocks, reads.catalogPkg = cat, d.catalogPkg
+	}
+	return reads
 }
 
 // read reads the blocks of #deploy, in package pkg.
@@ -824,6 +842,11 @@ type deployReader struct {
 	// catalog's, each under its own name; adds, that something else adds
 	// to them (a field, a pattern, an embedding).
 	routesOnly, adds bool
+	// choosing are what the conditions that choose the catalog's apps and
+	// the hidden fields no one references read, which the apps' reads
+	// leave out; chooseUnknown, that the reading could not follow them.
+	choosing      []read
+	chooseUnknown bool
 }
 
 // block reads one #deploy block of package pkg: what it references of
@@ -849,7 +872,9 @@ func (d *deployReader) block(b *ast.StructLit, pkg *build.Instance) ([]read, boo
 			d.adds = d.adds || adds
 			out = append(out, reads...)
 		case hiddenOrDef(e, "_") && !referenced[l]:
-			// A hidden field no one references cannot reach the apps.
+			// A hidden field no one references cannot reach the apps; it
+			// can only fail.
+			d.check(r, e.(*ast.Field))
 		default:
 			// An embedding or a comprehension may add to the apps.
 			d.adds = d.adds || l == ""
@@ -900,10 +925,13 @@ func (d *deployReader) apps(r *reader, v ast.Expr, referenced map[string]bool) (
 			reads = append(reads, body...)
 			if bodyAdds || !d.routesOnly {
 				reads = append(reads, clauses...)
+			} else {
+				d.choosing = append(d.choosing, clauses...)
 			}
 			adds = adds || bodyAdds
 		case *ast.Field:
 			if l := staticLabel(x); hiddenOrDef(x, "_") && !referenced[l] {
+				d.check(r, x)
 				continue
 			}
 			if d.routed(r, x) {
@@ -946,6 +974,53 @@ func (d *deployReader) routesOnlyVia(r *reader, v ast.Expr, fc *ast.ForClause, r
 		}
 	}
 	return true
+}
+
+// check reads f, a hidden field of #deploy that no one references, for
+// what decides whether it fails: as a condition would be read, since it
+// may look at the chosen app, and leaving out the message of an error()
+// the field holds (a cluster's name, say), which decides nothing. Its
+// reads go to choosing; the reading of the rest of #deploy is left as
+// it was.
+func (d *deployReader) check(r *reader, f *ast.Field) {
+	unknown, gating := r.unknown, r.gating
+	r.gating = d.routesOnly
+	d.choosing = append(d.choosing, d.checkReads(r, f.Value)...)
+	d.chooseUnknown = d.chooseUnknown || r.unknown
+	r.unknown, r.gating = unknown, gating
+}
+
+// checkReads is what v, the value of a field that can only fail, reads:
+// nothing in the arguments of the builtin error(), and in a struct of
+// such fields what their labels and values read.
+func (d *deployReader) checkReads(r *reader, v ast.Expr) []read {
+	switch x := v.(type) {
+	case *ast.CallExpr:
+		if id, ok := x.Fun.(*ast.Ident); ok && id.Name == "error" && id.Node == nil && id.Scope == nil {
+			return nil
+		}
+	case *ast.StructLit:
+		var out []read
+		for _, e := range x.Elts {
+			f, ok := e.(*ast.Field)
+			if !ok || isAlias(f) {
+				return r.collect(x, data)
+			}
+			switch l := f.Label.(type) {
+			case *ast.ParenExpr:
+				out = append(out, r.collect(l.X, opaque)...)
+			case *ast.Ident, *ast.BasicLit:
+				if staticLabel(f) == "" {
+					return r.collect(x, data)
+				}
+			default:
+				return r.collect(x, data)
+			}
+			out = append(out, d.checkReads(r, f.Value)...)
+		}
+		return out
+	}
+	return r.collect(v, data)
 }
 
 // routed reports whether f is `(K): V` with K and V the key and value of
