@@ -67,6 +67,10 @@ func (b *Platform) Plan() (*Plan, error) {
 	if cfg.Getenv != nil && cfg.Getenv("FLEETC_SHARE") == "off" {
 		memo = nil
 	}
+	if memo != nil {
+		// Values files the memo has need not be evaluated again.
+		opts.Rendered = func(c *compile.Cluster, a compile.App) bool { return memo.Serves(c, a, p.Root) }
+	}
 	put, flush := cc.Later()
 	results, err := compile.FleetCached(p, opts, cc.lookup, func(c *compile.Cluster) (rendered, error) {
 		out, err := render.Cluster(c, settings, p.Root, memo)

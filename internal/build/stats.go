@@ -45,6 +45,15 @@ func (s *Stats) add(name string, t0 time.Time, note string) {
 	s.Phases = append(s.Phases, Phase{name, s.last.Sub(t0), note})
 }
 
+// alone says how many clusters took their apps from another cluster's
+// evaluation of #deploy, and how many apps were evaluated alone for them.
+func alone(f compile.Stats) string {
+	if f.Chosen == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d with the apps of a cluster evaluated before, %d apps evaluated alone", f.Chosen, f.Alone)
+}
+
 // addFleet records the phases of a compile.Fleet: evaluate and render are
 // summed over the workers, so they are shown with the wall time the two
 // took together.
@@ -61,7 +70,7 @@ func (s *Stats) addFleet(f compile.Stats, cache string, shared int64) {
 	s.Phases = append(s.Phases,
 		Phase{"setup", f.Setup, "shared package, built once per worker that evaluates"},
 		Phase{"cache", f.Lookup, fmt.Sprintf("%d of %d clusters from the %s", f.Cached, f.Clusters, cache)},
-		Phase{"evaluate", f.Evaluate, fmt.Sprintf("%d clusters, %s each, summed over %d workers", evaluated, per(f.Evaluate, evaluated), f.Workers)},
+		Phase{"evaluate", f.Evaluate, fmt.Sprintf("%d clusters, %s each, summed over %d workers%s", evaluated, per(f.Evaluate, evaluated), f.Workers, alone(f))},
 		Phase{"render", f.Step, fmt.Sprintf("%s per cluster, summed over workers; %d values files shared with another cluster", per(f.Step, evaluated), shared)},
 		Phase{"clusters", f.Wall, "wall time of the four above"},
 	)

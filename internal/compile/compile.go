@@ -125,6 +125,12 @@ type Options struct {
 	// Their results have gone through the step (and so into a cache)
 	// all the same; an editor cancels a stale check this way.
 	Done <-chan struct{}
+	// Rendered, when set, reports whether the step already has the bytes
+	// of app a's values file for cluster c (an earlier cluster's, by
+	// App.Memo), so that they need not be evaluated: then a compile of
+	// many clusters evaluates the other apps alone (fast.go). Cluster.Apps
+	// it leaves without Values are those it said yes to.
+	Rendered func(c *Cluster, a App) bool
 }
 
 // Stats is where a Fleet spent its time. Evaluate and Step add up the
@@ -145,6 +151,10 @@ type Stats struct {
 	// asking it.
 	Cached int
 	Lookup time.Duration
+	// Chosen is how many evaluated clusters got their apps from another
+	// cluster's evaluation of #deploy, and Alone how many apps' values
+	// were evaluated alone for them (fast.go).
+	Chosen, Alone int
 }
 
 // Result is what one cluster yields after the caller's step.
@@ -192,6 +202,9 @@ func FleetCached[T any](p *load.Platform, opts Options, cached Cached[T], step f
 			Setup:    time.Duration(r.evs.setupNanos.Load()),
 			Evaluate: time.Duration(r.evalNanos.Load()), Step: time.Duration(r.stepNanos.Load()),
 			Cached: int(r.hits.Load()), Lookup: time.Duration(r.lookupNanos.Load()),
+		}
+		if f := r.evs.fast; f != nil {
+			opts.Stats.Chosen, opts.Stats.Alone = int(f.chosen.Load()), int(f.alone.Load())
 		}
 	}
 	if r.canceled.Load() {
@@ -257,7 +270,7 @@ func newFleetRun[T any](p *load.Platform, opts Options, cached Cached[T], step f
 		p: p, opts: opts, cached: cached, step: step, files: files,
 		results: make([]Result[T], len(files)), out: make([]outcome, len(files)),
 		selected: selected, workers: workers, creds: sharedCredentials(p.Shared, p.Root),
-		evs: &evaluators{p: p, readSecret: opts.ReadSecret, idle: make(chan *evaluator, workers)},
+		evs: &evaluators{p: p, readSecret: opts.ReadSecret, idle: make(chan *evaluator, workers), fast: newFast(opts, len(files))},
 	}, nil
 }
 
@@ -423,6 +436,9 @@ type evaluators struct {
 	// evaluator finds; setupNanos is the slowest build.
 	shared     diag.List
 	setupNanos atomic.Int64
+	// fast, when set, is shared by the evaluators that evaluate apps
+	// alone.
+	fast *fast
 }
 
 // build builds an evaluator, the first one from the platform's own
@@ -433,7 +449,7 @@ func (es *evaluators) build(first bool) *evaluator {
 	var ev *evaluator
 	var err error
 	if crash := fan.Catch(sharedItem, func() {
-		ev, err = newEvaluator(es.p, first)
+		ev, err = newEvaluator(es.p, first, es.fast)
 		if err == nil && first {
 			es.shared = append(es.shared, ev.secretDiags...)
 			es.shared = append(es.shared, ev.sharedClusters(es.p)...)
@@ -546,27 +562,57 @@ type evaluator struct {
 	reads *Reads
 	// schemaAt are the schema's fields by path, for missingRequired.
 	schemaAt map[string][]schemaField
+	// fast, when set, is how this evaluator's compile evaluates apps
+	// alone, and alone each app's definition of its own (fast.go).
+	fast  *fast
+	alone map[string]cue.Value
 }
 
 // newEvaluator builds the shared package in a new context. Building an
 // instance mutates it, so only the first worker uses the one Load made;
 // the others load their own.
-func newEvaluator(p *load.Platform, first bool) (*evaluator, error) {
+func newEvaluator(p *load.Platform, first bool, f *fast) (*evaluator, error) {
 	inst := p.Shared
-	if !first {
+	if !first || f != nil {
+		// Evaluating apps alone adds files to the instance: never to the
+		// platform's own.
 		var err error
 		if inst, err = p.LoadShared(); err != nil {
 			return nil, err
 		}
 	}
 	reads := readsOf(inst) // from the syntax, before building changes it
+	var alone []string
+	if f != nil {
+		files, names, err := aloneFiles(reads, inst)
+		if err == nil {
+			for pkg, file := range files {
+				if pkg.AddSyntax(file) != nil {
+					names = nil
+				}
+			}
+		}
+		if err != nil || len(names) == 0 {
+			// Nothing to evaluate alone: the platform as it is.
+			return newEvaluator(p, first, nil)
+		}
+		alone = names
+	}
 	ctx := cuecontext.New()
 	shared := ctx.BuildInstance(inst)
+	if err := shared.Err(); err != nil && f != nil {
+		// What was added does not build (the platform may not either):
+		// the platform as it is decides.
+		return newEvaluator(p, first, nil)
+	}
 	if err := shared.Err(); err != nil {
 		ds := diag.FromCUE(err, "", "", token.NoPos, nil)
 		return nil, hintNotAllowed(err, []cue.Value{shared, shared.LookupPath(CatalogPath)}, nil, ds).Sorted()
 	}
 	ev := &evaluator{ctx: ctx, shared: shared, reads: reads}
+	if f != nil {
+		ev.fast, ev.alone = f, aloneValues(shared, alone)
+	}
 	ev.clusters = shared.LookupPath(ClustersPath)
 	ev.deploy = shared.LookupPath(DeployDefPath)
 	if !ev.deploy.Exists() {
@@ -730,10 +776,15 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 	if ds := kubernetesRules(c, cv, f); len(ds) > 0 {
 		return nil, ds
 	}
+	key, chosen := ev.fast.choice(ev.reads, c)
+	if chosen != nil && ev.appsAlone(c, chosen) {
+		return c, nil
+	}
 	if ds := ev.deployApps(f, c); len(ds) > 0 {
 		return nil, ds
 	}
 	ev.reads.memo(c)
+	ev.fast.remember(key, c)
 	return c, nil
 }
 

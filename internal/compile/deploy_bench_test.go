@@ -45,13 +45,14 @@ import (
 //   - deploy-as-data: #deploy filled with the cluster's JSON rather than
 //     its evaluated value, which is no cheaper either (the JSON included);
 //   - apps-alone: the values of every app the cluster gets, each from a
-//     definition of its own that holds only `cluster: _`, the lets its
-//     values use and its values (aloneDefs): what evaluating an app costs
-//     without the catalog, #deploy and the other apps around it;
+//     definition of its own that holds only its declaration, the lets it
+//     uses and what the catalog says for every app (alone.go): what
+//     evaluating an app costs without the catalog, #deploy and the other
+//     apps around it;
 //   - unshared-apps-alone: the same for only the apps whose values differ
-//     on every cluster: what is left to evaluate when the memo has every
-//     other app's values and the apps a cluster gets are known without
-//     evaluating #deploy.
+//     on every cluster: what a compile evaluates for a cluster whose apps
+//     an earlier cluster's #deploy chose, when the memo has every other
+//     app's values (fast.go).
 //
 // Setting up the last two checks, on every cluster, that each app's values
 // alone are what #deploy gives it.
@@ -71,7 +72,6 @@ func BenchmarkDeploy(b *testing.B) {
 	if err := os.WriteFile(shared, append(src, "\n#Catalog: defs.#Catalog\n"...), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	alone := aloneDefs(b, dir)
 	p, err := load.Load(load.Config{Dir: dir})
 	if err != nil {
 		b.Fatal(err)
@@ -91,7 +91,11 @@ func BenchmarkDeploy(b *testing.B) {
 	none := evaluatorFor(b, p, func(string) bool { return true })
 	unshared := evaluatorFor(b, p, func(app string) bool { return alike[app] })
 	deployed := evaluatorFor(b, p, func(app string) bool { return slices.Contains(optional, full.apps[app].Bundle) })
-	all := compiled(b, full, p)
+	withAlone, err := newEvaluator(p, true, &fast{rendered: func(*Cluster, App) bool { return false }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	all := compiled(b, withAlone, p)
 	variants := []struct {
 		name string
 		run  func(i int)
@@ -108,8 +112,8 @@ func BenchmarkDeploy(b *testing.B) {
 		{"required-deploy-deployed-values", deployer(b, deployed, evaluated(b, deployed, p, requiredOnly))},
 		{"catalog-one-app", oneApp(b, full, p)},
 		{"deploy-as-data", filledAsData(b, full, evaluated(b, full, p, nil))},
-		{"apps-alone", appsAlone(b, full, all, alone, func(string) bool { return true })},
-		{"unshared-apps-alone", appsAlone(b, full, all, alone, func(app string) bool { return !alike[app] })},
+		{"apps-alone", appsAlone(b, withAlone, all, func(string) bool { return true })},
+		{"unshared-apps-alone", appsAlone(b, withAlone, all, func(app string) bool { return !alike[app] })},
 	}
 	spent := make([]time.Duration, len(variants))
 	for i := 0; b.Loop(); i++ {
@@ -253,7 +257,7 @@ func evaluatorFor(b *testing.B, p *load.Platform, drop func(app string) bool) *e
 		}
 		q.Shared = inst
 	}
-	ev, err := newEvaluator(&q, true)
+	ev, err := newEvaluator(&q, true, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -311,4 +315,54 @@ func staticField(n ast.Node) (*ast.Field, string) {
 		}
 	}
 	return &ast.Field{}, ""
+}
+
+// appsAlone evaluates the values of each app the i-th cluster gets and
+// only selects, each from its definition of its own (alone.go), as a
+// compile does for a cluster whose apps an earlier cluster's #deploy
+// chose. ev must evaluate apps alone. It first checks, on every cluster,
+// that each app's values come out as #deploy has them.
+func appsAlone(b *testing.B, ev *evaluator, clusters []*Cluster, only func(string) bool) func(i int) {
+	defs := ev.alone
+	if len(defs) == 0 {
+		b.Fatal("no app of the catalog can be evaluated alone")
+	}
+	alone := func(c *Cluster, a App) cue.Value {
+		v := defs[a.Name].FillPath(clusterField, c.Value).LookupPath(cue.MakePath(cue.Str("apps"), cue.Str(a.Name), cue.Str("values")))
+		if err := v.Validate(cue.Concrete(true)); err != nil {
+			b.Fatalf("%s on %s: %v", a.Name, c.Name, err)
+		}
+		return v
+	}
+	picked := 0
+	for _, c := range clusters {
+		for _, a := range c.Apps {
+			if _, ok := defs[a.Name]; !ok || !only(a.Name) {
+				continue
+			}
+			picked++
+			got, err := alone(c, a).MarshalJSON()
+			if err != nil {
+				b.Fatal(err)
+			}
+			want, err := a.Values.MarshalJSON()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if string(got) != string(want) {
+				b.Fatalf("%s on %s: its values alone differ from #deploy's:\n%s\n%s", a.Name, c.Name, got, want)
+			}
+		}
+	}
+	if picked == 0 {
+		b.Fatal("no cluster gets any of the apps")
+	}
+	return func(i int) {
+		c := clusters[i%len(clusters)]
+		for _, a := range c.Apps {
+			if _, ok := defs[a.Name]; ok && only(a.Name) {
+				alone(c, a)
+			}
+		}
+	}
 }

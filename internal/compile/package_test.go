@@ -122,7 +122,7 @@ func BenchmarkCluster(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ev, err := newEvaluator(p, true)
+	ev, err := newEvaluator(p, true, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

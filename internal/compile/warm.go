@@ -70,7 +70,7 @@ func (w *Warm) evaluator() (*evaluator, error) {
 	w.creds = sharedCredentials(inst, w.p.Root)
 	own := *w.p
 	own.Shared = inst
-	ev, err := newEvaluator(&own, true)
+	ev, err := newEvaluator(&own, true, nil)
 	if err != nil {
 		w.err = err
 		return nil, err

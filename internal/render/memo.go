@@ -28,6 +28,21 @@ type Memo struct {
 	check bool
 }
 
+// Serves reports whether Cluster, for c of the module at root, takes the
+// values file of app a from the memo rather than from a.Values: then a
+// compile need not evaluate them (compile.Options.Rendered). Never while
+// the memo checks what it shares, which renders a.Values again.
+func (m *Memo) Serves(c *compile.Cluster, a compile.App, root string) bool {
+	if m == nil || m.check || a.Memo == "" {
+		return false
+	}
+	if _, header := headerOf(c, root); !plainHeader(strings.ToValidUTF8(header, "\uFFFD")) {
+		return false
+	}
+	_, ok := m.bodies.Load(a.Memo)
+	return ok
+}
+
 // values renders app's values file with header.
 func (m *Memo) values(app compile.App, header string) ([]byte, error) {
 	if m == nil || app.Memo == "" {
