@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -120,15 +121,19 @@ func aloneFiles(rs *Reads, shared *build.Instance) (files map[*build.Instance]*a
 		}
 	}
 	// What the catalog says for every app must not depend on a block.
+	imports := map[*ast.ImportSpec]bool{}
 	for _, p := range every {
-		if _, _, ok := references(p, nil); !ok {
+		_, specs, ok := references(p, nil)
+		if !ok {
 			return nil, nil, nil
+		}
+		for _, s := range specs {
+			imports[s] = true
 		}
 	}
 	var src bytes.Buffer
 	fmt.Fprintf(&src, "package %s\n\n", pkg.PkgName)
 	var defs bytes.Buffer
-	imports := map[*ast.ImportSpec]bool{}
 	for i, app := range sortedKeys(decls) {
 		ds := decls[app]
 		if len(ds) != 1 || !readsKnown(rs, app) {
@@ -173,12 +178,12 @@ func aloneFiles(rs *Reads, shared *build.Instance) (files map[*build.Instance]*a
 	if len(names) == 0 {
 		return nil, nil, nil
 	}
-	for _, s := range slices.SortedFunc(maps.Keys(imports), func(a, b *ast.ImportSpec) int { return a.Pos().Offset() - b.Pos().Offset() }) {
-		text, err := format.Node(s)
-		if err != nil {
-			return nil, nil, err
+	for _, s := range slices.SortedFunc(maps.Keys(imports), func(a, b *ast.ImportSpec) int { return strings.Compare(a.Path.Value, b.Path.Value) }) {
+		name := ""
+		if s.Name != nil {
+			name = s.Name.Name + " "
 		}
-		fmt.Fprintf(&src, "import %s\n", text)
+		fmt.Fprintf(&src, "import %s%s\n", name, s.Path.Value)
 	}
 	src.WriteString("\n")
 	src.Write(defs.Bytes())
@@ -257,6 +262,12 @@ func references(n ast.Node, block *ast.StructLit) (lets []*ast.LetClause, specs 
 			if !isIdent || !ok {
 				return ok
 			}
+			if spec, isImport := id.Node.(*ast.ImportSpec); isImport {
+				if !slices.Contains(specs, spec) {
+					specs = append(specs, spec)
+				}
+				return true
+			}
 			switch {
 			case id.Name == "_" || id.Scope == nil && id.Node == nil:
 				// Top, a builtin, or a field of the package in another file.
@@ -264,11 +275,7 @@ func references(n ast.Node, block *ast.StructLit) (lets []*ast.LetClause, specs 
 					ok = false
 				}
 			case isFile(id.Scope):
-				switch y := id.Node.(type) {
-				case *ast.ImportSpec:
-					if !slices.Contains(specs, y) {
-						specs = append(specs, y)
-					}
+				switch id.Node.(type) {
 				case *ast.LetClause, *ast.Alias:
 					ok = false // the file's own
 				}

@@ -21,8 +21,10 @@ import (
 // alone must follow or refuse: the reference platform, whose apps it
 // evaluates alone; imports and lets of an app's own; an app declared in
 // two blocks, one that reads another's values, a file's let, a block that
-// adds to every app, conditions of #deploy that choose apps by the
-// cluster's env, and values that fail on some clusters only.
+// adds to every app, a pattern that adds to every app's values, apps
+// outside a cluster's namespaces, conditions of #deploy that choose apps
+// by the cluster's env, a check of #deploy's own, and values that fail on
+// some clusters only.
 func TestAloneMatchesDeploy(t *testing.T) {
 	defer compile.SetFastMin(1)()
 	tests := []struct {
@@ -42,7 +44,9 @@ import "strings"
 #Catalog: {
 	cluster: _
 	let up = strings.ToUpper(cluster.env)
-	apps: "node-exporter": {
+	apps: "zz-tool": {
+		bundle:   "core-basic"
+		category: "core"
 		let tag = "\(up)-" + strings.Repeat("x", 2)
 		values: podLabels: {tier: tag, env: up}
 	}
@@ -85,6 +89,15 @@ let suffix = "-x"
 #Catalog: {
 	cluster: _
 	apps: falco: values: falco: driver: kind: cluster.security.falco.driver & "modern_ebpf"
+}
+`}},
+		{name: "what the catalog says for every app's values", alone: true, files: map[string]string{"defs/zz_alone.cue": `package defs
+
+import "strings"
+
+#Catalog: {
+	cluster: _
+	apps: [string]: values: managedBy: strings.ToUpper("fleetc")
 }
 `}},
 		{name: "apps outside a cluster's namespaces", alone: true, files: map[string]string{"defs/zz_alone.cue": `package defs
