@@ -153,3 +153,22 @@ import "strings"
 		})
 	}
 }
+
+// TestChoiceReadsNothing is a #deploy whose choice of apps reads nothing
+// of the cluster: every cluster gets the apps of the first.
+func TestChoiceReadsNothing(t *testing.T) {
+	f := &fast{rendered: func(*Cluster, App) bool { return false }}
+	rs := &Reads{chooseOK: true}
+	first := &Cluster{Name: "a", Apps: []App{{Name: "falco"}, {Name: "kyverno"}}}
+	key, names := f.choice(rs, first)
+	if key == "" || names != nil {
+		t.Fatalf("first cluster: key %q, apps %v; want a key and no apps yet", key, names)
+	}
+	f.remember(key, first)
+	if _, names := f.choice(rs, &Cluster{Name: "b"}); !slices.Equal(names, []string{"falco", "kyverno"}) {
+		t.Errorf("second cluster: apps %v, want the first's", names)
+	}
+	if key, names := f.choice(&Reads{}, first); key != "" || names != nil {
+		t.Errorf("a platform whose choice is unknown: key %q, apps %v", key, names)
+	}
+}
