@@ -13,8 +13,11 @@ import (
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/format"
+	"cuelang.org/go/cue/literal"
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
+
+	"github.com/fleetc/fleetc/internal/load"
 )
 
 // Apps evaluated alone.
@@ -52,21 +55,16 @@ const (
 
 // aloneFiles returns the files that define, for each app of rs's
 // catalog that can be evaluated alone, a definition of its own in the
-// catalog's package, and name them from shared (`#fleetcAlone: {<app>:
-// <definition>}`); nil when there are none. names are the apps it defines.
-func aloneFiles(rs *Reads, shared *build.Instance) (files map[*build.Instance]*ast.File, names []string, err error) {
+// catalog's package, one file per app with the imports it uses, and name
+// them from shared (`#fleetcAlone: {<app>: <definition>}`); nil when there
+// are none. names are the apps it defines.
+func aloneFiles(rs *Reads, shared *build.Instance) (files map[*build.Instance][]*ast.File, names []string, err error) {
 	if !rs.chooseOK || rs.blocks == nil || rs.catalogPkg == nil {
 		return nil, nil, nil
 	}
 	pkg := rs.catalogPkg
-	for _, inst := range []*build.Instance{pkg, shared} {
-		for _, f := range inst.Files {
-			for _, d := range f.Decls {
-				if l := staticLabel(d); len(l) >= len(alonePrefix) && l[:len(alonePrefix)] == alonePrefix {
-					return nil, nil, nil // the platform's own name
-				}
-			}
-		}
+	if mentions(shared, alonePrefix) {
+		return nil, nil, nil // the platform's own name, which the definitions would change
 	}
 	type decl struct {
 		block *ast.StructLit
@@ -75,7 +73,9 @@ func aloneFiles(rs *Reads, shared *build.Instance) (files map[*build.Instance]*a
 	decls := map[string][]decl{}
 	var every []*ast.Field // the patterns of the blocks' apps
 	for _, b := range rs.blocks {
-		if blockFile(pkg, b) == nil {
+		if blockFile(pkg, b) == nil || !slices.ContainsFunc(b.Elts, func(e ast.Decl) bool { return staticLabel(e) == "cluster" }) {
+			// Without its own `cluster`, a block's cluster.x is the
+			// package's, which the definition's would hide.
 			return nil, nil, nil
 		}
 		for _, e := range b.Elts {
@@ -120,103 +120,210 @@ func aloneFiles(rs *Reads, shared *build.Instance) (files map[*build.Instance]*a
 			}
 		}
 	}
-	// What the catalog says for every app must not depend on a block.
-	imports := map[*ast.ImportSpec]bool{}
+	// What the catalog says for every app must not depend on a block; it
+	// is left out of the definitions when it says nothing of the values.
+	var everyRefs []refs
+	keep := false
 	for _, p := range every {
-		_, specs, ok := references(p, nil)
+		r, ok := references(p, nil)
 		if !ok {
 			return nil, nil, nil
 		}
-		for _, s := range specs {
-			imports[s] = true
-		}
+		everyRefs = append(everyRefs, r)
+		keep = keep || !keepsValues(p, pkg)
 	}
-	var src bytes.Buffer
-	fmt.Fprintf(&src, "package %s\n\n", pkg.PkgName)
-	var defs bytes.Buffer
+	var refsSrc bytes.Buffer
+	qual := ""
+	if pkg != shared {
+		qual = "fleetcAlonePkg."
+		fmt.Fprintf(&refsSrc, "package %s\n\nimport fleetcAlonePkg %q\n\n", shared.PkgName, pkg.ImportPath)
+	}
+	fmt.Fprintf(&refsSrc, "%s: {\n", aloneField)
+	files = map[*build.Instance][]*ast.File{}
 	for i, app := range sortedKeys(decls) {
 		ds := decls[app]
 		if len(ds) != 1 || !readsKnown(rs, app) {
 			continue
 		}
 		d := ds[0]
-		lets, specs, ok := references(d.field.Value, d.block)
+		r, ok := references(d.field.Value, d.block)
 		if !ok {
 			continue
 		}
-		var letText, everyText bytes.Buffer
-		for _, l := range lets {
-			text, err := format.Node(l)
-			if err != nil {
-				return nil, nil, err
-			}
-			fmt.Fprintf(&letText, "\t%s\n", text)
+		all := []refs{r}
+		if keep {
+			all = append(all, everyRefs...)
 		}
-		for _, p := range every {
-			text, err := format.Node(p)
-			if err != nil {
-				return nil, nil, err
-			}
-			fmt.Fprintf(&everyText, "\tapps: %s\n", text)
+		src, ok := aloneSource(pkg.PkgName, fmt.Sprintf("%s%d", alonePrefix, i), app, d.field.Value, every, keep, all)
+		if !ok {
+			continue
 		}
-		text, err := format.Node(d.field.Value)
+		f, err := parser.ParseFile(filepath.Join(pkg.Dir, fmt.Sprintf("fleetc-alone-%d.cue", i)), src)
 		if err != nil {
 			return nil, nil, err
 		}
-		label := strconv.Quote(app)
-		// The app with what the catalog says for every app; without it,
-		// for when that says nothing of the values (aloneValues); and
-		// what it says alone.
-		fmt.Fprintf(&defs, "%s%d: {\n\tcluster: _\n%s%s\tapps: %s: %s\n}\n\n", alonePrefix, i, letText.Bytes(), everyText.Bytes(), label, text)
-		fmt.Fprintf(&defs, "%sLean%d: {\n\tcluster: _\n%s\tapps: %s: %s\n}\n\n", alonePrefix, i, letText.Bytes(), label, text)
-		fmt.Fprintf(&defs, "%sEvery%d: {\n%s\tapps: %s: _\n}\n\n", alonePrefix, i, everyText.Bytes(), label)
-		for _, s := range specs {
-			imports[s] = true
-		}
+		files[pkg] = append(files[pkg], f)
+		fmt.Fprintf(&refsSrc, "\t%s: %s%s%d\n", literal.String.Quote(app), qual, alonePrefix, i)
 		names = append(names, app)
 	}
 	if len(names) == 0 {
 		return nil, nil, nil
 	}
-	for _, s := range slices.SortedFunc(maps.Keys(imports), func(a, b *ast.ImportSpec) int { return strings.Compare(a.Path.Value, b.Path.Value) }) {
-		name := ""
-		if s.Name != nil {
-			name = s.Name.Name + " "
-		}
-		fmt.Fprintf(&src, "import %s%s\n", name, s.Path.Value)
-	}
-	src.WriteString("\n")
-	src.Write(defs.Bytes())
-	// The shared package names each definition.
-	var refs bytes.Buffer
-	qual := ""
-	if pkg != shared {
-		qual = "fleetcAlonePkg."
-		fmt.Fprintf(&refs, "package %s\n\nimport fleetcAlonePkg %q\n\n", shared.PkgName, pkg.ImportPath)
-	}
-	fmt.Fprintf(&refs, "%s: {\n", aloneField)
-	for i, app := range sortedKeys(decls) {
-		if slices.Contains(names, app) {
-			fmt.Fprintf(&refs, "\t%s: {full: %s%s%d, lean: %[2]s%[3]sLean%[4]d, every: %[2]s%[3]sEvery%[4]d}\n", strconv.Quote(app), qual, alonePrefix, i)
-		}
-	}
-	refs.WriteString("}\n")
-	files = map[*build.Instance]*ast.File{}
+	refsSrc.WriteString("}\n")
 	if pkg == shared {
-		src.Write(refs.Bytes())
-	} else {
-		f, err := parser.ParseFile(filepath.Join(shared.Dir, "fleetc-alone.cue"), refs.Bytes())
-		if err != nil {
-			return nil, nil, err
+		refsSrc.Reset()
+		fmt.Fprintf(&refsSrc, "package %s\n\n%s: {\n", shared.PkgName, aloneField)
+		for i, app := range sortedKeys(decls) {
+			if slices.Contains(names, app) {
+				fmt.Fprintf(&refsSrc, "\t%s: %s%d\n", literal.String.Quote(app), alonePrefix, i)
+			}
 		}
-		files[shared] = f
+		refsSrc.WriteString("}\n")
 	}
-	f, err := parser.ParseFile(filepath.Join(pkg.Dir, "fleetc-alone-defs.cue"), src.Bytes())
+	f, err := parser.ParseFile(filepath.Join(shared.Dir, "fleetc-alone.cue"), refsSrc.Bytes())
 	if err != nil {
 		return nil, nil, err
 	}
-	files[pkg] = f
+	files[shared] = append(files[shared], f)
 	return files, names, nil
+}
+
+// aloneSource is the file of one app's definition, def: its declaration
+// v, the lets and imports it uses, and, with keep, the patterns every.
+// False when a name the definition declares (cluster, apps, a let, an
+// import) would capture a reference that, where it was written, meant a
+// field of the package, or two imports take one name.
+func aloneSource(pkgName, def, app string, v ast.Expr, every []*ast.Field, keep bool, all []refs) ([]byte, bool) {
+	bound := map[string]bool{"cluster": true, "apps": true}
+	imports := map[string]string{} // name -> path
+	var lets []*ast.LetClause
+	for _, r := range all {
+		for _, l := range r.lets {
+			if !slices.Contains(lets, l) {
+				lets = append(lets, l)
+			}
+			bound[l.Ident.Name] = true
+		}
+		for name, path := range r.imports {
+			if p, ok := imports[name]; ok && p != path {
+				return nil, false
+			}
+			imports[name] = path
+			bound[name] = true
+		}
+	}
+	for _, r := range all {
+		for name := range r.pkgNames {
+			if bound[name] {
+				return nil, false
+			}
+		}
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "package %s\n\n", pkgName)
+	for _, name := range slices.Sorted(maps.Keys(imports)) {
+		fmt.Fprintf(&b, "import %s %s\n", name, literal.String.Quote(imports[name]))
+	}
+	fmt.Fprintf(&b, "\n%s: {\n\tcluster: _\n", def)
+	for _, l := range lets {
+		text, err := format.Node(l)
+		if err != nil {
+			return nil, false
+		}
+		fmt.Fprintf(&b, "\t%s\n", text)
+	}
+	if keep {
+		for _, p := range every {
+			text, err := format.Node(p)
+			if err != nil {
+				return nil, false
+			}
+			fmt.Fprintf(&b, "\tapps: %s\n", text)
+		}
+	}
+	text, err := format.Node(v)
+	if err != nil {
+		return nil, false
+	}
+	fmt.Fprintf(&b, "\tapps: %s: %s\n}\n", literal.String.Quote(app), text)
+	return b.Bytes(), true
+}
+
+// keepsValues reports whether p, a pattern of the catalog's apps, leaves
+// every app's values as they are: its value is a definition of pkg
+// declared only as struct literals of plain fields whose `values`, if
+// any, is `{...}` (#AppFields). Unified with anything else, values could
+// gain fields, or be refused.
+func keepsValues(p *ast.Field, pkg *build.Instance) bool {
+	id, ok := p.Value.(*ast.Ident)
+	if !ok || !strings.HasPrefix(id.Name, "#") || !(id.Scope == nil || isFile(id.Scope)) {
+		return false
+	}
+	found := false
+	for _, f := range pkg.Files {
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.Field)
+			if !ok || staticLabel(fd) != id.Name {
+				if !ok || staticLabel(fd) == "" {
+					if _, plain := d.(*ast.Field); plain {
+						return false // a computed label may be the definition
+					}
+				}
+				continue
+			}
+			lit, ok := fd.Value.(*ast.StructLit)
+			if !ok {
+				return false
+			}
+			found = true
+			for _, e := range lit.Elts {
+				switch x := e.(type) {
+				case *ast.CommentGroup, *ast.Attribute:
+				case *ast.Field:
+					switch staticLabel(x) {
+					case "":
+						return false
+					case "values":
+						v, ok := x.Value.(*ast.StructLit)
+						if !ok || len(v.Elts) != 1 {
+							return false
+						}
+						if e, ok := v.Elts[0].(*ast.Ellipsis); !ok || e.Type != nil {
+							return false
+						}
+					}
+				default:
+					return false
+				}
+			}
+		}
+	}
+	return found
+}
+
+// mentions reports whether any file of inst or the packages it imports
+// has an identifier or label that starts with prefix.
+func mentions(inst *build.Instance, prefix string) bool {
+	for _, pkg := range load.Packages(inst, "") {
+		for _, f := range pkg.Files {
+			found := false
+			ast.Walk(f, func(n ast.Node) bool {
+				switch x := n.(type) {
+				case *ast.Ident:
+					found = found || strings.HasPrefix(x.Name, prefix)
+				case *ast.BasicLit:
+					if s, err := strconv.Unquote(x.Value); err == nil {
+						found = found || strings.HasPrefix(s, prefix)
+					}
+				}
+				return !found
+			}, nil)
+			if found {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // readsKnown reports whether the reading knows what app reads: an app
@@ -244,40 +351,75 @@ func blockFile(pkg *build.Instance, block *ast.StructLit) *ast.File {
 	return nil
 }
 
+// refs is what a declaration written out of its place refers to: the
+// lets of its block it uses, directly or through each other (in the
+// block's order), its imports by name, and the names it reads as fields
+// of the package, which nothing the definition declares may hide.
+type refs struct {
+	lets     []*ast.LetClause
+	imports  map[string]string
+	pkgNames map[string]bool
+}
+
 // references follows what n refers to: the cluster (the block's
-// `cluster`), the lets of block it uses, directly or through each other
-// (returned in the block's order), the imports (specs), fields of the
+// `cluster`), the lets of block it uses, the imports, fields of the
 // package, and what n declares itself. Anything else, such as another
 // field of the block, a file's let or an alias around n, and ok is false:
 // n cannot be written out of its place. With a nil block, n may refer to
 // nothing of a block.
-func references(n ast.Node, block *ast.StructLit) (lets []*ast.LetClause, specs []*ast.ImportSpec, ok bool) {
+func references(n ast.Node, block *ast.StructLit) (r refs, ok bool) {
+	r.imports, r.pkgNames = map[string]string{}, map[string]bool{}
 	used := map[*ast.LetClause]bool{}
 	roots := []ast.Node{n}
 	ok = true
 	for i := 0; i < len(roots) && ok; i++ {
 		root := roots[i]
+		labels := map[*ast.Ident]bool{} // a field's name, not a reference
 		ast.Walk(root, func(x ast.Node) bool {
+			if f, isField := x.(*ast.Field); isField {
+				if id, isIdent := f.Label.(*ast.Ident); isIdent {
+					labels[id] = true
+				}
+			}
+			switch y := x.(type) {
+			case *ast.SelectorExpr:
+				if id, isIdent := y.Sel.(*ast.Ident); isIdent {
+					labels[id] = true
+				}
+			case *ast.LetClause: // what it declares
+				labels[y.Ident] = true
+			case *ast.ForClause:
+				labels[y.Key], labels[y.Value] = true, true
+			case *ast.Alias:
+				labels[y.Ident] = true
+			}
 			id, isIdent := x.(*ast.Ident)
-			if !isIdent || !ok {
+			if !isIdent || !ok || labels[id] {
 				return ok
 			}
 			if spec, isImport := id.Node.(*ast.ImportSpec); isImport {
-				if !slices.Contains(specs, spec) {
-					specs = append(specs, spec)
+				path, err := strconv.Unquote(spec.Path.Value)
+				if err != nil {
+					ok = false
+					return false
 				}
+				r.imports[id.Name] = path
 				return true
 			}
 			switch {
-			case id.Name == "_" || id.Scope == nil && id.Node == nil:
-				// Top, a builtin, or a field of the package in another file.
-				if id.Name == "self" || len(id.Name) > 1 && id.Name[:2] == "__" {
+			case id.Name == "_":
+			case id.Scope == nil && id.Node == nil:
+				// A builtin, or a field of the package in another file.
+				if id.Name == "self" || strings.HasPrefix(id.Name, "__") {
 					ok = false
 				}
+				r.pkgNames[id.Name] = true
 			case isFile(id.Scope):
 				switch id.Node.(type) {
 				case *ast.LetClause, *ast.Alias:
 					ok = false // the file's own
+				default:
+					r.pkgNames[id.Name] = true
 				}
 			case block != nil && id.Scope == ast.Node(block) && id.Name == "cluster":
 			case inside(id.Node, root):
@@ -296,16 +438,16 @@ func references(n ast.Node, block *ast.StructLit) (lets []*ast.LetClause, specs 
 		}, nil)
 	}
 	if !ok {
-		return nil, nil, false
+		return refs{}, false
 	}
 	if block != nil {
 		for _, e := range block.Elts {
 			if l, isLet := e.(*ast.LetClause); isLet && used[l] {
-				lets = append(lets, l)
+				r.lets = append(r.lets, l)
 			}
 		}
 	}
-	return lets, specs, true
+	return r, true
 }
 
 // clusterFree reports whether the fields of the app declaration v other
@@ -350,38 +492,15 @@ func clusterFree(v ast.Expr, block *ast.StructLit) bool {
 }
 
 // aloneValues are the definitions aloneFiles wrote, by app, as the shared
-// package built names them: the one without what the catalog says for
-// every app when that adds nothing to the app's values, which spares a
-// third of the app's evaluation, else the whole one.
+// package built names them.
 func aloneValues(shared cue.Value, names []string) map[string]cue.Value {
 	out := make(map[string]cue.Value, len(names))
 	for _, app := range names {
-		defs := shared.LookupPath(cue.MakePath(cue.Def(aloneField), cue.Str(app)))
-		def := defs.LookupPath(cue.MakePath(cue.Str("full")))
-		every := defs.LookupPath(cue.MakePath(cue.Str("every"), cue.Str("apps"), cue.Str(app), cue.Str("values")))
-		if addsNothing(every) {
-			def = defs.LookupPath(cue.MakePath(cue.Str("lean")))
-		}
-		if def.Exists() && def.Err() == nil {
+		if def := shared.LookupPath(cue.MakePath(cue.Def(aloneField), cue.Str(app))); def.Exists() && def.Err() == nil {
 			out[app] = def
 		}
 	}
 	return out
-}
-
-// addsNothing reports whether v, what the catalog says for the values of
-// every app, changes no values it is unified with: there is none, or it is
-// an open struct with no field and no constraint (#AppFields' `{...}`).
-// Closed, it could refuse values; with fields, add to them.
-func addsNothing(v cue.Value) bool {
-	if !v.Exists() {
-		return true
-	}
-	if v.Err() != nil || fmt.Sprint(v) != "{}" || !v.Allows(cue.AnyString) {
-		return false
-	}
-	iter, err := v.Fields(cue.All())
-	return err == nil && !iter.Next()
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -138,9 +138,11 @@ import "strings"
 				}
 			}
 			// What is written builds, and names a definition per app.
-			for pkg, f := range files {
-				if err := pkg.AddSyntax(f); err != nil {
-					t.Fatal(err)
+			for pkg, fs := range files {
+				for _, f := range fs {
+					if err := pkg.AddSyntax(f); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			shared := cuecontext.New().BuildInstance(inst)

@@ -586,9 +586,11 @@ func newEvaluator(p *load.Platform, first bool, f *fast) (*evaluator, error) {
 	if f != nil {
 		files, names, err := aloneFiles(reads, inst)
 		if err == nil {
-			for pkg, file := range files {
-				if pkg.AddSyntax(file) != nil {
-					names = nil
+			for pkg, fs := range files {
+				for _, file := range fs {
+					if pkg.AddSyntax(file) != nil {
+						names = nil
+					}
 				}
 			}
 		}

@@ -293,6 +293,11 @@ type reader struct {
 	// values, which are the app's own declarations and so in its reads.
 	gating bool
 	own    map[*ast.ForClause]bool
+	// lookedIn is set when a condition read while gating looks into the
+	// catalog other than at the chosen app's own fields (its values, the
+	// bound catalog's cluster): what it reads of the cluster is then not
+	// among its reads, and Reads.choose would miss it.
+	lookedIn bool
 }
 
 // newReader returns a reader of block, whose levels must each declare
@@ -387,7 +392,11 @@ func (r *reader) collect(n ast.Node, fl flow) []read {
 func (r *reader) expr(n ast.Expr, fl flow) {
 	if r.derived != nil {
 		if b := r.derived(n); b != notBound {
-			if !(fl == opaque && r.gating) && !(fl == iterated && b == boundApps) {
+			switch {
+			case fl == iterated && b == boundApps:
+			case fl == opaque && r.gating:
+				r.lookedIn = true
+			default:
 				r.unknown = true // the catalog's apps, used in a way the reading does not follow
 			}
 			return
@@ -555,8 +564,11 @@ func (r *reader) chain(n ast.Expr, fl flow) {
 		break
 	}
 	if r.derived != nil && r.derived(n) != notBound {
-		if fl != opaque || !r.gating && !r.ownField(n, sels) {
+		switch own := r.ownField(n, sels); {
+		case fl != opaque || !r.gating && !own:
 			r.unknown = true // part of the catalog, where it may change what the apps hold
+		case !own:
+			r.lookedIn = true
 		}
 		return
 	}
@@ -918,9 +930,13 @@ func (d *deployReader) apps(r *reader, v ast.Expr, referenced map[string]bool) (
 				}
 			}
 			var clauses []read
+			lookedIn := r.lookedIn
+			r.lookedIn = false
 			for _, cl := range x.Clauses {
 				clauses = append(clauses, r.collect(cl, opaque)...)
 			}
+			d.chooseUnknown = d.chooseUnknown || r.lookedIn
+			r.lookedIn = lookedIn
 			r.gating, r.own = false, nil
 			reads = append(reads, body...)
 			if bodyAdds || !d.routesOnly {
@@ -983,11 +999,11 @@ func (d *deployReader) routesOnlyVia(r *reader, v ast.Expr, fc *ast.ForClause, r
 // reads go to choosing; the reading of the rest of #deploy is left as
 // it was.
 func (d *deployReader) check(r *reader, f *ast.Field) {
-	unknown, gating := r.unknown, r.gating
-	r.gating = d.routesOnly
+	unknown, gating, lookedIn := r.unknown, r.gating, r.lookedIn
+	r.gating, r.lookedIn = d.routesOnly, false
 	d.choosing = append(d.choosing, d.checkReads(r, f.Value)...)
-	d.chooseUnknown = d.chooseUnknown || r.unknown
-	r.unknown, r.gating = unknown, gating
+	d.chooseUnknown = d.chooseUnknown || r.unknown || r.lookedIn
+	r.unknown, r.gating, r.lookedIn = unknown, gating, lookedIn
 }
 
 // checkReads is what v, the value of a field that can only fail, reads:
