@@ -245,15 +245,19 @@ func aloneSource(pkgName, def, app string, v ast.Expr, every []*ast.Field, keep 
 	if err != nil {
 		return nil, false
 	}
-	fmt.Fprintf(&b, "\tapps: %s: %s\n}\n", literal.String.Quote(app), text)
+	// Values are a struct, as #AppFields says; where the catalog does not
+	// say so, a cluster whose values are not is evaluated with #deploy.
+	label := literal.String.Quote(app)
+	fmt.Fprintf(&b, "\tapps: %s: values: {...}\n\tapps: %s: %s\n}\n", label, label, text)
 	return b.Bytes(), true
 }
 
 // keepsValues reports whether p, a pattern of the catalog's apps, leaves
-// every app's values as they are: its value is a definition of pkg
-// declared only as struct literals of plain fields whose `values`, if
-// any, is `{...}` (#AppFields). Unified with anything else, values could
-// gain fields, or be refused.
+// every app as it is but for its values being a struct: its value is a
+// definition of pkg declared only as struct literals of fields that are
+// `_`, and `values: {...}` (#AppFields). Unified with anything else, an
+// app could gain fields, or be refused; the definitions say `values:
+// {...}` themselves.
 func keepsValues(p *ast.Field, pkg *build.Instance) bool {
 	id, ok := p.Value.(*ast.Ident)
 	if !ok || !strings.HasPrefix(id.Name, "#") || !(id.Scope == nil || isFile(id.Scope)) {
@@ -289,6 +293,12 @@ func keepsValues(p *ast.Field, pkg *build.Instance) bool {
 							return false
 						}
 						if e, ok := v.Elts[0].(*ast.Ellipsis); !ok || e.Type != nil {
+							return false
+						}
+					default:
+						// Anything but _ may check the app, its values
+						// included, where they are evaluated alone.
+						if v, ok := x.Value.(*ast.Ident); !ok || v.Name != "_" {
 							return false
 						}
 					}

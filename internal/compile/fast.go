@@ -116,12 +116,14 @@ func (ev *evaluator) appsAlone(c *Cluster, names []string) bool {
 			c.Apps = nil
 			return false
 		}
-		v := def.FillPath(clusterField, c.Value).LookupPath(cue.MakePath(cue.Str("apps"), cue.Str(a.Name), cue.Str("values")))
-		if v.Validate(cue.Concrete(true)) != nil {
+		// The whole app is validated, as #deploy validates its apps: what
+		// the catalog says for every app may check more than values.
+		app := def.FillPath(clusterField, c.Value).LookupPath(cue.MakePath(cue.Str("apps"), cue.Str(a.Name)))
+		if app.Validate(cue.Concrete(true)) != nil {
 			c.Apps = nil
 			return false
 		}
-		a.Values = v
+		a.Values = app.LookupPath(cue.MakePath(cue.Str("values")))
 		alone++
 	}
 	ev.fast.chosen.Add(1)

@@ -27,7 +27,8 @@ import (
 // cluster, a check of #deploy's own, values that fail on some clusters
 // only, a pattern inside values, names a definition would hide (a
 // package field named like a let, an import named like a field, a block
-// without its own cluster).
+// without its own cluster), a check of #AppFields on the values, and
+// values that are not a struct on some clusters.
 func TestAloneMatchesDeploy(t *testing.T) {
 	defer compile.SetFastMin(1)()
 	tests := []struct {
@@ -161,6 +162,22 @@ math: {Pi: 3}
 #Catalog: {
 	cluster: _
 	apps: "zz-b": {bundle: "core-basic", category: "core", values: pi: math.Pi}
+}
+`}},
+		{name: "a check of #AppFields on the values", either: true, rewrite: map[string][2]string{
+			"defs/catalog.cue": {"#AppFields: {", "#AppFields: {\n\t_small: len(values) < 2 & true"},
+		}, files: map[string]string{"defs/zz_alone.cue": `package defs
+
+#Catalog: {
+	cluster: _
+	apps: "zz-tool": {bundle: "core-basic", category: "core", values: {a: 1, if cluster.env == "prod" {b: 2}}}
+}
+`}},
+		{name: "values that are not a struct on some clusters", either: true, files: map[string]string{"defs/zz_alone.cue": `package defs
+
+#Catalog: {
+	cluster: _
+	apps: "zz-tool": {bundle: "core-basic", category: "core", values: {dev: {a: 1}, staging: {a: 1}, prod: "oops"}[cluster.env]}
 }
 `}},
 		{name: "a block without its own cluster", files: map[string]string{"defs/zz_alone.cue": `package defs
