@@ -34,7 +34,8 @@ import (
 //	#fleetcAlone3: {
 //		cluster: _
 //		let proxy = cluster.registry   // the lets of its block it uses
-//		apps: [string]: #AppFields      // what the catalog says for every app
+//		apps: [string]: {...}           // what the catalog says for every app, unless #AppFields
+//		apps: "node-exporter": values: {...}
 //		apps: "node-exporter": {...}    // its declaration, as written
 //	}
 //
@@ -47,11 +48,9 @@ import (
 // follow: such apps are evaluated with `#deploy`, as before.
 
 // aloneField is the field of the shared package that names each app's
-// definition, and alonePrefix the prefix of the definitions.
-const (
-	aloneField  = "#fleetcAlone"
-	alonePrefix = "#fleetcAlone"
-)
+// definition, and the prefix of the definitions' own names
+// (#fleetcAlone3), which the platform must not use.
+const aloneField = "#fleetcAlone"
 
 // aloneFiles returns the files that define, for each app of rs's
 // catalog that can be evaluated alone, a definition of its own in the
@@ -63,7 +62,7 @@ func aloneFiles(rs *Reads, shared *build.Instance) (files map[*build.Instance][]
 		return nil, nil, nil
 	}
 	pkg := rs.catalogPkg
-	if mentions(shared, alonePrefix) {
+	if mentions(shared, aloneField) {
 		return nil, nil, nil // the platform's own name, which the definitions would change
 	}
 	type decl struct {
@@ -132,29 +131,29 @@ func aloneFiles(rs *Reads, shared *build.Instance) (files map[*build.Instance][]
 		everyRefs = append(everyRefs, r)
 		keep = keep || !keepsValues(p, pkg)
 	}
+	if !keep {
+		every, everyRefs = nil, nil
+	}
 	var refsSrc bytes.Buffer
+	fmt.Fprintf(&refsSrc, "package %s\n\n", shared.PkgName)
 	qual := ""
 	if pkg != shared {
 		qual = "fleetcAlonePkg."
-		fmt.Fprintf(&refsSrc, "package %s\n\nimport fleetcAlonePkg %q\n\n", shared.PkgName, pkg.ImportPath)
+		fmt.Fprintf(&refsSrc, "import fleetcAlonePkg %q\n\n", pkg.ImportPath)
 	}
 	fmt.Fprintf(&refsSrc, "%s: {\n", aloneField)
 	files = map[*build.Instance][]*ast.File{}
-	for i, app := range sortedKeys(decls) {
+	for i, app := range slices.Sorted(maps.Keys(decls)) {
 		ds := decls[app]
-		if len(ds) != 1 || !readsKnown(rs, app) {
-			continue
+		if _, known := rs.apps[app]; len(ds) != 1 || !known {
+			continue // declared twice, or reading what the reading does not follow
 		}
 		d := ds[0]
 		r, ok := references(d.field.Value, d.block)
 		if !ok {
 			continue
 		}
-		all := []refs{r}
-		if keep {
-			all = append(all, everyRefs...)
-		}
-		src, ok := aloneSource(pkg.PkgName, fmt.Sprintf("%s%d", alonePrefix, i), app, d.field.Value, every, keep, all)
+		src, ok := aloneSource(pkg.PkgName, fmt.Sprintf("%s%d", aloneField, i), app, d.field.Value, every, append([]refs{r}, everyRefs...))
 		if !ok {
 			continue
 		}
@@ -163,23 +162,13 @@ func aloneFiles(rs *Reads, shared *build.Instance) (files map[*build.Instance][]
 			return nil, nil, err
 		}
 		files[pkg] = append(files[pkg], f)
-		fmt.Fprintf(&refsSrc, "\t%s: %s%s%d\n", literal.String.Quote(app), qual, alonePrefix, i)
+		fmt.Fprintf(&refsSrc, "\t%s: %s%s%d\n", literal.String.Quote(app), qual, aloneField, i)
 		names = append(names, app)
 	}
 	if len(names) == 0 {
 		return nil, nil, nil
 	}
 	refsSrc.WriteString("}\n")
-	if pkg == shared {
-		refsSrc.Reset()
-		fmt.Fprintf(&refsSrc, "package %s\n\n%s: {\n", shared.PkgName, aloneField)
-		for i, app := range sortedKeys(decls) {
-			if slices.Contains(names, app) {
-				fmt.Fprintf(&refsSrc, "\t%s: %s%d\n", literal.String.Quote(app), alonePrefix, i)
-			}
-		}
-		refsSrc.WriteString("}\n")
-	}
 	f, err := parser.ParseFile(filepath.Join(shared.Dir, "fleetc-alone.cue"), refsSrc.Bytes())
 	if err != nil {
 		return nil, nil, err
@@ -189,11 +178,11 @@ func aloneFiles(rs *Reads, shared *build.Instance) (files map[*build.Instance][]
 }
 
 // aloneSource is the file of one app's definition, def: its declaration
-// v, the lets and imports it uses, and, with keep, the patterns every.
+// v, the lets and imports it uses (all), and the patterns every.
 // False when a name the definition declares (cluster, apps, a let, an
 // import) would capture a reference that, where it was written, meant a
 // field of the package, or two imports take one name.
-func aloneSource(pkgName, def, app string, v ast.Expr, every []*ast.Field, keep bool, all []refs) ([]byte, bool) {
+func aloneSource(pkgName, def, app string, v ast.Expr, every []*ast.Field, all []refs) ([]byte, bool) {
 	bound := map[string]bool{"cluster": true, "apps": true}
 	imports := map[string]string{} // name -> path
 	var lets []*ast.LetClause
@@ -232,14 +221,12 @@ func aloneSource(pkgName, def, app string, v ast.Expr, every []*ast.Field, keep 
 		}
 		fmt.Fprintf(&b, "\t%s\n", text)
 	}
-	if keep {
-		for _, p := range every {
-			text, err := format.Node(p)
-			if err != nil {
-				return nil, false
-			}
-			fmt.Fprintf(&b, "\tapps: %s\n", text)
+	for _, p := range every {
+		text, err := format.Node(p)
+		if err != nil {
+			return nil, false
 		}
+		fmt.Fprintf(&b, "\tapps: %s\n", text)
 	}
 	text, err := format.Node(v)
 	if err != nil {
@@ -267,12 +254,14 @@ func keepsValues(p *ast.Field, pkg *build.Instance) bool {
 	for _, f := range pkg.Files {
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.Field)
-			if !ok || staticLabel(fd) != id.Name {
-				if !ok || staticLabel(fd) == "" {
-					if _, plain := d.(*ast.Field); plain {
-						return false // a computed label may be the definition
-					}
-				}
+			if !ok {
+				continue
+			}
+			switch staticLabel(fd) {
+			case "":
+				return false // a computed label may be the definition
+			case id.Name:
+			default:
 				continue
 			}
 			lit, ok := fd.Value.(*ast.StructLit)
@@ -334,13 +323,6 @@ func mentions(inst *build.Instance, prefix string) bool {
 		}
 	}
 	return false
-}
-
-// readsKnown reports whether the reading knows what app reads: an app
-// whose reads are unknown refers to something it could not follow.
-func readsKnown(rs *Reads, app string) bool {
-	_, ok := rs.apps[app]
-	return ok
 }
 
 // isPattern reports whether f is a pattern constraint, [X]: V.
@@ -511,8 +493,4 @@ func aloneValues(shared cue.Value, names []string) map[string]cue.Value {
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }

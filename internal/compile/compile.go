@@ -794,7 +794,7 @@ func (ev *evaluator) evaluate(f *load.ClusterFile) (*Cluster, diag.List) {
 // the apps it gets into c.Apps: what each is from #catalog, its values
 // from #deploy.
 func (ev *evaluator) deployApps(f *load.ClusterFile, c *Cluster) diag.List {
-	dv := ev.deploy.FillPath(cue.MakePath(cue.Str("cluster")), c.Value).LookupPath(cue.MakePath(cue.Str("apps")))
+	dv := ev.deploy.FillPath(clusterField, c.Value).LookupPath(cue.MakePath(cue.Str("apps")))
 	// An error in an app is shown in the app's file, else at the line of
 	// the cluster's file that it involves.
 	prefer := func(path []string) []string { return []string{ev.appFileOf(path), f.Path} }
