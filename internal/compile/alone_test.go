@@ -1,16 +1,10 @@
 package compile
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"cuelang.org/go/cue/cuecontext"
-
-	"github.com/fleetc/fleetc/internal/fleetgen"
-	"github.com/fleetc/fleetc/internal/load"
-	"github.com/fleetc/fleetc/internal/testplatform"
 )
 
 // TestAloneFiles checks which apps of a platform get a definition of
@@ -100,24 +94,12 @@ import "strings"
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := fleetgen.Generate(testplatform.Repo(), dir, 3, 1); err != nil {
-				t.Fatal(err)
-			}
+			var files map[string]string
 			if tt.src != "" {
-				if err := os.WriteFile(filepath.Join(dir, "defs", "zz_alone.cue"), []byte(tt.src), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				files = map[string]string{"defs/zz_alone.cue": tt.src}
 			}
-			p, err := load.Load(load.Config{Dir: dir})
-			if err != nil {
-				t.Fatal(err)
-			}
-			inst, err := p.LoadShared()
-			if err != nil {
-				t.Fatal(err)
-			}
-			files, names, err := aloneFiles(readsOf(inst), inst)
+			inst := sharedWith(t, files)
+			defs, names, err := aloneFiles(readsOf(inst), inst)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +120,7 @@ import "strings"
 				}
 			}
 			// What is written builds, and names a definition per app.
-			for pkg, fs := range files {
+			for pkg, fs := range defs {
 				for _, f := range fs {
 					if err := pkg.AddSyntax(f); err != nil {
 						t.Fatal(err)

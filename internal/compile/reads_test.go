@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/build"
 
 	"github.com/fleetc/fleetc/internal/load"
 	"github.com/fleetc/fleetc/internal/testplatform"
@@ -38,6 +39,13 @@ func describe(r *Reads) string {
 // (by path relative to the module; "" content removes the file), and
 // with each edit of edits (old, new) made to defs/catalog.cue.
 func readsWith(t *testing.T, files map[string]string, edits ...string) *Reads {
+	t.Helper()
+	return readsOf(sharedWith(t, files, edits...))
+}
+
+// sharedWith is the shared instance of the reference platform changed as
+// readsWith says, loaded and not built.
+func sharedWith(t *testing.T, files map[string]string, edits ...string) *build.Instance {
 	t.Helper()
 	dir := t.TempDir()
 	if err := testplatform.Copy(dir); err != nil {
@@ -75,7 +83,7 @@ func readsWith(t *testing.T, files map[string]string, edits ...string) *Reads {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return readsOf(inst)
+	return inst
 }
 
 // line is the line of describe's output for app.
